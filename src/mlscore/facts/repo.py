@@ -1,0 +1,219 @@
+"""RepoFacts: every fact about an audited tree, extracted once; detectors query it and never the disk."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from mlscore.facts.files import MAX_NOTEBOOK_BYTES, FileIndex
+from mlscore.facts.notebooks import NotebookFacts, parse_notebook
+from mlscore.facts.python import PyFacts, module_names, parse_python
+from mlscore.models import Diagnostic
+
+DOC_SUFFIXES = (".md", ".rst", ".txt", ".markdown")
+TEXT_SUFFIXES = (
+    ".py", ".ipynb", ".md", ".rst", ".txt", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".json", ".sh",
+    ".tf", ".hcl", ".j2", ".jinja", ".conf", ".lock", ".pbtxt", ".sql", ".r", ".markdown", ".env",
+)
+TEXT_NAMES = frozenset(
+    {"Dockerfile", "Makefile", "makefile", "GNUmakefile", "Jenkinsfile", "Pipfile", "CODEOWNERS", "Procfile",
+     "justfile", "Justfile", "Containerfile", "MLmodel"}
+)
+#: Text files beyond this many are not kept in memory for grep (code is still parsed).
+MAX_TEXT_FILES = 40_000
+#: JSON files read only when small (dashboards, suites, configs), not data dumps.
+MAX_JSON_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A matching line: repo-relative path, 1-based line number, the stripped line."""
+
+    path: str
+    line: int
+    text: str
+
+
+@dataclass
+class RepoFacts:
+    index: FileIndex
+    python: dict[str, PyFacts] = field(default_factory=dict)
+    notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # every small text file, for grep and the extractors
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    # -- files -----------------------------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        return path in self.index
+
+    def paths(self) -> list[str]:
+        return self.index.paths()
+
+    def read(self, path: str) -> str | None:
+        """Text of a file already read (or read now, within limits); None if missing, binary or too large."""
+        if path in self.texts:
+            return self.texts[path]
+        if path not in self.index:
+            return None
+        text = self.index.read_text(path)
+        if text is not None:
+            self.texts[path] = text
+        return text
+
+    def glob(self, pattern: str) -> list[str]:
+        rx = _glob_re(pattern)
+        return [p for p in self.index.entries if rx.match(p)]
+
+    def grep(
+        self,
+        pattern: str | re.Pattern[str],
+        *,
+        paths: Callable[[str], bool] | None = None,
+        skip_comments: bool = True,
+        limit: int = 200,
+    ) -> list[Hit]:
+        """Lines matching ``pattern`` in the text files read, comments skipped (``#``, ``//``, ``<!--``)."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        hits: list[Hit] = []
+        for path, text in self.texts.items():
+            if paths is not None and not paths(path):
+                continue
+            if rx.search(text) is None:
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                if rx.search(line) is None:
+                    continue
+                stripped = line.strip()
+                if skip_comments and stripped.startswith(("#", "//", "<!--", "REM ")) and not path.endswith(
+                    (".md", ".rst", ".txt")
+                ):
+                    continue
+                hits.append(Hit(path, number, stripped[:240]))
+                if len(hits) >= limit:
+                    return hits
+        return hits
+
+    # -- python ----------------------------------------------------------------------------------
+    def all_python(self) -> Iterator[PyFacts]:
+        """Python facts of .py files and of notebooks' code cells."""
+        yield from self.python.values()
+        for nb in self.notebooks.values():
+            if nb.python is not None:
+                yield nb.python
+
+    @cached_property
+    def module_index(self) -> dict[str, str]:
+        """Dotted module name (and every suffix of it) -> repo path of the .py file."""
+        index: dict[str, str] = {}
+        for path in sorted(self.python, key=lambda p: p.count("/")):
+            for name in module_names(path):
+                index.setdefault(name, path)
+        return index
+
+    def resolve_import(self, module: str, from_path: str) -> str | None:
+        """The repo file a module name refers to, if it is the project's own code."""
+        if module.startswith("."):
+            level = len(module) - len(module.lstrip("."))
+            base = from_path.split("/")[:-level] if level else from_path.split("/")[:-1]
+            rest = module.lstrip(".").replace(".", "/")
+            for candidate in (f"{'/'.join(base)}/{rest}.py", f"{'/'.join(base)}/{rest}/__init__.py"):
+                candidate = candidate.lstrip("/")
+                if candidate in self.python:
+                    return candidate
+            return None
+        return self.module_index.get(module)
+
+    def local_imports(self, facts: PyFacts) -> list[tuple[str, int, tuple[str, ...]]]:
+        """(repo path, line, imported names) for each import of the project's own modules."""
+        out: list[tuple[str, int, tuple[str, ...]]] = []
+        for imp in facts.imports:
+            target = self.resolve_import(imp.module, facts.path)
+            if target is None and imp.names:  # `from pkg import module`
+                for name in imp.names:
+                    sub = self.resolve_import(f"{imp.module}.{name}", facts.path)
+                    if sub is not None and sub != facts.path:
+                        out.append((sub, imp.line, (name,)))
+                continue
+            if target is not None and target != facts.path:
+                out.append((target, imp.line, imp.names))
+        return out
+
+    @cached_property
+    def test_files(self) -> list[PyFacts]:
+        return [f for f in self.python.values() if f.is_test_file and f.test_functions()]
+
+    def docs(self) -> Iterator[tuple[str, str]]:
+        for path, text in self.texts.items():
+            if path.lower().endswith(DOC_SUFFIXES) and not _is_requirements(path):
+                yield path, text
+
+
+def _is_requirements(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return name.startswith("requirements") or name.endswith(("-requirements.txt", "constraints.txt"))
+
+
+def _glob_re(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        out.append("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c))
+        i += 1
+    return re.compile("".join(out) + "$")
+
+
+def _wanted_text(path: str, name: str, suffix: str, size: int) -> bool:
+    if name in TEXT_NAMES or name.startswith(("Dockerfile", "Jenkinsfile", "requirements")):
+        return True
+    if suffix == ".json":
+        return size <= MAX_JSON_BYTES
+    if suffix in (".txt", ".md", ".rst", ".markdown"):
+        return size <= 512 * 1024
+    return suffix in TEXT_SUFFIXES
+
+
+def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None) -> RepoFacts:
+    """Read and parse every file the detectors can use, once."""
+    facts = RepoFacts(index=index)
+    entries = [e for e in index if not e.symlink]
+    total = len(entries)
+    kept = 0
+    for number, entry in enumerate(entries, 1):
+        if progress is not None and number % 500 == 0:
+            progress(number, total)
+        path, suffix = entry.path, entry.suffix
+        if suffix == ".ipynb":
+            text = index.read_text(path, limit=MAX_NOTEBOOK_BYTES)
+            if text is None:
+                continue
+            nb = parse_notebook(path, text)
+            if nb.error:
+                facts.diagnostics.append(Diagnostic(path=path, message=nb.error))
+            facts.notebooks[path] = nb
+            continue
+        if not _wanted_text(path, entry.name, suffix, entry.size) or kept >= MAX_TEXT_FILES:
+            continue
+        text = index.read_text(path)
+        if text is None:
+            continue
+        kept += 1
+        facts.texts[path] = text
+        if suffix == ".py":
+            py = parse_python(path, text)
+            if py.error:
+                facts.diagnostics.append(Diagnostic(path=path, message=py.error))
+            facts.python[path] = py
+    if progress is not None:
+        progress(total, total)
+    return facts
