@@ -1,0 +1,24 @@
+"""The unit of analysis: one observed request and/or response, from the proxy or the ingest tap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Event:
+    """One payload event. Bodies are raw bytes (proxy) or decoded JSON (ingest); None when absent."""
+
+    __slots__ = ("source", "path", "protocol", "model", "version", "status", "request", "response", "size")
+
+    def __init__(self, source: str, *, path: str | None = None, protocol: str | None = None,
+                 model: str | None = None, version: str | None = None, status: int | None = None,
+                 request: bytes | Any = None, response: bytes | Any = None, size: int = 0) -> None:
+        self.source = source
+        self.path = path
+        self.protocol = protocol
+        self.model = model
+        self.version = version
+        self.status = status
+        self.request = request
+        self.response = response
+        self.size = size

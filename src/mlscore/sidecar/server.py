@@ -1,0 +1,229 @@
+"""Run the sidecar: the proxy port, the metrics/ingest port and the analysis worker in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from mlscore.errors import ConfigError
+from mlscore.sidecar.analysis import Analyzer, Reference, load_reference
+from mlscore.sidecar.config import SidecarConfig, parse_hostport
+from mlscore.sidecar.http import CRLF, HttpError, copy_chunked, copy_length, parse_head, simple_response
+from mlscore.sidecar.ingest import Malformed, parse_ingest
+from mlscore.sidecar.metrics import Metrics
+from mlscore.sidecar.proxy import Proxy
+
+log = logging.getLogger("mlscore.sidecar")
+PROM_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def parse_upstream(url: str) -> tuple[str, int]:
+    """``http://host:port`` into (host, port); only plain HTTP upstreams (the pod's loopback)."""
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(f"--upstream: expected http://HOST:PORT, got {url!r}")
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"--upstream: a path prefix is not supported: {url!r}")
+    return parts.hostname, parts.port or 80
+
+
+def parse_trained_at(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ConfigError(f"[model] trained_at: not an ISO 8601 time: {text!r}") from None
+
+
+@dataclass
+class Sidecar:
+    """The running pieces, exposed for tests and for the control endpoints."""
+
+    config: SidecarConfig
+    metrics: Metrics
+    analyzer: Analyzer
+    proxy: Proxy | None
+    started: float
+
+
+class ControlServer:
+    """The metrics port: ``GET /metrics``, ``POST /ingest``, ``GET /healthz``, ``GET /status``."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sc = sidecar
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        s = self.sc.config.sidecar
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(reader.readuntil(CRLF + CRLF), s.client_idle_timeout)
+                except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
+                    return
+                except (asyncio.LimitOverrunError, ValueError):
+                    writer.write(simple_response(431, b'{"error":"header too large"}', close=True))
+                    return
+                try:
+                    head = parse_head(raw, request=True)
+                except HttpError as exc:
+                    writer.write(simple_response(exc.status, b'{"error":"bad request"}', close=True))
+                    return
+                keep = await self._one(reader, writer, head)
+                await writer.drain()
+                if not keep or not head.keep_alive:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except Exception:  # noqa: BLE001
+            log.exception("control connection failed")
+        finally:
+            writer.close()
+
+    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: Any) -> bool:
+        method, target, _ = head.start
+        path = target.split("?", 1)[0]
+        sc = self.sc
+        if path == "/ingest":
+            if method != "POST":
+                writer.write(simple_response(405, b'{"error":"POST only"}', extra="Allow: POST\r\n"))
+                return await self._discard(reader, head)
+            limit = sc.config.sidecar.max_body_bytes
+            if head.content_length is not None and head.content_length > limit:
+                sc.analyzer.drop("ingest", "too_large")
+                writer.write(simple_response(413, b'{"error":"body too large"}', close=True))
+                return False
+            body = bytearray()
+            try:
+                if head.chunked:
+                    await copy_chunked(reader, lambda b: None, body, limit, limit)
+                else:
+                    await copy_length(reader, lambda b: None, head.content_length or 0, body, limit)
+            except HttpError as exc:
+                sc.analyzer.drop("ingest", "too_large" if exc.status == 413 else "malformed")
+                writer.write(simple_response(exc.status, b'{"error":"bad body"}', close=True))
+                return False
+            headers = {k: v for k, v in head.headers}
+            try:
+                events = parse_ingest(target, headers, bytes(body))
+            except Malformed as exc:
+                sc.analyzer.drop("ingest", "malformed")
+                msg = json.dumps({"error": f"not a payload log: {exc}"}).encode()
+                writer.write(simple_response(400, msg))
+                return True
+            for ev in events:
+                sc.analyzer.submit(ev)
+            writer.write(simple_response(202, json.dumps({"received": len(events)}).encode()))
+            return True
+        if not await self._discard(reader, head):
+            return False
+        if method not in ("GET", "HEAD"):
+            writer.write(simple_response(405, b'{"error":"GET only"}', extra="Allow: GET\r\n"))
+        elif path == "/metrics":
+            writer.write(simple_response(200, sc.metrics.exposition(), content_type=PROM_CONTENT_TYPE))
+        elif path in ("/healthz", "/readyz"):
+            writer.write(simple_response(200, b'{"status":"ok"}'))
+        elif path == "/status":
+            writer.write(simple_response(200, json.dumps(self.status(), default=str).encode()))
+        else:
+            writer.write(simple_response(404, b'{"error":"not found"}'))
+        return True
+
+    async def _discard(self, reader: asyncio.StreamReader, head: Any) -> bool:
+        if head.chunked:
+            return False
+        if head.content_length:
+            if head.content_length > 1024 * 1024:
+                return False
+            await reader.readexactly(head.content_length)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        a = self.sc.analyzer
+        return {
+            "uptime_seconds": round(time.time() - self.sc.started, 3),
+            "queue_depth": len(a.queue),
+            "windows": {m: {"rows": w.rows, "prediction_rows": w.pred_rows} for m, w in a.windows.items()},
+            "last_results": a.last_results,
+        }
+
+
+async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
+                stop: asyncio.Event | None = None, bound: dict[str, int] | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop``); ``bound`` receives the actual ports (for port 0)."""
+    s = config.sidecar
+    reference: Reference | None = None
+    if s.reference:
+        reference = load_reference(s.reference, config.model.prediction_column)
+    trained_at = parse_trained_at(config.model.trained_at)
+    if trained_at is None and reference is not None:
+        created = getattr(reference.profile, "created_at", None) or getattr(reference.profile, "source", None)
+        if isinstance(created, str):
+            try:
+                trained_at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                trained_at = None
+    metrics = Metrics()
+    analyzer = Analyzer(config, metrics, reference, trained_at=trained_at)
+    proxy = None
+    if s.upstream:
+        proxy = Proxy(s, parse_upstream(s.upstream), metrics, analyzer.submit, config.model.name)
+    sc = Sidecar(config, metrics, analyzer, proxy, time.time())
+    control = ControlServer(sc)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
+            pass
+    servers = []
+    mhost, mport = parse_hostport(s.metrics, what="--metrics")
+    servers.append(await asyncio.start_server(control.handle, mhost, mport, limit=s.max_header_bytes,
+                                              reuse_address=True))
+    if proxy is not None:
+        lhost, lport = parse_hostport(s.listen, what="--listen")
+        servers.append(await asyncio.start_server(proxy.handle, lhost, lport, limit=s.max_header_bytes,
+                                                  reuse_address=True, backlog=1024))
+    if bound is not None:
+        bound["metrics"] = servers[0].sockets[0].getsockname()[1]
+        if proxy is not None:
+            bound["listen"] = servers[1].sockets[0].getsockname()[1]
+    tasks = [asyncio.create_task(analyzer.run()), asyncio.create_task(analyzer.tick())]
+    log.info("mlscore sidecar: metrics on %s, proxy %s", s.metrics,
+             f"{s.listen} -> {s.upstream}" if proxy else "off (ingest only)")
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        for srv in servers:
+            srv.close()
+        if proxy is not None:
+            # Let in-flight exchanges finish briefly, then close idle client and upstream connections.
+            deadline = time.monotonic() + 5.0
+            while proxy.connections and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                if all(w.transport.is_closing() for w in proxy.connections):
+                    break
+            proxy.pool.close()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run(config: SidecarConfig) -> None:
+    """Blocking entry point: uvloop when installed, else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(config))
+        return
+    uvloop.run(serve(config)) if hasattr(uvloop, "run") else (uvloop.install(), asyncio.run(serve(config)))
