@@ -46,6 +46,8 @@ class RenderOptions:
     :param path_prefix: POSIX prefix from the repository root to the audited path, for SARIF URIs and
         annotations when the audit ran on a subdirectory.
     :param sarif_category: SARIF ``automationDetails.id`` prefix (GitHub code-scanning category).
+    :param anchor: repository file that SARIF results with no file of their own point at (GitHub needs a
+        location); by default the first evidence file of the report.
     """
 
     color: bool = False
@@ -54,6 +56,7 @@ class RenderOptions:
     run_url: str | None = None
     path_prefix: str = ""
     sarif_category: str = "mlscore"
+    anchor: str | None = None
 
 
 def formatter(fmt: str) -> Callable[[Report, RenderOptions], str]:

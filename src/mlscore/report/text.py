@@ -144,3 +144,8 @@ def render(report: Report, options: RenderOptions) -> str:
             where = f"{d.path}: " if d.path else ""
             lines.append(f"  {d.severity}: {where}{d.message}")
     return "\n".join(lines) + "\n"
+
+
+def render_diff(diff: ReportDiff, options: RenderOptions) -> str:
+    """Render only the changes between two reports (``mlscore diff``)."""
+    return "\n".join(_diff_lines(diff, _Style(options.color))) + "\n"
