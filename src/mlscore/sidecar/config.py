@@ -82,7 +82,7 @@ class ModelSettings(_Section):
 
 
 class AlertSettings(_Section):
-    job: str = "mlscore-sidecar"
+    job: str = Field(default="mlscore-sidecar", pattern=r"^[A-Za-z0-9_.:/-]{1,128}$")
     drift_threshold: float | None = Field(
         default=None, description="Input drift statistic above which a feature drifts (default: the profile's)."
     )
@@ -94,13 +94,16 @@ class AlertSettings(_Section):
     latency_p99_seconds: float = Field(default=0.5, gt=0)
     latency_creep_ratio: float = Field(default=1.5, gt=1)
     latency_for: str = "10m"
+    latency_baseline: str = Field(
+        default="1h", description="Latency creep compares the p99 now with the p99 of this long a window, that long ago."
+    )
     max_model_age_days: float = Field(default=30.0, gt=0)
     out_of_range_ratio: float = Field(default=0.01, gt=0, le=1)
     schema_violation_ratio: float = Field(default=0.01, gt=0, le=1)
     drop_ratio: float = Field(default=0.01, gt=0, le=1)
     rate_window: str = "5m"
 
-    @field_validator("drift_for", "error_for", "latency_for", "rate_window")
+    @field_validator("drift_for", "error_for", "latency_for", "latency_baseline", "rate_window")
     @classmethod
     def _dur(cls, value: str) -> str:
         parse_duration(value)
