@@ -52,7 +52,7 @@ class Reference:
 
     profile: Any
     inputs: Any
-    prediction: Any
+    prediction: Any  # a one-column DatasetProfile ("prediction"), or None
     features: list[str]
     ranges: dict[str, tuple[float, float]]
     prediction_range: tuple[float, float] | None
@@ -73,7 +73,12 @@ def load_reference(path: str, prediction_column: str) -> Reference:
         raise InputError(f"{path}: not a readable mlscore profile: {exc}") from None
     cols = dict(profile.columns)
     pred = cols.pop(prediction_column, None)
-    inputs = DatasetProfile(columns=cols)
+    inputs = DatasetProfile(columns=cols, **profile.settings)
+    inputs.row_count = profile.row_count
+    prediction = None
+    if pred is not None:
+        prediction = DatasetProfile(columns={"prediction": pred}, **profile.settings)
+        prediction.row_count = profile.row_count
     ranges: dict[str, tuple[float, float]] = {}
     for name, col in cols.items():
         lo, hi = getattr(col, "min", None), getattr(col, "max", None)
@@ -82,7 +87,7 @@ def load_reference(path: str, prediction_column: str) -> Reference:
     prange = None
     if pred is not None and getattr(pred, "kind", None) == "numeric" and pred.min is not None:
         prange = (float(pred.min), float(pred.max))
-    return Reference(profile, inputs, pred, list(cols), ranges, prange, int(profile.row_count))
+    return Reference(profile, inputs, prediction, list(cols), ranges, prange, int(profile.row_count))
 
 
 def sniff_protocol(doc_bytes: bytes) -> str:
@@ -267,8 +272,7 @@ class Analyzer:
 
             w.profile = DatasetProfile.empty_like(self.reference.inputs)
             if self.reference.prediction is not None:
-                w.pred_profile = DatasetProfile.empty_like(
-                    DatasetProfile(columns={"prediction": self.reference.prediction}))
+                w.pred_profile = DatasetProfile.empty_like(self.reference.prediction)
         return w
 
     def _feature_label(self, name: str) -> str:
@@ -376,16 +380,14 @@ class Analyzer:
         if w.rows >= self.min_rows and w.profile is not None:
             self._publish(model, "input", self.reference.inputs, w.profile, a.drift_threshold)
         if w.pred_rows >= self.min_rows and w.pred_profile is not None:
-            from mlscore.profile import DatasetProfile
-
-            ref = DatasetProfile(columns={"prediction": self.reference.prediction})
-            self._publish(model, "prediction", ref, w.pred_profile, a.prediction_drift_threshold)
+            self._publish(model, "prediction", self.reference.prediction, w.pred_profile,
+                          a.prediction_drift_threshold)
 
     def _publish(self, model: str, kind: str, ref: Any, cur: Any, threshold: float | None) -> None:
         from mlscore.profile.drift import compare_profiles, dataset_drift
 
         m = self.metrics
-        results = compare_profiles(ref, cur, threshold=threshold)
+        results = compare_profiles(ref, cur, method=self.cfg.alerts.drift_method, threshold=threshold)
         worst = 0.0
         drifted = 0
         for r in results:

@@ -87,6 +87,9 @@ class AlertSettings(_Section):
         default=None, description="Input drift statistic above which a feature drifts (default: the profile's)."
     )
     prediction_drift_threshold: float | None = None
+    drift_method: str = Field(
+        default="auto", description="Per-feature test: auto (Evidently's choice by reference size), ks, psi, ..."
+    )
     drift_share: float = Field(default=0.5, gt=0, le=1, description="Share of drifted features that is drift.")
     drift_for: str = "5m"
     error_ratio: float = Field(default=0.05, gt=0, le=1)
