@@ -77,6 +77,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def consecutive_free_ports(count: int, attempts: int = 50) -> list[int]:
+    """``count`` consecutive free ports P, P+1, ... (MLServer's default layout: http, grpc, metrics)."""
+    for _ in range(attempts):
+        base = free_port()
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return list(range(base, base + count))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    return free_ports(count)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free ports (held open together while choosing, so they differ)."""
     socks = []
@@ -250,7 +269,8 @@ def running_mlserver(
     ``parallel_workers=0`` (default) serves in the main process: faster on 2 cores, fewer processes.
     """
     exe = executable or require_mlserver()
-    http_port, grpc_port, metrics_port = free_ports(3)
+    # consecutive like MLServer's defaults (8080/8081/8082), so metrics discovery at port+2 is real
+    http_port, grpc_port, metrics_port = consecutive_free_ports(3)
     write_server_settings(root, http_port, grpc_port, metrics_port, parallel_workers)
     log_path = root / "mlserver.log"
     process_env = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
