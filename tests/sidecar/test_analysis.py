@@ -1,0 +1,143 @@
+"""The analysis worker in process: windows, drift against the reference, schema and prediction checks, drops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlscore.sidecar.analysis import Analyzer, load_reference
+from mlscore.sidecar.config import AlertSettings, ProxySettings, SidecarConfig
+from mlscore.sidecar.events import Event
+from mlscore.sidecar.metrics import Metrics
+from tests.sidecar.helpers import iris_rows, v2_body
+
+
+@pytest.fixture(scope="module")
+def ref_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.sidecar.helpers import make_reference
+    from tests.support.mlserver import iris_data
+
+    x, y, _ = iris_data()
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    return make_reference(tmp_path_factory.mktemp("ref") / "ref.json", model)
+
+
+def _analyzer(ref_path: Path, **sidecar: object) -> tuple[Analyzer, Metrics]:
+    cfg = SidecarConfig(sidecar=ProxySettings(**{"window": "100", "min_window_rows": 50, **sidecar}),
+                        alerts=AlertSettings())
+    metrics = Metrics()
+    return Analyzer(cfg, metrics, load_reference(str(ref_path), "prediction")), metrics
+
+
+def _v2_response(preds: list[float]) -> bytes:
+    return json.dumps({"model_name": "iris", "model_version": "v1", "outputs": [
+        {"name": "predict", "shape": [len(preds), 1], "datatype": "FP64", "data": preds}]}).encode()
+
+
+def _value(m: Metrics, name: str, *labels: str) -> float:
+    v = m.registry.get_sample_value(name, dict(zip(_labels(name), labels)))
+    return 0.0 if v is None else v
+
+
+def _labels(name: str) -> tuple[str, ...]:
+    from mlscore.sidecar.metrics import BY_NAME
+
+    base = name.removesuffix("_total")
+    return BY_NAME[base].labels
+
+
+def _feed(a: Analyzer, rows: list[list[float]], preds: list[float] | None = None) -> None:
+    for i, r in enumerate(rows):
+        resp = _v2_response([preds[i]]) if preds is not None else None
+        a.submit(Event("proxy", path="/v2/models/iris/infer", protocol="v2", model="iris", status=200,
+                       request=v2_body([r]), response=resp, size=100))
+    while a.queue:
+        ev = a.queue.popleft()
+        a.queue_bytes -= ev.size
+        a.process(ev)
+
+
+def test_same_distribution_is_quiet_and_shifted_inputs_drift(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path)
+    quiet = 0
+    for seed in range(5):  # five windows of 100 resampled training rows
+        _feed(a, iris_rows(100, seed=seed), [0.0] * 50 + [1.0] * 25 + [2.0] * 25)
+        quiet += int(_value(m, "mlscore_drift_detected", "iris", "input"))
+    assert _value(m, "mlscore_windows_closed_total", "iris") == 5
+    assert quiet <= 1  # a 5%-level test per feature, half the features must drift
+    _feed(a, iris_rows(100, seed=99, shift_sd=2.0), [2.0] * 100)
+    assert _value(m, "mlscore_drift_detected", "iris", "input") == 1
+    assert _value(m, "mlscore_drifted_features", "iris", "input") == 4
+    assert _value(m, "mlscore_drift_detected", "iris", "prediction") == 1
+    score = m.registry.get_sample_value("mlscore_feature_drift_score", {
+        "model": "iris", "kind": "input", "feature": "petal_length", "method": "ks"})
+    assert score is not None and score > 0.99  # 1 - p-value
+    assert _value(m, "mlscore_schema_violations_total", "iris", "petal_length", "out_of_range") > 0
+    assert _value(m, "mlscore_events_analysed_total", "proxy") == 600
+    assert a.last_results["iris/input"]["drifted"] is True
+
+
+def test_non_finite_and_out_of_range_predictions_are_counted(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path)
+    body = json.dumps({"model_name": "iris", "outputs": [
+        {"name": "predict", "shape": [4, 1], "datatype": "FP64", "data": [1.0, 7.0, -3.0, 0.0]}]}).encode()
+    nan_body = b'{"model_name":"iris","outputs":[{"name":"p","shape":[2],"datatype":"FP64","data":[NaN,Infinity]}]}'
+    for resp in (body, nan_body):
+        a.submit(Event("proxy", path="/v2/models/iris/infer", status=200, request=v2_body([[5.0, 3.0, 1.5, 0.2]]),
+                       response=resp, size=10))
+    while a.queue:
+        a.process(a.queue.popleft())
+    assert _value(m, "mlscore_predictions_total", "iris") == 6
+    assert _value(m, "mlscore_predictions_nonfinite_total", "iris") == 2
+    assert _value(m, "mlscore_predictions_out_of_range_total", "iris") == 2  # 7 and -3 outside [0, 2]
+
+
+def test_a_full_queue_drops_and_counts(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path, queue_events=10)
+    for _ in range(25):
+        a.submit(Event("proxy", path="/v2/models/iris/infer", request=v2_body([[5.0, 3.0, 1.5, 0.2]]), size=10))
+    assert len(a.queue) == 10
+    assert _value(m, "mlscore_events_dropped_total", "proxy", "queue_full") == 15
+    while a.queue:
+        a.process(a.queue.popleft())
+    received = _value(m, "mlscore_events_received_total", "proxy")
+    assert received == 25 == _value(m, "mlscore_events_analysed_total", "proxy") + 15
+
+
+def test_byte_bound_and_analysis_errors_never_escape(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path, queue_bytes=4096)
+    a.submit(Event("proxy", request=b"x" * 5000, size=5000))  # over the byte budget on its own
+    assert _value(m, "mlscore_events_dropped_total", "proxy", "queue_full") == 1
+    for body in (b"\x00\xff" * 10, b"[]", b'{"inputs": 5}', b'{"a": {"b": [1, [2, {"c": 3}]]}}', b"1e999"):
+        a.submit(Event("ingest", request=body, size=len(body)))
+    while a.queue:
+        a.process(a.queue.popleft())
+    received = _value(m, "mlscore_events_received_total", "ingest")
+    analysed = _value(m, "mlscore_events_analysed_total", "ingest")
+    dropped = sum(v for (k, v) in _dropped(m, "ingest"))
+    assert received == 5 and analysed + dropped == 5
+
+
+def _dropped(m: Metrics, source: str) -> list[tuple[str, float]]:
+    out = []
+    for fam in m.registry.collect():
+        for s in fam.samples:
+            if s.name == "mlscore_events_dropped_total" and s.labels["source"] == source:
+                out.append((s.labels["reason"], s.value))
+    return out
+
+
+def test_model_labels_are_capped(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path, max_models=3)
+    for i in range(20):
+        a.submit(Event("proxy", model=f"m{i}", request=v2_body([[5.0, 3.0, 1.5, 0.2]]), size=10))
+    while a.queue:
+        a.process(a.queue.popleft())
+    models = {s.labels["model"] for fam in m.registry.collect() for s in fam.samples
+              if s.name == "mlscore_rows_analysed_total"}
+    assert models == {"m0", "m1", "m2", "other"}
+    assert len(a.windows) == 4
