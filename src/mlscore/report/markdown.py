@@ -173,7 +173,8 @@ def render(report: Report, options: RenderOptions) -> str:
             diag.append(f"- … and {len(report.diagnostics) - 50} more")
         diag += ["", "</details>", ""]
         blocks.append("\n".join(diag))
-    foot = f"<sub>mlscore {md(report.version)} · {md(target_label(report))} · {md(report.generated_at)}</sub>\n"
+    # No timestamp: the same commit must give the same comment, so an unchanged comment is not re-posted.
+    foot = f"<sub>mlscore {md(report.version)} · {md(target_label(report))}</sub>\n"
 
     text = "\n".join(head) + "\n"
     budget = options.max_chars

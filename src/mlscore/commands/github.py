@@ -1,0 +1,232 @@
+"""`mlscore github`: the GitHub Action's work in one tested command (audit, diff, files, annotations, comment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from mlscore.errors import MlscoreError
+from mlscore.github.event import ActionInputs, GitHubContext, environment, read_context, read_inputs
+from mlscore.github.workflow import (
+    SUMMARY_MAX_BYTES,
+    Annotation,
+    append_summary,
+    cap_annotations,
+    report_annotations,
+    write_outputs,
+)
+from mlscore.models import Report
+from mlscore.report import RenderOptions, render
+from mlscore.report.common import fmt_points, fmt_signed
+from mlscore.report.diff import ReportDiff, compare
+from mlscore.report.load import load_report
+
+_ANCHORS = ("pyproject.toml", "setup.cfg", "setup.py", "README.md", "README.rst", "README")
+
+
+@dataclass
+class _Run:
+    ctx: GitHubContext
+    inputs: ActionInputs
+    audit_path: Path
+    path_prefix: str
+    lines: list[str]
+    notes: list[Annotation]
+
+    def note(self, level: str, message: str) -> None:
+        """An annotation about the run itself; it is shown even when report annotations are off."""
+        self.notes.append(Annotation(level, message, "mlscore"))  # type: ignore[arg-type]
+
+
+def _audit(run: _Run, ref: str | None) -> Report:
+    try:
+        from mlscore.engine import run_audit  # type: ignore[attr-defined]
+    except ImportError:
+        raise MlscoreError(
+            "the audit engine is not available in this installation; pass a saved report with MLSCORE_REPORT_FILE"
+        ) from None
+    config = None
+    inputs = run.inputs
+    if inputs.config or inputs.select or inputs.ignore:
+        from mlscore.config import load_config
+
+        config_file = (run.ctx.workspace / inputs.config) if inputs.config else None
+        config = load_config(
+            run.audit_path,
+            config_file=config_file,
+            overrides={"select": inputs.select or None, "ignore": inputs.ignore or None},
+        )
+    report: Report = run_audit(run.audit_path, ref=ref, config=config)
+    return report
+
+
+def _baseline(run: _Run) -> Report | None:
+    inputs = run.inputs
+    if inputs.baseline_report_file:
+        return load_report(run.ctx.workspace / inputs.baseline_report_file)
+    choice = inputs.baseline.strip()
+    if choice.lower() in ("none", "false", "off", ""):
+        return None
+    ref = run.ctx.baseline_sha if choice.lower() == "auto" else choice
+    if not ref:
+        return None
+    try:
+        return _audit(run, ref)
+    except MlscoreError as exc:
+        # A shallow clone (actions/checkout's default fetch-depth: 1) lacks the base commit: say how to fix it.
+        run.note(
+            "warning",
+            f"Could not audit the baseline {ref[:12]}: {exc}. Check out with `fetch-depth: 0` to compare with it.",
+        )
+        return None
+
+
+def _anchor(audit_path: Path) -> str | None:
+    return next((name for name in _ANCHORS if (audit_path / name).is_file()), None)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise MlscoreError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _comment(run: _Run, body: str) -> str:
+    """Create or update the sticky comment; return its URL (empty when none was written)."""
+    ctx, inputs = run.ctx, run.inputs
+    pr = ctx.pull_request
+    if not inputs.comment or pr is None:
+        return ""
+    if not ctx.can_write:
+        why = "a fork" if ctx.is_fork else "Dependabot"
+        run.note("notice", f"Not commenting: this pull request comes from {why}, so the token is read-only. "
+                           "The report is in the job summary.")
+        return ""
+    if not inputs.github_token:
+        run.note("warning", "Not commenting: no github-token was given.")
+        return ""
+    from mlscore.github.comment import CommentClient, CommentError
+
+    try:
+        with CommentClient(ctx.api_url, inputs.github_token, ctx.repository) as client:
+            result = client.upsert(pr.number, body)
+    except CommentError as exc:
+        run.note("warning", f"Could not write the pull request comment: {exc}")
+        return ""
+    run.lines.append(f"mlscore: pull request comment {result.action}: {result.url}")
+    return result.url
+
+
+@click.command("github")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this saved JSON report instead of auditing (also MLSCORE_REPORT_FILE).",
+)
+@click.option(
+    "--baseline-report",
+    "baseline_report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare with this saved JSON report instead of auditing the base commit.",
+)
+def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
+    """Run the audit as the GitHub Action does.
+
+    Reads the inputs from MLSCORE_* variables (action.yml passes them through env:) and the run from
+    GITHUB_*; writes SARIF, the JSON and Markdown reports, the step summary, GITHUB_OUTPUT, annotations
+    and one sticky pull-request comment. Exits 0 whenever the audit ran; a crossed threshold is reported
+    as the output failed=true, so later steps still publish.
+    """
+    env = environment()
+    ctx = read_context(env)
+    inputs = read_inputs(env)
+    if report_file is not None or baseline_report_file is not None:
+        from dataclasses import replace
+
+        inputs = replace(
+            inputs,
+            report_file=str(report_file) if report_file else inputs.report_file,
+            baseline_report_file=str(baseline_report_file) if baseline_report_file else inputs.baseline_report_file,
+        )
+    workspace = ctx.workspace.resolve()
+    audit_path = (workspace / inputs.path).resolve()
+    try:
+        prefix = audit_path.relative_to(workspace).as_posix()
+    except ValueError:
+        raise MlscoreError(f"input path {inputs.path!r} is outside GITHUB_WORKSPACE {workspace}") from None
+    run = _Run(ctx, inputs, audit_path, "" if prefix == "." else prefix, [], [])
+
+    report = load_report(workspace / inputs.report_file) if inputs.report_file else _audit(run, None)
+    base = _baseline(run)
+    diff: ReportDiff | None = compare(base, report) if base is not None else None
+
+    reasons: list[str] = []
+    if inputs.fail_under is not None and report.score.value < inputs.fail_under:
+        reasons.append(f"score {fmt_points(report.score.value)} is below fail-under {fmt_points(inputs.fail_under)}")
+    if inputs.fail_on_drop and diff is not None and diff.delta < 0:
+        reasons.append(f"score dropped {fmt_signed(diff.delta)} compared with the base")
+
+    options = RenderOptions(
+        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, anchor=_anchor(audit_path)
+    )
+    report_dir = Path(inputs.report_dir)
+    json_rel, md_rel = (report_dir / "report.json").as_posix(), (report_dir / "report.md").as_posix()
+    _write(workspace / json_rel, render(report, "json", options))
+    markdown_full = render(report, "markdown", options)
+    _write(workspace / md_rel, markdown_full)
+    if base is not None:
+        _write(workspace / report_dir / "baseline.json", render(base, "json", options))
+    _write(workspace / inputs.sarif_file, render(report, "sarif", options))
+
+    click.echo("::group::mlscore report")
+    click.echo(render(report, "text", RenderOptions(diff=diff)), nl=False)
+    click.echo("::endgroup::")
+
+    if inputs.summary and ctx.summary_file is not None:
+        summary = render(report, "markdown", RenderOptions(
+            diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=SUMMARY_MAX_BYTES // 4
+        ))
+        append_summary(ctx.summary_file, summary)
+
+    from mlscore.github.comment import MARKER, MAX_BODY_CHARS
+
+    body_budget = MAX_BODY_CHARS - len(MARKER) - 1
+    body = MARKER + "\n" + render(report, "markdown", RenderOptions(
+        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=body_budget
+    ))
+    comment_url = _comment(run, body)
+
+    annotations = list(run.notes)
+    if inputs.annotations:
+        # Notes about the run come first, so the per-level caps never hide them.
+        annotations = cap_annotations(annotations + report_annotations(report, diff, path_prefix=run.path_prefix))
+    for annotation in annotations:
+        click.echo(annotation.command())
+    for line in run.lines:
+        click.echo(line)
+    if reasons:
+        click.echo(f"mlscore: threshold crossed: {'; '.join(reasons)}")
+
+    if ctx.output_file is not None:
+        write_outputs(
+            ctx.output_file,
+            {
+                "score": fmt_points(report.score.value),
+                "previous-score": fmt_points(base.score.value) if base is not None else "",
+                "delta": fmt_signed(diff.delta) if diff is not None else "",
+                "band": report.score.band,
+                "failed": "true" if reasons else "false",
+                "failure-reason": "; ".join(reasons),
+                "report-json": json_rel,
+                "markdown-file": md_rel,
+                "sarif-file": Path(inputs.sarif_file).as_posix(),
+                "comment-url": comment_url,
+                "can-write": "true" if ctx.can_write else "false",
+            },
+        )
+    return 0
