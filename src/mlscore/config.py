@@ -1,10 +1,234 @@
-"""Configuration: [tool.mlscore] / .mlscore.toml / CLI precedence, attestations; the only env reader."""
+"""Configuration: [tool.mlscore] / .mlscore.toml / CLI precedence, attestations; the only env reader.
+
+Precedence, highest first (as flake8 documents its own):
+
+1. command-line options (``--select``, ``--fail-under``, ...);
+2. ``--config FILE`` (a ``.mlscore.toml`` or a ``pyproject.toml`` with ``[tool.mlscore]``);
+3. ``[tool.mlscore]`` in the audited tree's ``pyproject.toml``;
+4. the audited tree's ``.mlscore.toml``;
+5. defaults.
+
+``--isolated`` skips 3 and 4. Lists from different files are not merged: the higher source wins whole,
+except attestations and waivers, which are gathered from every file read (each keeps its source).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import os
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mlscore.errors import ConfigError
+from mlscore.models import RULE_ID_RE, Attestation, Level
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def debug_enabled() -> bool:
     """Whether MLSCORE_DEBUG asks for tracebacks instead of one-line internal errors."""
     return os.environ.get("MLSCORE_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def env(name: str) -> str | None:
+    """Read one environment variable (config.py is the only module that reads the environment)."""
+    return os.environ.get(name)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AttestEntry(_Strict):
+    rule: str
+    owner: str = Field(min_length=1)
+    date: dt.date
+    link: str | None = None
+    expires: dt.date | None = None
+    note: str | None = None
+    level: Literal["manual", "automated"] = "manual"
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not RULE_ID_RE.match(value):
+            raise ValueError(f"not a rubric test id: {value!r} (expected DATA1..MON7)")
+        return value
+
+
+class WaiveEntry(_Strict):
+    rule: str
+    reason: str = Field(min_length=1)
+    owner: str | None = None
+    expires: dt.date | None = None
+
+    _rule = field_validator("rule")(AttestEntry._rule.__func__)  # type: ignore[attr-defined]
+
+
+class FileConfig(_Strict):
+    """The keys accepted in ``[tool.mlscore]`` and ``.mlscore.toml``."""
+
+    select: list[str] | None = None
+    ignore: list[str] | None = None
+    fail_under: float | None = Field(default=None, ge=0, le=14)
+    fail_on_drop: bool | None = None
+    scoring: Literal["2017", "2016"] | None = None
+    exclude: list[str] | None = None
+    rules_dirs: list[str] | None = None
+    data_reports: list[str] | None = None
+    probe_reports: list[str] | None = None
+    attest: list[AttestEntry] = Field(default_factory=list)
+    waive: list[WaiveEntry] = Field(default_factory=list)
+
+    @field_validator("scoring", mode="before")
+    @classmethod
+    def _scoring(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class Config(_Strict):
+    """The resolved configuration an audit runs with."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_under: float | None = None
+    fail_on_drop: bool = False
+    scoring: Literal["2017", "2016"] = "2017"
+    exclude: tuple[str, ...] = ()
+    rules_dirs: tuple[str, ...] = ()
+    data_reports: tuple[str, ...] = ()
+    probe_reports: tuple[str, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    waivers: tuple[tuple[str, str, str], ...] = ()  # (rule, reason, source)
+    sources: tuple[str, ...] = ()  # config files read, in precedence order
+
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.model_dump_json(exclude={"sources"}).encode()).hexdigest()[:16]
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validation_message(where: str, exc: ValidationError, known: list[str]) -> str:
+    err = exc.errors()[0]
+    loc = _format_loc(tuple(err["loc"]))
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
+        return f"{where}: unknown key {loc!r}{hint}"
+    return f"{where}: {loc}: {err['msg']}"
+
+
+def read_file_config(path: Path, *, section_required: bool = False) -> FileConfig | None:
+    """Parse one config file; None when a pyproject.toml has no [tool.mlscore]."""
+    try:
+        data = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    where = str(path)
+    if path.name == "pyproject.toml":
+        table = doc.get("tool", {}).get("mlscore") if isinstance(doc.get("tool"), dict) else None
+        if table is None:
+            if section_required:
+                raise ConfigError(f"{path}: has no [tool.mlscore] table")
+            return None
+        where = f"{path}: [tool.mlscore]"
+    else:
+        table = doc.get("tool", {}).get("mlscore", doc) if isinstance(doc.get("tool"), dict) else doc
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    try:
+        return FileConfig.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(where, exc, list(FileConfig.model_fields))) from None
+
+
+def load_config(
+    target: Path,
+    *,
+    config_file: Path | None = None,
+    isolated: bool = False,
+    overrides: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> Config:
+    """Resolve the configuration for auditing ``target`` (see the module docstring for precedence)."""
+    today = today or dt.date.today()
+    files: list[tuple[Path, FileConfig]] = []
+    if config_file is not None:
+        loaded = read_file_config(config_file, section_required=config_file.name == "pyproject.toml")
+        if loaded is not None:
+            files.append((config_file, loaded))
+    if not isolated:
+        root = target if target.is_dir() else target.parent
+        for candidate in (root / "pyproject.toml", root / ".mlscore.toml"):
+            if candidate.is_file() and not candidate.is_symlink():
+                loaded = read_file_config(candidate)
+                if loaded is not None:
+                    files.append((candidate, loaded))
+    values: dict[str, Any] = {}
+    for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
+                "data_reports", "probe_reports"):
+        for path, cfg in files:
+            value = getattr(cfg, key)
+            if value is not None:
+                if key in ("rules_dirs", "data_reports", "probe_reports"):
+                    value = [str((path.parent / v)) for v in value]
+                values[key] = tuple(value) if isinstance(value, list) else value
+                break
+    attestations: list[Attestation] = []
+    waivers: list[tuple[str, str, str]] = []
+    for path, cfg in files:
+        table = "[tool.mlscore]" if path.name == "pyproject.toml" else ""
+        for i, entry in enumerate(cfg.attest):
+            expired = entry.expires is not None and entry.expires < today
+            attestations.append(
+                Attestation(
+                    rule=entry.rule,
+                    owner=entry.owner,
+                    date=entry.date.isoformat(),
+                    link=entry.link,
+                    expires=entry.expires.isoformat() if entry.expires else None,
+                    level=Level(entry.level),
+                    note=entry.note,
+                    expired=expired,
+                    source=f"{path.name} {table}attest[{i}]".replace("  ", " "),
+                )
+            )
+        for entry in cfg.waive:
+            if entry.expires is None or entry.expires >= today:
+                waivers.append((entry.rule, entry.reason, path.name))
+    for key, value in (overrides or {}).items():
+        if value is None or value == ():
+            continue
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return Config(
+        **values,
+        attestations=tuple(attestations),
+        waivers=tuple(waivers),
+        sources=tuple(str(p) for p, _ in files),
+    )

@@ -108,6 +108,8 @@ class FileIndex:
         if b"\x00" in data[:8192]:
             self.diagnostics.append(Diagnostic(path=path, message="skipped: binary content"))
             return None
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:

@@ -86,23 +86,22 @@ _ASSERT_HELPERS = re.compile(
 def parse_python(path: str, text: str, *, is_notebook: bool = False) -> PyFacts:
     """Extract facts from one Python source; a syntax error becomes ``error``, never an exception."""
     lines = text.splitlines()
-    facts = PyFacts(path=path, lines=lines, is_test_file=is_test_path(path))
+    facts = PyFacts(path=path, lines=lines, is_test_file=is_test_path(path) and not is_notebook)
     if len(text) > MAX_SOURCE_CHARS:
         facts.error = f"not parsed: {len(text)} characters"
         return facts
     try:
         tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        _collect(tree, facts)
+    except (SyntaxError, ValueError, MemoryError) as exc:
         facts.error = f"not parsed: {type(exc).__name__}: {getattr(exc, 'msg', exc)}"
-        return facts
-    try:
-        _Visitor(facts).visit(tree)
     except RecursionError:
         facts.error = "not parsed: nested too deeply"
     return facts
 
 
 def dotted(node: ast.AST) -> str:
+    """The dotted name of a callee or attribute chain: ``np.random.seed``; calls in the chain are skipped."""
     parts: list[str] = []
     while True:
         if isinstance(node, ast.Attribute):
@@ -113,11 +112,10 @@ def dotted(node: ast.AST) -> str:
             break
         elif isinstance(node, ast.Call):
             node = node.func
-            parts.append("()")
         else:
             parts.append("?")
             break
-    return ".".join(reversed([p for p in parts if p != "()"]))
+    return ".".join(reversed(parts))
 
 
 def _is_trivial_assert(test: ast.expr) -> bool:
@@ -141,106 +139,77 @@ def _is_type_only(test: ast.expr) -> bool:
     return False
 
 
-class _Visitor(ast.NodeVisitor):
-    def __init__(self, facts: PyFacts) -> None:
-        self.facts = facts
-        self.func_stack: list[str] = []
-        self.class_stack: list[str] = []
-        self.scope: list[dict[str, int | set[str]]] = []
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.facts.imports.append(Import(alias.name, (), node.lineno))
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = "." * (node.level or 0) + (node.module or "")
-        self.facts.imports.append(Import(module, tuple(a.name for a in node.names), node.lineno))
+def _collect(tree: ast.AST, facts: PyFacts) -> None:
+    """One pass with ast.walk (much faster than a NodeVisitor); test functions get a second look."""
+    calls = facts.calls
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Call:
+            calls.append(_call(node))  # type: ignore[arg-type]
+        elif kind is ast.ImportFrom:
+            module = "." * (node.level or 0) + (node.module or "")  # type: ignore[attr-defined]
+            facts.imports.append(Import(module, tuple(a.name for a in node.names), node.lineno))  # type: ignore[attr-defined]
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                facts.imports.append(Import(alias.name, (), node.lineno))  # type: ignore[attr-defined]
+        elif kind is ast.ClassDef:
+            facts.classes.append((node.name, tuple(dotted(b) for b in node.bases), node.lineno))  # type: ignore[attr-defined]
+            for item in node.body:  # type: ignore[attr-defined]
+                if isinstance(item, _FUNCS):
+                    facts.functions.append(_function(item, node.name, facts.is_test_file))  # type: ignore[attr-defined]
+        elif kind is ast.Module:
+            for item in node.body:  # type: ignore[attr-defined]
+                if isinstance(item, _FUNCS):
+                    facts.functions.append(_function(item, None, facts.is_test_file))
+    facts.calls.sort(key=lambda c: c.line)
+    facts.functions.sort(key=lambda f: f.line)
+    # enclosing function of each call, from line ranges (nested defs resolve to the outer function)
+    spans = [(f.line, f.end_line, f.name) for f in facts.functions]
+    if spans:
+        for i, call in enumerate(facts.calls):
+            for start, end, name in spans:
+                if start <= call.line <= end:
+                    facts.calls[i] = Call(call.name, call.line, call.kwargs, name, call.args)
+                    break
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.facts.classes.append((node.name, tuple(dotted(b) for b in node.bases), node.lineno))
-        self.class_stack.append(node.name)
-        self.generic_visit(node)
-        self.class_stack.pop()
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        decorators = tuple(dotted(d) for d in node.decorator_list)
-        cls = self.class_stack[-1] if self.class_stack else None
-        is_test = self.facts.is_test_file and (
-            node.name.startswith("test")
-            and (cls is None or cls.startswith("Test") or True)
-        )
-        self.func_stack.append(node.name)
-        self.scope.append({"asserts": 0, "trivial": 0, "type_only": 0, "calls": set()})
-        self.generic_visit(node)
-        scope = self.scope.pop()
-        self.func_stack.pop()
-        calls = scope["calls"]
-        assert isinstance(calls, set)
-        self.facts.functions.append(
-            Function(
-                name=node.name,
-                line=node.lineno,
-                end_line=getattr(node, "end_lineno", None) or node.lineno,
-                decorators=decorators,
-                cls=cls,
-                is_test=is_test,
-                asserts=int(scope["asserts"]),  # type: ignore[arg-type]
-                trivial_asserts=int(scope["trivial"]),  # type: ignore[arg-type]
-                calls=frozenset(calls),
-                type_only_asserts=int(scope["type_only"]),  # type: ignore[arg-type]
-            )
-        )
-        if self.scope:  # nested function: its calls count for the outer one too
-            outer = self.scope[-1]["calls"]
-            assert isinstance(outer, set)
-            outer.update(calls)
+def _call(node: ast.Call) -> Call:
+    args: list[str] = []
+    for arg in node.args[:4]:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, (str, int, float, bool)):
+            args.append(arg.value[:200] if isinstance(arg.value, str) else repr(arg.value))
+        elif isinstance(arg, (ast.Name, ast.Attribute)):
+            args.append(dotted(arg))
+    return Call(dotted(node.func), node.lineno, tuple(k.arg for k in node.keywords if k.arg), None, tuple(args))
 
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
 
-    def visit_Assert(self, node: ast.Assert) -> None:
-        if self.scope:
-            scope = self.scope[-1]
-            if _is_trivial_assert(node.test):
-                scope["trivial"] = int(scope["trivial"]) + 1  # type: ignore[arg-type]
-            elif _is_type_only(node.test):
-                scope["type_only"] = int(scope["type_only"]) + 1  # type: ignore[arg-type]
+def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, test_file: bool) -> Function:
+    decorators = tuple(dotted(d) for d in node.decorator_list)
+    end = getattr(node, "end_lineno", None) or node.lineno
+    is_test = test_file and node.name.startswith("test")
+    if not is_test:
+        return Function(node.name, node.lineno, end, decorators, cls, False, 0, 0, frozenset())
+    asserts = trivial = type_only = 0
+    called: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assert):
+            if _is_trivial_assert(sub.test):
+                trivial += 1
+            elif _is_type_only(sub.test):
+                type_only += 1
             else:
-                scope["asserts"] = int(scope["asserts"]) + 1  # type: ignore[arg-type]
-        self.generic_visit(node)
-
-    def visit_With(self, node: ast.With) -> None:
-        for item in node.items:
-            expr = item.context_expr
-            if isinstance(expr, ast.Call) and dotted(expr.func).endswith(("raises", "assertRaises", "warns")):
-                if self.scope:
-                    self.scope[-1]["asserts"] = int(self.scope[-1]["asserts"]) + 1  # type: ignore[arg-type]
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        name = dotted(node.func)
-        args: list[str] = []
-        for arg in node.args[:4]:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, (str, int, float, bool)):
-                args.append(repr(arg.value) if not isinstance(arg.value, str) else arg.value[:200])
-            elif isinstance(arg, (ast.Name, ast.Attribute)):
-                args.append(dotted(arg))
-        self.facts.calls.append(
-            Call(
-                name=name,
-                line=node.lineno,
-                kwargs=tuple(k.arg for k in node.keywords if k.arg),
-                function=self.func_stack[-1] if self.func_stack else None,
-                args=tuple(args),
-            )
-        )
-        if self.scope:
-            calls = self.scope[-1]["calls"]
-            assert isinstance(calls, set)
-            calls.add(name)
+                asserts += 1
+        elif isinstance(sub, ast.Call):
+            name = dotted(sub.func)
+            called.add(name)
             if _ASSERT_HELPERS.search(name):
-                self.scope[-1]["asserts"] = int(self.scope[-1]["asserts"]) + 1  # type: ignore[arg-type]
-        self.generic_visit(node)
+                asserts += 1
+        elif isinstance(sub, ast.Name):
+            called.add(sub.id)  # a name used (e.g. passed to a helper) links the test to it too
+    return Function(node.name, node.lineno, end, decorators, cls, True, asserts, trivial, frozenset(called), type_only)
 
 
 def module_names(path: str) -> list[str]:

@@ -9,7 +9,7 @@ from functools import cached_property
 
 from mlscore.facts.files import MAX_NOTEBOOK_BYTES, FileIndex
 from mlscore.facts.notebooks import NotebookFacts, parse_notebook
-from mlscore.facts.python import PyFacts, module_names, parse_python
+from mlscore.facts.python import PyFacts, is_test_path, module_names, parse_python
 from mlscore.models import Diagnostic
 
 DOC_SUFFIXES = (".md", ".rst", ".txt", ".markdown")
@@ -39,7 +39,8 @@ class Hit:
 @dataclass
 class RepoFacts:
     index: FileIndex
-    python: dict[str, PyFacts] = field(default_factory=dict)
+    python_paths: list[str] = field(default_factory=list)
+    _python: dict[str, PyFacts] = field(default_factory=dict)
     notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # every small text file, for grep and the extractors
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -96,18 +97,46 @@ class RepoFacts:
         return hits
 
     # -- python ----------------------------------------------------------------------------------
-    def all_python(self) -> Iterator[PyFacts]:
-        """Python facts of .py files and of notebooks' code cells."""
-        yield from self.python.values()
-        for nb in self.notebooks.values():
-            if nb.python is not None:
-                yield nb.python
+    # Parsing every file of a big repository costs seconds, so .py files are parsed on first use:
+    # detectors ask for the files whose text matches their vocabulary, and only those are parsed.
+    def py(self, path: str) -> PyFacts | None:
+        """Parsed facts of one .py file (cached), or None if it is not a readable Python file."""
+        facts = self._python.get(path)
+        if facts is None:
+            text = self.texts.get(path)
+            if text is None or not path.endswith(".py"):
+                return None
+            facts = parse_python(path, text)
+            if facts.error:
+                self.diagnostics.append(Diagnostic(path=path, message=facts.error))
+            self._python[path] = facts
+        return facts
+
+    def python_matching(self, pattern: str | re.Pattern[str], *, notebooks: bool = True) -> Iterator[PyFacts]:
+        """Parsed facts of the .py files (and notebooks) whose text matches ``pattern``."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        for path in self.python_paths:
+            if rx.search(self.texts[path]):
+                facts = self.py(path)
+                if facts is not None and facts.error is None:
+                    yield facts
+        if notebooks:
+            for nb in self.notebooks.values():
+                if nb.python is not None and rx.search("\n".join(nb.python.lines)):
+                    yield nb.python
+
+    @property
+    def python(self) -> dict[str, PyFacts]:
+        """Every .py file parsed (slow on big trees: prefer ``python_matching``)."""
+        for path in self.python_paths:
+            self.py(path)
+        return self._python
 
     @cached_property
     def module_index(self) -> dict[str, str]:
         """Dotted module name (and every suffix of it) -> repo path of the .py file."""
         index: dict[str, str] = {}
-        for path in sorted(self.python, key=lambda p: p.count("/")):
+        for path in sorted(self.python_paths, key=lambda p: p.count("/")):
             for name in module_names(path):
                 index.setdefault(name, path)
         return index
@@ -120,7 +149,7 @@ class RepoFacts:
             rest = module.lstrip(".").replace(".", "/")
             for candidate in (f"{'/'.join(base)}/{rest}.py", f"{'/'.join(base)}/{rest}/__init__.py"):
                 candidate = candidate.lstrip("/")
-                if candidate in self.python:
+                if candidate in self.texts and candidate.endswith(".py"):
                     return candidate
             return None
         return self.module_index.get(module)
@@ -142,7 +171,14 @@ class RepoFacts:
 
     @cached_property
     def test_files(self) -> list[PyFacts]:
-        return [f for f in self.python.values() if f.is_test_file and f.test_functions()]
+        """Parsed test modules that define at least one test function."""
+        out = []
+        for path in self.python_paths:
+            if is_test_path(path) and "def test" in self.texts[path]:
+                facts = self.py(path)
+                if facts is not None and facts.test_functions():
+                    out.append(facts)
+        return out
 
     def docs(self) -> Iterator[tuple[str, str]]:
         for path, text in self.texts.items():
@@ -210,10 +246,7 @@ def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None
         kept += 1
         facts.texts[path] = text
         if suffix == ".py":
-            py = parse_python(path, text)
-            if py.error:
-                facts.diagnostics.append(Diagnostic(path=path, message=py.error))
-            facts.python[path] = py
+            facts.python_paths.append(path)
     if progress is not None:
         progress(total, total)
     return facts

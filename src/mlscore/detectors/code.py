@@ -1,0 +1,136 @@
+"""Shared code-level queries: tests that exercise a module, how a file is run, serving and training code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mlscore.detectors.common import Context, Run
+from mlscore.facts.python import Function, PyFacts
+from mlscore.models import Level
+
+ROUTE_DECORATOR_RX = re.compile(
+    r"(^|\.)(app|router|api|bp|blueprint|svc|service)\.(post|get|put|route|api_route|websocket)$|"
+    r"(^|\.)bentoml\.(api|service)$|(^|\.)api$"
+)
+SERVING_BASES_RX = re.compile(r"(^|\.)(MLModel|kserve\.Model|Model|BaseHandler|PythonModel|LabelSpec)$")
+SERVING_TEXT_RX = re.compile(
+    r"FastAPI\(|Flask\(|@app\.(post|route)|@router\.post|bentoml|mlserver|kserve|torchserve|BaseHandler|"
+    r"gradio|streamlit|ray\.serve|@serve\.deployment"
+)
+
+
+@dataclass(frozen=True)
+class TestUse:
+    """A test function that calls the project's own code from ``target`` and checks the result."""
+
+    py: PyFacts
+    function: Function
+    target: str
+    names: tuple[str, ...]
+
+
+def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[str] | None = None) -> list[TestUse]:
+    """Test functions that import code from ``targets`` (or any local module whose path matches ``name_rx``),
+    call it directly in the test body, and assert something non-trivial about the result."""
+    out: list[TestUse] = []
+    for py in ctx.facts.test_files:
+        imports = ctx.facts.local_imports(py)
+        relevant: dict[str, set[str]] = {}
+        for path, _line, names in imports:
+            if (targets is not None and path in targets) or (name_rx is not None and name_rx.search(path)):
+                bucket = relevant.setdefault(path, set())
+                bucket.update(names)
+                bucket.add(path.rsplit("/", 1)[-1].removesuffix(".py"))  # module attribute access
+        if not relevant:
+            continue
+        for fn in py.test_functions():
+            if fn.asserts == 0:
+                continue
+            for path, names in relevant.items():
+                used = {c for c in fn.calls for n in names if c == n or c.startswith(n + ".") or c.endswith("." + n)}
+                if used:
+                    out.append(TestUse(py, fn, path, tuple(sorted(used))[:4]))
+                    break
+    return out
+
+
+def runs_of(ctx: Context, path: str) -> list[Run]:
+    return ctx.automation.effective(path)
+
+
+def automated_run(ctx: Context, path: str, *, kinds: tuple[str, ...] | None = None,
+                  real_data: bool = False) -> Run | None:
+    """The first run reaching ``path`` of the given trigger kinds (and fetching real data, if asked)."""
+    for run in runs_of(ctx, path):
+        if kinds is not None and run.kind not in kinds:
+            continue
+        if real_data and not run.real_data and run.kind.startswith("ci_"):
+            continue
+        return run
+    return None
+
+
+def level_of_tests(ctx: Context, uses: list[TestUse]) -> tuple[Level, Run | None, TestUse | None]:
+    """Automated when CI or a pipeline runs one of the tests (and a failure fails the run), else manual."""
+    if not uses:
+        return Level.NONE, None, None
+    for use in uses:
+        run = automated_run(ctx, use.py.path)
+        if run is not None:
+            return Level.AUTOMATED, run, use
+    return Level.MANUAL, None, uses[0]
+
+
+PIPELINE_KINDS = ("pipeline", "schedule", "ci_schedule", "serving", "guard")
+
+
+def is_serving_file(ctx: Context, py: PyFacts) -> bool:
+    """A file that serves predictions: HTTP routes, a model-server runtime class, or a batch-inference job."""
+    if py.is_test_file or py.cell_of_line is not None:
+        return False
+    key = f"serving:{py.path}"
+    if key in ctx.cache:
+        return bool(ctx.cache[key])
+    result = False
+    for fn in py.functions:
+        if any(ROUTE_DECORATOR_RX.search(d) for d in fn.decorators):
+            result = True
+            break
+    if not result:
+        for _name, bases, _line in py.classes:
+            if any(SERVING_BASES_RX.search(b) for b in bases) and any(
+                f.name in ("predict", "handle", "inference", "postprocess") for f in py.functions
+            ):
+                text = "\n".join(py.lines)
+                if SERVING_TEXT_RX.search(text):
+                    result = True
+                    break
+    if not result and re.search(r"(^|/)(infer|inference|predict|serving|serve|batch_predict|scoring|score)\w*\.py$",
+                                py.path):
+        result = any(c.name.endswith((".predict", ".predict_proba", ".transform")) for c in py.calls)
+    ctx.cache[key] = result
+    return result
+
+
+def serving_files(ctx: Context) -> list[PyFacts]:
+    def compute() -> list[PyFacts]:
+        rx = re.compile(r"FastAPI|Flask|@app\.|@router\.|bentoml|MLModel|kserve|BaseHandler|\.predict\(|"
+                        r"PythonModel|ray\.serve|@serve\.")
+        return [py for py in ctx.facts.python_matching(rx, notebooks=False) if is_serving_file(ctx, py)]
+
+    return ctx.memo("serving_files", compute)  # type: ignore[no-any-return]
+
+
+def serving_exists(ctx: Context) -> bool:
+    """Whether the tree deploys or serves a model at all (infra tests about serving are N/A = 0 otherwise)."""
+    if serving_files(ctx):
+        return True
+    return any(getattr(m, "serves_model", False) for m in ctx.manifests)
+
+
+def function_at(py: PyFacts, line: int) -> Function | None:
+    for fn in py.functions:
+        if fn.line <= line <= fn.end_line:
+            return fn
+    return None

@@ -1,0 +1,193 @@
+"""What every detector shares: the context it queries, the outcome it returns, and evidence helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlscore.facts.python import Call, PyFacts
+from mlscore.facts.repo import Hit, RepoFacts
+from mlscore.models import Check, Evidence, Level, Location, Status
+
+#: Estimators and model families whose construction is a model specification.
+ESTIMATOR_RX = re.compile(
+    r"(^|\.)(\w*(Classifier|Regressor|Regression|Classification)|LogisticRegression|LinearRegression|Ridge|Lasso|"
+    r"ElasticNet|SVC|SVR|LinearSVC|KMeans|XGB\w+|LGBM\w+|CatBoost\w+|GradientBoosting\w+|RandomForest\w+|"
+    r"HistGradientBoosting\w+|ExtraTrees\w+|DecisionTree\w+|KNeighbors\w+|MLP\w+|GaussianNB|MultinomialNB|"
+    r"Sequential|AutoModel\w*|Prophet|ARIMA|SARIMAX)$"
+)
+SIMPLE_MODEL_RX = re.compile(
+    r"(^|\.)(Dummy(Classifier|Regressor)|LogisticRegression|LinearRegression|Ridge|Lasso|ElasticNet|"
+    r"LinearSVC|GaussianNB|MultinomialNB|DecisionTreeClassifier|DecisionTreeRegressor)$"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a file or command is run automatically: the trigger and the chain of locations that reach it."""
+
+    kind: str  # ci_push, ci_pull_request, ci_schedule, ci_manual, ci_release, pipeline, schedule, serving, guard
+    location: Location
+    chain: tuple[str, ...] = ()
+    swallowed: bool = False
+    surfaced: bool = False
+    real_data: bool = False  # the job fetches the project's real data (dvc pull, dvc repro...)
+    how: str = "run"  # run, test, module, notebook, stage, config, import (reached through an import)
+
+    @property
+    def scheduled(self) -> bool:
+        return self.kind in ("ci_schedule", "schedule")
+
+    def describe(self) -> str:
+        via = " -> ".join(self.chain) if self.chain else str(self.location)
+        return f"{via} ({self.kind.replace('_', ' ')})"
+
+
+@dataclass
+class Outcome:
+    """What a detector concludes for one rubric test."""
+
+    level: Level
+    evidence: list[Evidence] = field(default_factory=list)
+    rationale: str = ""
+    status: Status = Status.UNKNOWN
+    next_step: str | None = None
+
+
+class Automation:
+    """The automation model as detectors see it: which runs reach a path; filled by the engine."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, list[Run]] = {}
+        self.invocations: list[tuple[str, Run]] = []  # (command text, run) for every resolved command
+
+    def add(self, path: str, run: Run) -> None:
+        self._runs.setdefault(path, []).append(run)
+
+    def runs(self, path: str) -> list[Run]:
+        return self._runs.get(path, [])
+
+    def effective(self, path: str, *, imports: bool = False) -> list[Run]:
+        """Runs that can fail, gate or surface (G7): swallowed ones that surface nothing are dropped.
+
+        A file reached only because an automatically run file imports it is left out unless ``imports``.
+        """
+        return [r for r in self.runs(path) if (not r.swallowed or r.surfaced) and (imports or r.how != "import")]
+
+    def paths(self) -> Iterable[str]:
+        return self._runs.keys()
+
+
+@dataclass
+class Context:
+    """Everything a detector may look at. Detectors never touch the disk."""
+
+    facts: RepoFacts
+    automation: Automation
+    ci: list[Any] = field(default_factory=list)  # CI jobs from facts.ci
+    schedules: list[Any] = field(default_factory=list)
+    manifests: list[Any] = field(default_factory=list)
+    monitoring: Any = None
+    deps: Any = None
+    checks: list[tuple[str, Check]] = field(default_factory=list)  # (report file, check) from data/probe
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def calls(self, name_rx: str | re.Pattern[str], *, prefilter: str | None = None,
+              tests: bool | None = False) -> Iterator[tuple[PyFacts, Call]]:
+        """Calls whose dotted callee matches ``name_rx`` (searched at the end of the name).
+
+        ``prefilter`` is a plain regex the file text must match before it is parsed (defaults to the last
+        identifier alternatives of ``name_rx``); ``tests``: False skips test files, True keeps only them.
+        """
+        rx = re.compile(name_rx) if isinstance(name_rx, str) else name_rx
+        pre = prefilter or rx.pattern
+        for py in self.facts.python_matching(pre):
+            if tests is not None and py.is_test_file != tests:
+                continue
+            for call in py.calls:
+                if rx.search(call.name):
+                    yield py, call
+
+    def grep(self, pattern: str | re.Pattern[str], **kwargs: Any) -> list[Hit]:
+        return self.facts.grep(pattern, **kwargs)
+
+    def checks_for(self, rule_id: str) -> list[tuple[str, Check]]:
+        return [(src, c) for src, c in self.checks if rule_id in c.rules]
+
+
+def loc(py: PyFacts | str, line: int | None = None) -> Location:
+    """A location; in notebooks the line is shown as the cell it belongs to."""
+    if isinstance(py, str):
+        return Location(path=py, line=line)
+    return Location(path=py.path, line=line)
+
+
+def where(py: PyFacts, line: int) -> str:
+    """'path:line', or 'notebook.ipynb cell N' for notebook code."""
+    if py.cell_of_line is not None and 0 < line < len(py.cell_of_line):
+        return f"{py.path} cell {py.cell_of_line[line]}"
+    return f"{py.path}:{line}"
+
+
+def code_evidence(py: PyFacts, line: int, summary: str, level: Level = Level.MANUAL, trigger: Run | None = None,
+                  kind: str = "code") -> Evidence:
+    if py.cell_of_line is not None:
+        cell = py.cell_of_line[line] if 0 < line < len(py.cell_of_line) else None
+        return Evidence(
+            summary=f"{summary} (cell {cell})" if cell is not None else summary,
+            location=Location(path=py.path),
+            level=level,
+            kind="notebook",
+            trigger=trigger.describe() if trigger else None,
+        )
+    return Evidence(
+        summary=summary,
+        location=Location(path=py.path, line=line),
+        level=level,
+        kind=kind,  # type: ignore[arg-type]
+        trigger=trigger.describe() if trigger else None,
+    )
+
+
+def hit_evidence(hit: Hit, summary: str | None = None, level: Level = Level.MANUAL, kind: str = "code") -> Evidence:
+    return Evidence(
+        summary=summary or hit.text,
+        location=Location(path=hit.path, line=hit.line),
+        level=level,
+        kind=kind,  # type: ignore[arg-type]
+    )
+
+
+def best(outcomes: Iterable[Outcome]) -> Outcome:
+    """The highest level reached, with the evidence of every outcome at that level first."""
+    items = [o for o in outcomes if o is not None]
+    if not items:
+        return Outcome(Level.NONE)
+    top = max(items, key=lambda o: o.level.rank)
+    evidence: list[Evidence] = []
+    for outcome in sorted(items, key=lambda o: -o.level.rank):
+        for ev in outcome.evidence:
+            if ev not in evidence:
+                evidence.append(ev)
+    return Outcome(top.level, evidence[:12], top.rationale, top.status, top.next_step)
+
+
+def dedupe(evidence: Iterable[Evidence], limit: int = 8) -> list[Evidence]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for ev in sorted(evidence, key=lambda e: -e.level.rank):
+        key = (str(ev.location) if ev.location else "", ev.summary)
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+        if len(out) >= limit:
+            break
+    return out

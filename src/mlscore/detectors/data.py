@@ -1,0 +1,306 @@
+"""Detectors for the Data section (DATA1-DATA7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlscore.detectors.code import (
+    automated_run,
+    is_serving_file,
+    level_of_tests,
+    tests_using,
+)
+from mlscore.detectors.common import Context, Outcome, best, code_evidence, dedupe, hit_evidence
+from mlscore.models import Evidence, Level, Location
+
+# -- DATA1: a schema with constraints beyond types, checked against data ---------------------------------
+
+CONSTRAINT_KW = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "regex", "isin", "in_range",
+                 "min_value", "max_value", "multiple_of", "allowed", "nullable", "unique", "str_matches",
+                 "min_items", "max_items", "notin", "between"}
+SCHEMA_LIBS = ("pandera", "great_expectations", "tensorflow_data_validation", "tfdv", "deepchecks", "soda",
+               "pydantic", "pandas_schema", "cerberus", "jsonschema", "voluptuous", "schema")
+VALIDATE_CALL_RX = re.compile(r"(^|\.)(validate|check|validate_statistics|run_checkpoint|validate_instance|"
+                              r"check_types|parse_obj|model_validate|expect_column_\w+)$")
+
+
+def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
+    """(py, line, class name) for pydantic/pandera/dataclass models declaring constraints beyond types."""
+
+    def compute() -> list[tuple[Any, int, str]]:
+        found = []
+        rx = re.compile(r"\b(Field|Column|conint|confloat|constr|pa\.Check|Check\.)\s*\(|\b(ge|gt|le|lt|isin|in_range)\s*=")
+        for py in ctx.facts.python_matching(rx):
+            if py.is_test_file:
+                continue
+            classes = {name: (bases, line) for name, bases, line in py.classes}
+            for call in py.calls:
+                if not re.search(r"(^|\.)(Field|Column|conint|confloat|constr|Check\.\w+|in_range|isin)$", call.name):
+                    continue
+                if not (set(call.kwargs) & CONSTRAINT_KW or re.search(r"Check\.|conint|confloat|constr", call.name)):
+                    continue
+                owner = _class_at(py, call.line, classes)
+                found.append((py, call.line, owner or "schema"))
+        return found
+
+    return ctx.memo("constrained_models", compute)  # type: ignore[no-any-return]
+
+
+def _class_at(py: Any, line: int, classes: dict[str, tuple[tuple[str, ...], int]]) -> str | None:
+    best_name, best_line = None, 0
+    for name, (_bases, cline) in classes.items():
+        if best_line < cline <= line:
+            best_name, best_line = name, cline
+    return best_name
+
+
+def _schema_uses(ctx: Context, names: set[str]) -> list[tuple[Any, int, str]]:
+    """Non-test code that applies a schema class: validates with it or takes it as a route parameter."""
+    if not names:
+        return []
+    rx = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b")
+    uses = []
+    for py in ctx.facts.python_matching(rx, notebooks=False):
+        if py.is_test_file:
+            continue
+        text_lines = py.lines
+        for call in py.calls:
+            head = call.name.split(".")[0]
+            if head in names and VALIDATE_CALL_RX.search(call.name):
+                uses.append((py, call.line, f"{call.name}(...)"))
+            elif head in names and call.name == head:  # constructing the model from request data
+                uses.append((py, call.line, f"{call.name}(...)"))
+        if is_serving_file(ctx, py):
+            for number, line in enumerate(text_lines, 1):
+                if re.search(r"def \w+\(.*:\s*(" + "|".join(map(re.escape, names)) + r")\b", line) or re.search(
+                    r"response_model\s*=\s*(" + "|".join(map(re.escape, names)) + r")\b", line
+                ):
+                    uses.append((py, number, line.strip()[:120]))
+    return uses
+
+
+def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes: list[Outcome] = []
+    models = _constrained_models(ctx)
+    schema_names = {name for _py, _line, name in models if name != "schema"}
+    evidence = [code_evidence(py, line, f"constraint declared in {name}") for py, line, name in models[:3]]
+    if models:
+        uses = _schema_uses(ctx, schema_names)
+        serving = [(py, line, s) for py, line, s in uses if is_serving_file(ctx, py)]
+        pipeline = [(py, line, s) for py, line, s in uses if automated_run(ctx, py.path)]
+        if serving:
+            py, line, s = serving[0]
+            outcomes.append(Outcome(Level.AUTOMATED, [
+                code_evidence(py, line, f"serving path validates every request: {s}", Level.AUTOMATED),
+                *evidence], "a schema with constraints is enforced on every serving request"))
+        elif pipeline:
+            py, line, s = pipeline[0]
+            run = automated_run(ctx, py.path)
+            outcomes.append(Outcome(Level.AUTOMATED, [
+                code_evidence(py, line, f"schema applied in an automated run: {s}", Level.AUTOMATED, run),
+                *evidence], "a schema with constraints is checked in an automated pipeline"))
+        elif uses:
+            py, line, s = uses[0]
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, f"schema applied: {s}"), *evidence],
+                                    "a schema with constraints exists and is applied by code a person runs"))
+        # tests of the schema that CI runs also make the check automated when they use committed real data
+        tested = tests_using(ctx, {py.path for py, _l, _n in models})
+        level, run, use = level_of_tests(ctx, tested)
+        if use is not None and level is Level.AUTOMATED and run is not None and run.real_data:
+            outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(
+                use.py, use.function.line, f"{use.function.name} checks data against the schema", level, run,
+                "test")], "the schema is checked against real data in CI"))
+    # Great Expectations suites and checkpoints, TFDV schemas
+    ge_hits = ctx.grep(r"expect_column_\w+|ExpectationSuite|add_expectation|tfdv\.(validate_statistics|infer_schema)|"
+                       r"SchemaGen|ExampleValidator|DataFrameSchema|DataFrameModel",
+                       paths=lambda p: p.endswith((".py", ".json", ".yml", ".yaml")), limit=20)
+    for hit in ge_hits[:1]:
+        run = automated_run(ctx, hit.path)
+        level = Level.AUTOMATED if run and (run.kind in ("pipeline", "schedule", "ci_schedule") or run.real_data) else Level.MANUAL
+        outcomes.append(Outcome(level, [hit_evidence(hit, f"data validation: {hit.text[:100]}", level)],
+                                "expectations are declared with a data-validation library"))
+    # data tests on real data: assertions about nulls / ranges in tests of CI jobs that fetch the data
+    for py in ctx.facts.test_files:
+        runs = [r for r in ctx.automation.effective(py.path) if r.real_data]
+        if not runs:
+            continue
+        for fn in py.test_functions():
+            body = "\n".join(py.lines[fn.line - 1: fn.end_line])
+            if fn.asserts and re.search(r"isnull\(\)|isna\(\)|notnull|\.between\(|\.min\(\)|\.max\(\)|nunique|"
+                                        r"dtypes?\b|\.shape\b", body):
+                outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(
+                    py, fn.line, f"{fn.name} asserts expectations on the real data", Level.AUTOMATED, runs[0],
+                    "test")], "data expectations are asserted on real data in CI"))
+                break
+    # results of `mlscore data` runs given to the audit
+    outcomes.extend(_checks(ctx, "DATA1"))
+    return best(outcomes)
+
+
+def _checks(ctx: Context, rule_id: str) -> list[Outcome]:
+    out = []
+    for source, check in ctx.checks_for(rule_id):
+        if check.status in ("skipped", "error"):
+            continue
+        out.append(Outcome(Level.MANUAL, [Evidence(
+            summary=f"{check.title}: {check.message}", location=Location(path=source), level=Level.MANUAL,
+            kind="data" if "probe" not in source else "probe")], f"a saved report ran {check.title}"))
+    return out
+
+
+# -- DATA2: all features are beneficial -------------------------------------------------------------------
+
+IMPORTANCE_RX = re.compile(
+    r"(^|\.)(permutation_importance|feature_importances_|SelectKBest|SelectFromModel|RFE|RFECV|mutual_info_\w+|"
+    r"f_classif|chi2|SequentialFeatureSelector|TreeExplainer|summary_plot|plot_importance|get_score|"
+    r"Explainer|shap_values|FeatureLabelCorrelation|feature_importance)$"
+)
+
+
+def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    pre = r"permutation_importance|feature_importances_|SelectKBest|SelectFromModel|RFE|mutual_info|shap|" \
+          r"plot_importance|FeatureLabelCorrelation|feature_importance"
+    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre):
+        if call.name.endswith(("Explainer", "shap_values")) and not re.search(r"summary_plot|mean\(|abs\(", "\n".join(py.lines)):
+            continue  # per-instance attributions are INFRA5, not DATA2
+        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule"))
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"feature analysis: {call.name}", level, run)],
+                                "feature importance or selection is computed" + (" in an automated pipeline" if run else "")))
+    # feature_importances_ is an attribute, not a call
+    for hit in ctx.grep(r"\.feature_importances_|\.coef_\b", paths=lambda p: p.endswith((".py",)), limit=5)[:1]:
+        outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature importances read")],
+                                "feature importances are computed"))
+    for nb in ctx.facts.notebooks.values():
+        if nb.python is None or not nb.has_outputs:
+            continue
+        text = "\n".join(nb.python.lines)
+        m = re.search(r"feature_importances_|permutation_importance|shap\.summary_plot|SelectKBest|mutual_info", text)
+        if m:
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"feature analysis with recorded outputs: {m.group(0)}",
+                                                            location=Location(path=nb.path), kind="notebook")],
+                                    "a notebook records a feature analysis"))
+    outcomes.extend(_checks(ctx, "DATA2"))
+    return best(outcomes)
+
+
+# -- DATA3: feature cost (people) -------------------------------------------------------------------------
+
+def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for hit in ctx.grep(r"(?i)per[-_ ]feature (latency|cost|compute)|feature[-_ ]cost", limit=5)[:1]:
+        outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "per-feature cost")], "per-feature cost is recorded"))
+    outcomes.extend(_checks(ctx, "DATA3"))
+    result = best(outcomes)
+    if result.level is Level.NONE:
+        result.rationale = "feature cost is rarely visible in a repository; record the review as an attestation"
+    return result
+
+
+# -- DATA4: meta-level requirements ----------------------------------------------------------------------
+
+def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    rx = re.compile(r"(?i)\b(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
+                    r"_?(features?|columns?|attributes?|fields?)\b")
+    for hit in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json")), limit=20):
+        run = automated_run(ctx, hit.path)
+        tests = [py for py in ctx.facts.test_files if rx.search("\n".join(py.lines))]
+        test_run = next((automated_run(ctx, t.path) for t in tests if automated_run(ctx, t.path)), None)
+        if test_run or (run and run.kind in ("pipeline", "schedule", "guard")):
+            outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, "feature requirement enforced", Level.AUTOMATED)],
+                                    "a deny-list of features is enforced automatically"))
+        elif tests:
+            outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature requirement with a test")],
+                                    "a deny-list of features is tested by hand"))
+    for py, call in ctx.calls(r"(^|\.)(AnalyzerEngine|AnonymizerEngine|scrubadub\.\w+)$",
+                              prefilter=r"presidio|scrubadub"):
+        run = automated_run(ctx, py.path)
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII scan: {call.name}", level, run)],
+                                "training data is scanned for personal data"))
+    outcomes.extend(_checks(ctx, "DATA4"))
+    return best(outcomes)
+
+
+# -- DATA5: privacy controls -----------------------------------------------------------------------------
+
+PRIVACY_IAC_RX = re.compile(
+    r"block_public_acls\s*=\s*true|block_public_policy\s*=\s*true|restrict_public_buckets\s*=\s*true|"
+    r"public_access_prevention\s*=\s*\"enforced\"|kms_key_name|kms_master_key_id|sse_algorithm\s*=\s*\"aws:kms\"|"
+    r"BlockPublicAcls:\s*true|BucketEncryption|KmsKeyId|expiration\s*\{|lifecycle_rule|"
+    r"default_kms_key_name|encryption_configuration"
+)
+
+
+def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for hit in ctx.grep(PRIVACY_IAC_RX, paths=lambda p: p.endswith((".tf", ".yaml", ".yml", ".json", ".hcl")), limit=10)[:2]:
+        outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, "data-store restriction in infrastructure code",
+                                                               Level.AUTOMATED, "config")],
+                                "a data-store restriction is enforced in infrastructure code"))
+    for py, call in ctx.calls(r"(^|\.)(AnonymizerEngine|anonymize|pseudonymi[sz]e\w*)$",
+                              prefilter=r"presidio|anonymi|pseudonymi"):
+        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "guard", "serving"))
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII removal: {call.name}", level, run)],
+                                "personal data is removed or pseudonymised in the pipeline"))
+    outcomes.extend(_checks(ctx, "DATA5"))
+    result = best(outcomes)
+    if result.level is Level.NONE:
+        result.rationale = "no privacy control over the pipeline's data is visible; attest reviewed controls"
+    return result
+
+
+# -- DATA6: new features quickly ------------------------------------------------------------------------
+
+def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    if any(p.endswith("feature_store.yaml") for p in ctx.facts.paths()):
+        views = ctx.grep(r"\bFeatureView\(|\bFeatureService\(", paths=lambda p: p.endswith(".py"), limit=3)
+        if views:
+            outcomes.append(Outcome(Level.MANUAL, [hit_evidence(views[0], "feature registry (Feast)", kind="config")],
+                                    "features are declared once in a feature store"))
+    heading = re.compile(r"(?im)^\s{0,3}#{1,4}\s*(how to\s+)?(add|adding|implement|implementing|create|creating)\s+"
+                         r"(a\s+)?new\s+(features?|inputs?|language|columns?|signals?)\b")
+    for path, text in ctx.facts.docs():
+        m = heading.search(text)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented procedure: {m.group(0).strip()[:80]}",
+                                                            location=Location(path=path, line=line), kind="doc")],
+                                    "a procedure for adding a feature or input is documented"))
+            break
+    outcomes.extend(_checks(ctx, "DATA6"))
+    result = best(outcomes)
+    if result.level is Level.NONE:
+        result.rationale = "lead time for a new feature is not visible in a repository; attest the measured time"
+    return result
+
+
+# -- DATA7: feature code is tested ----------------------------------------------------------------------
+
+FEATURE_PATH_RX = re.compile(
+    r"(?i)(^|/)[^/]*(feature|preprocess|pre_process|processing|transform|clean|encod|tokeni[sz]|"
+    r"text|audio|dataset|datasets|data_?loader|loader|schema|split|engineer|prepare|etl|normali[sz])[^/]*\.py$|"
+    r"(^|/)(data|features|preprocessing|processing|transforms?|io)/[^/]*\.py$"
+)
+
+
+def data7(ctx: Context, params: dict[str, Any]) -> Outcome:
+    uses = tests_using(ctx, None, name_rx=FEATURE_PATH_RX)
+    uses = [u for u in uses if not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target]
+    level, run, use = level_of_tests(ctx, uses)
+    if use is None:
+        return Outcome(Level.NONE, [], "no test calls the project's feature or preprocessing code and checks its output")
+    evidence = [code_evidence(use.py, use.function.line,
+                              f"{use.function.name} tests {use.target} ({', '.join(use.names)})", level, run, "test")]
+    for other in uses[1:4]:
+        if other.py.path != use.py.path:
+            evidence.append(code_evidence(other.py, other.function.line,
+                                          f"{other.function.name} tests {other.target}", level, None, "test"))
+    rationale = ("feature code is unit tested and CI runs the tests" if level is Level.AUTOMATED
+                 else "feature code has unit tests, but nothing runs them automatically")
+    return Outcome(level, dedupe(evidence), rationale)

@@ -1,0 +1,285 @@
+"""Detectors for the ML Infrastructure section (INFRA1-INFRA7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlscore.detectors.code import automated_run, level_of_tests, serving_exists, tests_using
+from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
+from mlscore.detectors.data import _checks
+from mlscore.models import Evidence, Level, Location
+
+# -- INFRA1: reproducible training ---------------------------------------------------------------------
+
+SEED_CALL_RX = re.compile(r"(^|\.)(seed|manual_seed|manual_seed_all|set_seed|set_random_seed|seed_everything|"
+                          r"use_deterministic_algorithms|default_rng|RandomState|PRNGKey)$")
+CORE_ML = {"scikit-learn", "sklearn", "torch", "tensorflow", "tensorflow-cpu", "keras", "xgboost", "lightgbm",
+           "catboost", "jax", "transformers", "pandas", "numpy", "statsmodels", "prophet", "pytorch-lightning",
+           "lightning", "spacy", "mlflow"}
+LOCK_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "conda-lock.yaml")
+DATA_FILE_RX = re.compile(r"(?i)\.(csv|tsv|parquet|feather|jsonl|arrow|xlsx?|h5|hdf5|npz|npy|pkl\.dvc|dvc)$")
+
+
+def _seeds(ctx: Context) -> Evidence | None:
+    for py, call in ctx.calls(SEED_CALL_RX, prefilter=r"seed|use_deterministic|default_rng|RandomState|PRNGKey"):
+        if call.args or call.kwargs or call.name.endswith(("use_deterministic_algorithms",)):
+            return code_evidence(py, call.line, f"seeded: {call.name}")
+    for py, call in ctx.calls(r".", prefilter=r"random_state\s*=\s*[\w\d]|random_seed\s*=|seed\s*=\s*\d"):
+        if any(k in ("random_state", "seed", "random_seed") for k in call.kwargs):
+            return code_evidence(py, call.line, f"seeded: {call.name}(random_state=...)")
+    return None
+
+
+def _pins(ctx: Context) -> Evidence | None:
+    for lock in LOCK_FILES:
+        for path in ctx.facts.paths():
+            if path == lock or path.endswith("/" + lock):
+                return Evidence(summary=f"lock file {lock}", location=Location(path=path, line=1), kind="dependency")
+    deps = ctx.deps
+    if deps is not None:
+        pinned = [p for p in getattr(deps, "packages", ()) if getattr(p, "pinned", False)
+                  and getattr(p, "name", "").lower() in CORE_ML]
+        loose = [p for p in getattr(deps, "packages", ()) if not getattr(p, "pinned", False)
+                 and getattr(p, "name", "").lower() in CORE_ML and not getattr(p, "dev", False)]
+        if pinned and len(pinned) >= len(loose):
+            p = pinned[0]
+            return Evidence(summary=f"core ML libraries pinned exactly ({p.name}{p.spec})",
+                            location=Location(path=p.file, line=p.line), kind="dependency")
+        return None
+    for hit in ctx.grep(r"^(scikit-learn|torch|tensorflow|xgboost|lightgbm|pandas|numpy)\s*==",
+                        paths=lambda p: "requirements" in p.rsplit("/", 1)[-1], limit=3):
+        return hit_evidence(hit, f"pinned: {hit.text}", kind="dependency")
+    return None
+
+
+def _versioned_data(ctx: Context) -> Evidence | None:
+    for path in ctx.facts.paths():
+        if path.endswith(".dvc") and not path.startswith(".dvc/"):
+            return Evidence(summary="data versioned with DVC", location=Location(path=path, line=1), kind="config")
+    if "dvc.lock" in ctx.facts.index:
+        return Evidence(summary="pipeline inputs hashed in dvc.lock", location=Location(path="dvc.lock", line=1),
+                        kind="config")
+    for entry in ctx.facts.index:
+        path = entry.path
+        if DATA_FILE_RX.search(path) and entry.size > 2048 and re.search(r"(?i)(^|/)(data|dataset|datasets)/", path) \
+                and not re.search(r"(?i)(^|/)(tests?|fixtures?|examples?)/", path):
+            return Evidence(summary="training data committed to git", location=Location(path=path), kind="data")
+    return None
+
+
+def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
+    measures = {"seeds": _seeds(ctx), "pinned libraries": _pins(ctx), "versioned data": _versioned_data(ctx)}
+    present = {k: v for k, v in measures.items() if v is not None}
+    missing = [k for k in measures if k not in present]
+    evidence = list(present.values())
+    if len(present) < 2:
+        return Outcome(Level.NONE, evidence,
+                       f"only {len(present)} of 3 reproducibility measures ({', '.join(present) or 'none'}); "
+                       f"missing: {', '.join(missing)}")
+    # an automated check that re-trains and compares with the recorded outputs
+    for py in ctx.facts.test_files:
+        for fn in py.test_functions():
+            if re.search(r"(?i)reproduc|determinis|same_result|twice", fn.name) and fn.asserts:
+                run = automated_run(ctx, py.path)
+                if run:
+                    return Outcome(Level.AUTOMATED, [code_evidence(py, fn.line, f"{fn.name} re-trains and compares",
+                                                                   Level.AUTOMATED, run, "test"), *evidence],
+                                   "seeds, pins and versioned data, and CI checks that training reproduces")
+    return Outcome(Level.MANUAL, evidence,
+                   f"{len(present)} of 3 reproducibility measures ({', '.join(present)}); no automated check that"
+                   " training reproduces")
+
+
+# -- INFRA2: model spec unit tested --------------------------------------------------------------------
+
+MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers?|classifier|regressor|estimator|"
+                           r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
+FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_model|inference|evaluate|"
+                         r"build_model|step|backward|compile)$")
+
+
+def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
+    uses = tests_using(ctx, None, name_rx=MODEL_PATH_RX)
+    good = []
+    for use in uses:
+        if any(FIT_CALL_RX.search(c) for c in use.function.calls) or re.search(
+            r"(?i)model|train|infer|forward|predict", use.function.name
+        ):
+            good.append(use)
+    level, run, use = level_of_tests(ctx, good)
+    if use is None:
+        return Outcome(Level.NONE, [], "no test builds, trains or runs the project's model code and checks the result")
+    ev = [code_evidence(use.py, use.function.line, f"{use.function.name} exercises {use.target}", level, run, "test")]
+    return Outcome(level, ev, "model code is unit tested" + (" and CI runs the tests" if level is Level.AUTOMATED
+                                                             else ", but nothing runs the tests automatically"))
+
+
+# -- INFRA3: the full pipeline is integration tested ----------------------------------------------------
+
+TRAIN_CMD_RX = re.compile(r"(^|\s)(dvc\s+(repro|exp\s+run)|kedro\s+run|mlflow\s+run|metaflow|"
+                          r"python3?\s+(-m\s+)?\S*(train|pipeline|main)\S*|zenml\s+pipeline\s+run)")
+
+
+def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for text, run in ctx.automation.invocations:
+        if run.swallowed and not run.surfaced:
+            continue
+        if run.kind.startswith("ci_") and TRAIN_CMD_RX.search(text):
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"CI runs the pipeline: {text[:100]}",
+                                                               location=run.location, level=Level.AUTOMATED, kind="ci",
+                                                               trigger=run.describe())],
+                                    "CI runs the training pipeline end to end"))
+            break
+    # tests that chain training with evaluation or a usable model
+    for py in ctx.facts.test_files:
+        for fn in py.test_functions():
+            body = "\n".join(py.lines[fn.line - 1: fn.end_line])
+            train = re.search(r"(?i)\b(train\w*|fit|run_pipeline|main|pipeline\.run|trainer\.fit)\s*\(", body) or re.search(
+                r"subprocess|run_cli|CliRunner|os\.system|check_call|run\(\[", body)
+            if not train or not re.search(r"(?i)train|pipeline|end_to_end|e2e|integration|script|main", fn.name + py.path):
+                continue
+            if not (fn.asserts or re.search(r"check_call|check=True|returncode|run_cli", body)):
+                continue
+            run = automated_run(ctx, py.path)
+            level = Level.AUTOMATED if run else Level.MANUAL
+            outcomes.append(Outcome(level, [code_evidence(py, fn.line, f"{fn.name} runs the pipeline", level, run, "test")],
+                                    "an integration test runs the training pipeline"
+                                    + (" in CI" if run else ", but nothing runs it automatically")))
+            break
+    return best(outcomes)
+
+
+# -- INFRA4: model quality validated before serving ----------------------------------------------------
+
+def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    # an explicit threshold check on a model metric that fails the run
+    gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
+                         r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?")
+    for hit in ctx.grep(gate_rx, paths=lambda p: p.endswith(".py"), limit=30):
+        py = ctx.facts.py(hit.path)
+        if py is None:
+            continue
+        following = "\n".join(py.lines[hit.line: hit.line + 4])
+        is_assert = hit.text.startswith("assert")
+        if not is_assert and not re.search(r"raise|sys\.exit|exit\(|return False|abort", following):
+            continue
+        if re.search(r"(?i)(^|/)(tests?/|test_)", hit.path) and not is_assert:
+            continue
+        run = automated_run(ctx, hit.path)
+        deploy_gated = run is not None and _deploy_after(ctx, run)
+        level = Level.AUTOMATED if deploy_gated else Level.MANUAL
+        outcomes.append(Outcome(level, [hit_evidence(hit, f"quality threshold: {hit.text[:90]}", level)],
+                                "a metric threshold decides whether the model may be served" if deploy_gated else
+                                "a metric threshold check exists, but nothing in the tree ties it to the path to serving"))
+    for text, run in ctx.automation.invocations:
+        if re.search(r"dvc\s+metrics\s+diff|cml\s+(comment|send-comment)|cml-send-comment|mlflow\s+.*evaluate", text):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"metrics shown to a person: {text[:80]}",
+                                                            location=run.location, kind="ci", trigger=run.describe())],
+                                    "metrics are computed automatically and shown to a person, with no pass/fail criterion"))
+            break
+    for py, call in ctx.calls(r"(^|\.)(validate_evaluation_results|Evaluator|MetricThreshold)$",
+                              prefilter=r"validate_evaluation_results|Evaluator\(|MetricThreshold"):
+        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "ci_push", "ci_release"))
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"model validation: {call.name}", level, run)],
+                                "a validation step blesses the model before it is pushed"))
+    outcomes.extend(_checks(ctx, "INFRA4"))
+    return best(outcomes)
+
+
+def _deploy_after(ctx: Context, run: Any) -> bool:
+    """Whether a deployment in the same CI file depends on the job that runs the gate."""
+    for job in ctx.ci:
+        if getattr(job, "file", None) == run.location.path and getattr(job, "deploys", False):
+            return True
+    return False
+
+
+# -- INFRA5: debuggable on a single example -----------------------------------------------------------
+
+def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    rx = r"(^|\.)(TreeExplainer|KernelExplainer|DeepExplainer|LinearExplainer|Explainer|LimeTabularExplainer|" \
+         r"explain_instance|register_forward_hook|IntegratedGradients|Saliency|force_plot|waterfall|" \
+         r"plot_alignment|decision_path|explain)$"
+    for py, call in ctx.calls(rx, prefilter=r"shap|lime|register_forward_hook|captum|plot_alignment|decision_path|explain",
+                              tests=None):
+        if call.name.rsplit(".", 1)[-1] == "explain" and "explain" not in py.path.lower():
+            continue
+        if py.is_test_file:
+            run = automated_run(ctx, py.path)
+            level = Level.AUTOMATED if run else Level.MANUAL
+        else:
+            tested = tests_using(ctx, {py.path})
+            level, run, _use = level_of_tests(ctx, tested)
+            level = level if level is not Level.NONE else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"per-example inspection: {call.name}", level, run)],
+                                "a single example can be traced or explained"
+                                + (" and it is exercised automatically" if level is Level.AUTOMATED else "")))
+    for m in ctx.manifests:
+        if getattr(m, "explainer", False):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="explainer configured in serving",
+                                                            location=Location(path=m.path, line=m.line), kind="manifest")],
+                                    "an explain endpoint is configured"))
+    return best(outcomes)
+
+
+# -- INFRA6: canaried before serving -----------------------------------------------------------------
+
+def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for m in ctx.manifests:
+        if getattr(m, "canary", False):
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"canary rollout: {m.summary}",
+                                                               location=Location(path=m.path, line=m.line),
+                                                               level=Level.AUTOMATED, kind="manifest")],
+                                    "new models receive a slice of traffic and are checked before full rollout"))
+    for hit in ctx.grep(r"canaryTrafficPercent|setWeight|kind:\s*Canary\b|trafficPercent|initial_variant_weight",
+                        paths=lambda p: p.endswith((".yaml", ".yml", ".json", ".tf", ".py")), limit=3):
+        outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"staged traffic shift: {hit.text[:80]}",
+                                                               Level.AUTOMATED, "manifest")],
+                                "a staged traffic shift is configured"))
+    outcomes.extend(_checks(ctx, "INFRA6"))
+    return best(outcomes)
+
+
+# -- INFRA7: rollback ---------------------------------------------------------------------------------
+
+def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
+    if not serving_exists(ctx) and not _checks(ctx, "INFRA7"):
+        return Outcome(Level.NONE, [], "nothing in the tree serves a model, so there is nothing to roll back")
+    outcomes = []
+    for m in ctx.manifests:
+        if getattr(m, "auto_rollback", False):
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"automatic rollback: {m.summary}",
+                                                               location=Location(path=m.path, line=m.line),
+                                                               level=Level.AUTOMATED, kind="manifest")],
+                                    "the rollout strategy rolls back automatically on failed analysis"))
+        elif getattr(m, "pinned_version", None):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"serving pins version {m.pinned_version}",
+                                                            location=Location(path=m.path, line=m.line), kind="manifest")],
+                                    "serving selects an explicit model version, so reverting is a config change"))
+    model_ptr = [p for p in ctx.facts.paths() if re.search(r"(?i)(model|\.pkl|\.joblib|\.pt|\.onnx|\.h5)[^/]*\.dvc$", p)]
+    if model_ptr:
+        outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="served model versioned by a DVC pointer",
+                                                        location=Location(path=model_ptr[0], line=1), kind="config")],
+                                "the served model is a versioned DVC pointer, so reverting is a checkout"))
+    for py, call in ctx.calls(r"(^|\.)(set_registered_model_alias|transition_model_version_stage|load_model)$",
+                              prefilter=r"models:/|set_registered_model_alias|transition_model_version_stage"):
+        if call.name.endswith("load_model") and not any("models:/" in a for a in call.args):
+            continue
+        outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"model registry version/alias: {call.name}")],
+                                "serving loads a registry version or alias, so reverting is a registry change"))
+    for path, text in ctx.facts.docs():
+        m = re.search(r"(?im)^\s{0,3}#{1,4}\s*.*\b(roll ?back|revert(ing)? (a|the) model)", text)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="documented rollback procedure",
+                                                            location=Location(path=path, line=line), kind="doc")],
+                                    "a rollback procedure is documented"))
+            break
+    outcomes.extend(_checks(ctx, "INFRA7"))
+    return best(outcomes)

@@ -1,0 +1,279 @@
+"""Detectors for the Model section (MODEL1-MODEL7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlscore.detectors.code import automated_run
+from mlscore.detectors.common import (
+    ESTIMATOR_RX,
+    SIMPLE_MODEL_RX,
+    Context,
+    Outcome,
+    best,
+    code_evidence,
+)
+from mlscore.detectors.data import _checks
+from mlscore.models import Evidence, Level, Location
+
+OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
+
+# -- MODEL1: specs reviewed and checked in ----------------------------------------------------------------
+
+MODEL_DEF_RX = re.compile(r"(^|\.)(nn\.Module|Module|keras\.Model|Model|tf\.keras\.Model|LightningModule|PreTrainedModel|"
+                          r"BaseEstimator)$")
+
+
+def model_specs(ctx: Context) -> list[tuple[Any, int, str]]:
+    """(py, line, what) for model specifications in the project's own code and notebooks."""
+
+    def compute() -> list[tuple[Any, int, str]]:
+        found = []
+        pre = (r"Classifier|Regressor|Regression|SVC|SVR|XGB|LGBM|CatBoost|Sequential|nn\.Module|LightningModule|"
+               r"KMeans|Prophet|ARIMA|PreTrainedModel|Ridge|Lasso")
+        for py in ctx.facts.python_matching(pre):
+            if py.is_test_file:
+                continue
+            for call in py.calls:
+                last = call.name.rsplit(".", 1)[-1]
+                if ESTIMATOR_RX.search(last) and (call.kwargs or call.args or py.cell_of_line is not None):
+                    found.append((py, call.line, f"{last}({', '.join(call.kwargs[:3])})"))
+                    break
+            for name, bases, line in py.classes:
+                if any(MODEL_DEF_RX.search(b) for b in bases):
+                    found.append((py, line, f"class {name}({', '.join(bases)})"))
+                    break
+        return found
+
+    return ctx.memo("model_specs", compute)  # type: ignore[no-any-return]
+
+
+REVIEW_FILES = (
+    ".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS", "CODE_OWNERS.rst",
+    ".github/PULL_REQUEST_TEMPLATE.md", ".github/pull_request_template.md", "PULL_REQUEST_TEMPLATE.md",
+    ".github/PR_TEMPLATE.md", "docs/pull_request_template.md", ".gitlab/merge_request_templates/Default.md",
+)
+
+
+def review_mechanisms(ctx: Context) -> list[Evidence]:
+    """CODEOWNERS, PR templates, committed rulesets requiring reviews, and PR-triggered CI that checks code."""
+    out: list[Evidence] = []
+    for path in ctx.facts.paths():
+        low = path.lower()
+        if path in REVIEW_FILES or low.startswith(".github/pull_request_template/") or low.endswith(
+            ("/codeowners", "pull_request_template.md")
+        ):
+            out.append(Evidence(summary=f"review mechanism: {path.rsplit('/', 1)[-1]}", location=Location(path=path, line=1),
+                                level=Level.AUTOMATED, kind="config"))
+        elif low.startswith(".github/rulesets/") and low.endswith(".json"):
+            text = ctx.facts.read(path) or ""
+            if "pull_request" in text:
+                out.append(Evidence(summary="committed ruleset requires pull requests", location=Location(path=path, line=1),
+                                    level=Level.AUTOMATED, kind="config"))
+    for job in ctx.ci:
+        if "pull_request" in getattr(job, "trigger_kinds", ()) and getattr(job, "checks_code", False):
+            out.append(Evidence(summary=f"CI job '{job.name}' checks code on every pull request",
+                                location=Location(path=job.file, line=job.line), level=Level.AUTOMATED, kind="ci"))
+            break
+    return out
+
+
+def model1(ctx: Context, params: dict[str, Any]) -> Outcome:
+    specs = model_specs(ctx)
+    specs_nb = [s for s in specs if s[0].cell_of_line is not None]
+    specs_code = [s for s in specs if s[0].cell_of_line is None]
+    chosen = specs_code or specs_nb
+    if not chosen:
+        configs = [p for p in ctx.facts.paths() if re.search(r"(^|/)(params|config|hparams|hyperparams)\w*\.(ya?ml|json)$", p)
+                   and re.search(r"(?i)n_estimators|max_depth|learning_rate|hidden|layers|epochs", ctx.facts.read(p) or "")]
+        if not configs:
+            return Outcome(Level.NONE, [], "no model specification (estimator, network or training config) is checked in")
+        ev = [Evidence(summary="model hyperparameters in a config", location=Location(path=configs[0], line=1), kind="config")]
+    else:
+        py, line, what = chosen[0]
+        ev = [code_evidence(py, line, f"model specification: {what}")]
+    review = review_mechanisms(ctx)
+    if review:
+        return Outcome(Level.AUTOMATED, ev + review[:2],
+                       "the model specification is in version control and changes to it go through review")
+    return Outcome(Level.MANUAL, ev, "the model specification is in version control, but no review mechanism is configured")
+
+
+# -- MODEL2: offline/online correlation (people) ----------------------------------------------------------
+
+def model2(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = _checks(ctx, "MODEL2")
+    result = best(outcomes)
+    if result.level is Level.NONE:
+        result.rationale = "offline/online correlation is measured outside the repository; record it as an attestation"
+    return result
+
+
+# -- MODEL3: hyperparameters tuned ------------------------------------------------------------------------
+
+TUNING_RX = re.compile(r"(^|\.)(GridSearchCV|RandomizedSearchCV|HalvingGridSearchCV|HalvingRandomSearchCV|"
+                       r"BayesSearchCV|create_study|optimize|fmin|tune\.run|Tuner|tune\.Tuner|RandomSearch|Hyperband|"
+                       r"BayesianOptimization|sweep|ParameterGrid)$")
+
+
+def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    pre = r"GridSearchCV|RandomizedSearchCV|HalvingGridSearch|BayesSearchCV|optuna|hyperopt|ray\.tune|from ray import tune|" \
+          r"keras_tuner|kerastuner|wandb\.sweep|ParameterGrid|bayes_opt"
+    for py, call in ctx.calls(TUNING_RX, prefilter=pre):
+        name = call.name.rsplit(".", 1)[-1]
+        text = "\n".join(py.lines)
+        if name in ("optimize",) and "optuna" not in text:
+            continue
+        if name in ("fmin",) and "hyperopt" not in text:
+            continue
+        if name == "sweep" and "wandb" not in text:
+            continue
+        outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"hyperparameter search: {name}")],
+                                "a hyperparameter search exists and is run by hand"))
+    for path in ctx.facts.paths():
+        if re.search(r"(^|/)sweep\w*\.ya?ml$", path) or (path.endswith((".yaml", ".yml")) and
+                                                         "kind: Experiment" in (ctx.facts.texts.get(path) or "")
+                                                         and "katib" in (ctx.facts.texts.get(path) or "")):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="hyperparameter sweep config",
+                                                            location=Location(path=path, line=1), kind="config")],
+                                    "a sweep configuration exists"))
+    outcomes.extend(_checks(ctx, "MODEL3"))
+    result = best(outcomes)
+    if result.level is Level.MANUAL:
+        result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the served model;"
+                             " that flow is not provable statically, so the audit stops at manual)")
+    return result
+
+
+# -- MODEL4: staleness impact (people or data) -----------------------------------------------------------
+
+def model4(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    rx = re.compile(r"(?i)(model[_ ]age|staleness|stale model|older model|model decay|retrain(ing)? cadence)")
+    for path, text in ctx.facts.docs():
+        m = rx.search(text)
+        if m and re.search(r"\d+(\.\d+)?\s*%|\bauc\b|accuracy|f1", text[m.start(): m.start() + 600], re.I):
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented staleness impact: {m.group(0)}",
+                                                            location=Location(path=path, line=line), kind="doc")],
+                                    "quality against model age is documented"))
+            break
+    outcomes.extend(_checks(ctx, "MODEL4"))
+    result = best(outcomes)
+    if result.level is Level.NONE:
+        result.rationale = "no measurement of quality against model age; run a backtest or attest a documented one"
+    return result
+
+
+# -- MODEL5: a simpler model is not better ---------------------------------------------------------------
+
+def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    pre = r"Dummy(Classifier|Regressor)|LogisticRegression|LinearRegression|Ridge\(|Lasso\("
+    for py in ctx.facts.python_matching(pre):
+        if py.is_test_file:
+            continue
+        estimators = [c for c in py.calls if ESTIMATOR_RX.search(c.name.rsplit(".", 1)[-1])]
+        simple = [c for c in estimators if SIMPLE_MODEL_RX.search(c.name.rsplit(".", 1)[-1])]
+        complex_ = [c for c in estimators if not SIMPLE_MODEL_RX.search(c.name.rsplit(".", 1)[-1])]
+        dummy = [c for c in simple if "Dummy" in c.name]
+        scored = any(re.search(r"(score|f1|accuracy|auc|roc_auc|mse|mae|r2|precision|recall|log_loss|metric)", c.name, re.I)
+                     for c in py.calls)
+        if not scored:
+            continue
+        if dummy or (simple and complex_):
+            call = (dummy or simple)[0]
+            run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
+            level = Level.AUTOMATED if run else Level.MANUAL
+            what = "a trivial baseline" if dummy else "a simpler linear model"
+            outcomes.append(Outcome(level, [code_evidence(py, call.line, f"compared with {what}: "
+                                                                       f"{call.name.rsplit('.', 1)[-1]}", level, run)],
+                                    f"the model's metric is compared with {what}"
+                                    + (" in an automated pipeline" if run else "")))
+    outcomes.extend(_checks(ctx, "MODEL5"))
+    return best(outcomes)
+
+
+# -- MODEL6: quality on slices --------------------------------------------------------------------------
+
+SLICE_FUNC_RX = re.compile(r"(?i)slice|by_group|per_group|segment|subgroup|cohort")
+
+
+def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    metric_rx = re.compile(r"(?i)(score|f1|fbeta|accuracy|precision|recall|auc|mse|mae|r2|metric)")
+    pre = r"(?i)def \w*(slice|by_group|segment|subgroup|cohort)|MetricFrame|slicing_spec|SlicingSpec"
+    for py in ctx.facts.python_matching(pre):
+        for fn in py.functions:
+            if not SLICE_FUNC_RX.search(fn.name):
+                continue
+            body_calls = [c for c in py.calls if fn.line <= c.line <= fn.end_line]
+            if not any(metric_rx.search(c.name) for c in body_calls) and not (fn.is_test and fn.asserts):
+                continue
+            if py.is_test_file:
+                run = automated_run(ctx, py.path)
+                level = Level.AUTOMATED if run and run.real_data else Level.MANUAL
+            else:
+                run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
+                level = Level.AUTOMATED if run else Level.MANUAL
+            outcomes.append(Outcome(level, [code_evidence(py, fn.line, f"metrics per slice: {fn.name}", level, run,
+                                                          "test" if py.is_test_file else "code")],
+                                    "model quality is computed per data slice"
+                                    + (" automatically on real data" if level is Level.AUTOMATED else "")))
+        for call in py.calls:
+            if call.name.endswith(("MetricFrame", "SlicingSpec")):
+                run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
+                level = Level.AUTOMATED if run else Level.MANUAL
+                outcomes.append(Outcome(level, [code_evidence(py, call.line, f"sliced evaluation: {call.name}", level, run)],
+                                        "model quality is computed per slice"))
+    for path in ctx.facts.paths():
+        if re.search(r"(?i)(^|/)slice[_-]?(output|metrics|results)\w*\.(txt|csv|json|md)$", path):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded per-slice metrics",
+                                                            location=Location(path=path, line=1), kind="doc")],
+                                    "per-slice results are recorded"))
+    outcomes.extend(_checks(ctx, "MODEL6"))
+    return best(outcomes)
+
+
+# -- MODEL7: inclusion ------------------------------------------------------------------------------------
+
+def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for py, call in ctx.calls(r"(^|\.)(MetricFrame|demographic_parity_\w+|equalized_odds_\w+|BinaryLabelDatasetMetric|"
+                              r"ClassificationMetric|FairnessIndicators|disparate_impact\w*)$",
+                              prefilter=r"fairlearn|aif360|fairness_indicators|demographic_parity|equalized_odds"):
+        run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"fairness evaluation: {call.name}", level, run)],
+                                "the model is evaluated across groups of people"))
+    heading = re.compile(r"(?im)^\s{0,3}#{1,4}\s*.*\b(bias|fairness|inclusion|ethical considerations|disparit)\w*")
+    for path, text in ctx.facts.docs():
+        low = path.lower()
+        if not re.search(r"model[-_ ]?card|readme|evaluation|fairness", low):
+            continue
+        m = heading.search(text)
+        if not m:
+            continue
+        section = text[m.end(): m.end() + 3000]
+        next_head = re.search(r"(?m)^\s{0,3}#{1,4}\s", section)
+        section = section[: next_head.start()] if next_head else section
+        groups = re.search(r"(?i)\b(race|sex|gender|age|ethnic\w*|nationality|religion|disabilit\w*|accent|dialect|"
+                           r"language|region|demographic)", section)
+        numbers = re.search(r"\d+(\.\d+)?\s*%|\b0\.\d{2,}", section)
+        if groups and (numbers or "slice" in section.lower()):
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented evaluation across groups: {m.group(0).strip()[:60]}",
+                                                            location=Location(path=path, line=line), kind="doc")],
+                                    "an evaluation across groups of people is documented"))
+    for path in ctx.facts.paths():
+        if re.search(r"(?i)(^|/)slice[_-]?(output|metrics|results)\w*\.(txt|csv|json|md)$", path):
+            text = ctx.facts.read(path) or ""
+            if re.search(r"(?i)\b(race|sex|gender|ethnic)", text):
+                outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded metrics per demographic group",
+                                                                location=Location(path=path, line=1), kind="doc")],
+                                        "metrics across demographic groups are recorded"))
+    outcomes.extend(_checks(ctx, "MODEL7"))
+    return best(outcomes)
+

@@ -1,0 +1,269 @@
+"""Detectors for the Monitoring section (MON1-MON7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlscore.detectors.code import automated_run, is_serving_file, serving_files
+from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
+from mlscore.detectors.data import _checks, _constrained_models, _schema_uses
+from mlscore.models import Evidence, Level, Location
+
+SCHEDULED = ("ci_schedule", "schedule")
+
+
+def _alerts(ctx: Context, category: str) -> list[Outcome]:
+    """Alert rules whose expression concerns ``category`` (latency, errors, nonfinite, drift, prediction, age)."""
+    out = []
+    mon = ctx.monitoring
+    for alert in getattr(mon, "alerts", ()) if mon is not None else ():
+        cats = getattr(alert, "categories", ())
+        if category in cats:
+            out.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"alert rule {alert.name}: {alert.expr[:80]}",
+                                                          location=Location(path=alert.path, line=alert.line),
+                                                          level=Level.AUTOMATED, kind="monitoring")],
+                               f"an alert rule fires on {category.replace('_', ' ')}"))
+    return out
+
+
+def _sidecar(ctx: Context) -> Evidence | None:
+    for m in ctx.manifests:
+        if getattr(m, "mlscore_sidecar", False):
+            return Evidence(summary="mlscore sidecar deployed beside the model server",
+                            location=Location(path=m.path, line=m.line), level=Level.AUTOMATED, kind="sidecar")
+    return None
+
+
+def _scheduled_data_check(ctx: Context, rx: str) -> list[Outcome]:
+    out = []
+    for text, run in ctx.automation.invocations:
+        if run.scheduled and re.search(rx, text) and not (run.swallowed and not run.surfaced):
+            out.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"scheduled check: {text[:90]}", location=run.location,
+                                                          level=Level.AUTOMATED, kind="schedule", trigger=run.describe())],
+                               "a scheduled job checks it and fails or alerts"))
+    return out
+
+
+# -- MON1: dependency changes notify ------------------------------------------------------------------
+
+def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    deps = ctx.deps
+    for bot in getattr(deps, "bots", ()) if deps is not None else ():
+        ecosystems = set(getattr(bot, "ecosystems", ()))
+        runtime = ecosystems - {"github-actions", "gitsubmodule"}
+        if runtime:
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(
+                summary=f"{bot.tool} watches {', '.join(sorted(runtime))} dependencies",
+                location=Location(path=bot.path, line=bot.line), level=Level.AUTOMATED, kind="config")],
+                f"{bot.tool} notices upstream dependency changes on its own schedule"))
+    scan = r"pip-audit|safety\s+check|safety\s+scan|trivy|snyk|osv-scanner|grype|dependency-check"
+    for text, run in ctx.automation.invocations:
+        if re.search(scan, text) and not (run.swallowed and not run.surfaced):
+            level = Level.AUTOMATED if run.scheduled else Level.MANUAL
+            outcomes.append(Outcome(level, [Evidence(summary=f"dependency scan: {text[:80]}", location=run.location,
+                                                     level=level, kind="ci", trigger=run.describe())],
+                                    "dependencies are scanned " + ("on a schedule" if run.scheduled else
+                                                                  "only when the team pushes")))
+    for job in ctx.ci:
+        for step in getattr(job, "steps", ()):
+            use = getattr(step, "uses", None)
+            uses = getattr(use, "name", "") if use is not None else ""
+            if re.search(r"trivy-action|snyk/actions|pypa/gh-action-pip-audit|dependency-review-action", uses):
+                scheduled = "schedule" in getattr(job, "trigger_kinds", ())
+                level = Level.AUTOMATED if scheduled else Level.MANUAL
+                outcomes.append(Outcome(level, [Evidence(summary=f"dependency scan action {uses}",
+                                                         location=Location(path=job.file, line=step.line), level=level,
+                                                         kind="ci")],
+                                        "dependencies are scanned " + ("on a schedule" if scheduled else
+                                                                      "on the team's own pushes")))
+    outcomes.extend(_checks(ctx, "MON1"))
+    return best(outcomes)
+
+
+# -- MON2: input invariants hold in serving -----------------------------------------------------------
+
+def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    models = _constrained_models(ctx)
+    names = {name for _py, _line, name in models if name != "schema"}
+    for py, line, what in _schema_uses(ctx, names):
+        if is_serving_file(ctx, py):
+            outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, line, f"serving input validated: {what}",
+                                                                    Level.AUTOMATED, kind="code")],
+                                    "every serving request is validated against constraints beyond types"))
+            break
+    outcomes += _alerts(ctx, "drift") + _alerts(ctx, "input")
+    outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check|great_expectations\s+checkpoint|gx\s+checkpoint|"
+                                           r"evidently|tfdv|whylogs|nannyml")
+    sidecar = _sidecar(ctx)
+    if sidecar:
+        outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar validates live inputs and alerts"))
+    for source, check in ctx.checks_for("MON2"):
+        if check.status not in ("skipped", "error"):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"{check.title}: {check.message}",
+                                                            location=Location(path=source), kind="data")],
+                                    "a saved report checked serving inputs against the schema"))
+    return best(outcomes)
+
+
+# -- MON3: training/serving skew ---------------------------------------------------------------------
+
+def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    for py, call in ctx.calls(r"(^|\.)(DetectFeatureSkew|skew_comparator|validate_data_skew|ML\.VALIDATE_DATA_SKEW)$",
+                              prefilter=r"DetectFeatureSkew|skew_comparator|VALIDATE_DATA_SKEW"):
+        run = automated_run(ctx, py.path, kinds=SCHEDULED)
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"skew detection: {call.name}", level, run)],
+                                "serving features are compared with training features"))
+    outcomes += _scheduled_data_check(ctx, r"mlscore\s+(data\s+check|probe).*--reference|mlscore\s+probe.*--expected")
+    outcomes += _alerts(ctx, "skew")
+    sidecar = _sidecar(ctx)
+    if sidecar:
+        outcomes.append(Outcome(Level.AUTOMATED, [sidecar],
+                                "the mlscore sidecar compares live input distributions with the training profile"))
+    outcomes.extend(_checks(ctx, "MON3"))
+    return best(outcomes)
+
+
+# -- MON4: models not too stale ----------------------------------------------------------------------
+
+def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = _alerts(ctx, "age")
+    train_rx = r"(^|\s)(dvc\s+repro|python3?\s+(-m\s+)?\S*(train|retrain|pipeline)\S*|kedro\s+run|mlflow\s+run)"
+    for text, run in ctx.automation.invocations:
+        if run.scheduled and re.search(train_rx, text) and not (run.swallowed and not run.surfaced):
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"scheduled retraining: {text[:80]}",
+                                                               location=run.location, level=Level.AUTOMATED,
+                                                               kind="schedule", trigger=run.describe())],
+                                    "the model is retrained on a schedule"))
+            break
+    for sched in ctx.schedules:
+        if getattr(sched, "trains", False):
+            level = Level.MANUAL if getattr(sched, "disabled", False) else Level.AUTOMATED
+            outcomes.append(Outcome(level, [Evidence(summary=f"retraining schedule {getattr(sched, 'cron', '')}".strip(),
+                                                     location=Location(path=sched.path, line=sched.line), level=level,
+                                                     kind="schedule")],
+                                    "a retraining schedule is " + ("defined but disabled" if level is Level.MANUAL else
+                                                                   "enabled")))
+    for path, text in ctx.facts.docs():
+        m = re.search(r"(?i)\bretrain(ed|ing)?\b[^.\n]{0,60}\b(every|daily|weekly|monthly|quarterly|each (day|week|month))",
+                      text)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented retraining cadence: {m.group(0)[:80]}",
+                                                            location=Location(path=path, line=line), kind="doc")],
+                                    "a retraining cadence is documented"))
+            break
+    outcomes.extend(_checks(ctx, "MON4"))
+    return best(outcomes)
+
+
+# -- MON5: numerically stable ------------------------------------------------------------------------
+
+NONFINITE_RX = re.compile(r"\b(isnan|isinf|isfinite|isneginf|isposinf|check_numerics|detect_anomaly|TerminateOnNaN|"
+                          r"nan_to_num)\b")
+
+
+def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = []
+    # a guard that acts on non-finite values in the standard training or serving path
+    for hit in ctx.grep(r"\bif\b.*\b(isnan|isinf|isfinite)\s*\(|TerminateOnNaN|detect_anomaly|check_numerics",
+                        paths=lambda p: p.endswith(".py"), limit=60):
+        py = ctx.facts.py(hit.path)
+        if py is None or py.is_test_file:
+            continue
+        if "TerminateOnNaN" in hit.text or "check_numerics" in hit.text or "detect_anomaly" in hit.text:
+            acts = True
+        else:
+            following = "\n".join(py.lines[hit.line - 1: hit.line + 3])
+            acts = bool(re.search(r"\braise\b|\bcontinue\b|\bskip|return None|sys\.exit|abort|alert", following))
+        if acts:
+            outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"non-finite guard: {hit.text[:90]}", Level.AUTOMATED)],
+                                    "a guard acts on the first NaN or infinity in training or serving"))
+            break
+    # output validation with range constraints in serving (response models)
+    models = _constrained_models(ctx)
+    names = {name for _py, _line, name in models if name != "schema"}
+    for py in serving_files(ctx):
+        for number, line in enumerate(py.lines, 1):
+            m = re.search(r"response_model\s*=\s*(\w+)", line)
+            if m and m.group(1) in names:
+                outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, number, f"output range validated: {m.group(1)}",
+                                                                        Level.AUTOMATED)],
+                                        "every served prediction is validated against a range, which rejects NaN"))
+                break
+    for py, line, what in _schema_uses(ctx, {n for n in names if re.search(r"(?i)output|prediction|response|result", n)}):
+        outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, line, f"output schema applied: {what}", Level.AUTOMATED)],
+                                "model outputs are validated against a schema on every prediction"))
+        break
+    outcomes += _alerts(ctx, "nonfinite")
+    sidecar = _sidecar(ctx)
+    if sidecar:
+        outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar counts non-finite predictions and alerts"))
+    # tests that check for NaN: manual level
+    for py in ctx.facts.test_files:
+        text = "\n".join(py.lines)
+        m = NONFINITE_RX.search(text)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, f"test checks for non-finite values", kind="test")],
+                                    "tests check numerical stability, but nothing guards live runs"))
+            break
+    outcomes.extend(_checks(ctx, "MON5"))
+    return best(outcomes)
+
+
+# -- MON6: computing performance ---------------------------------------------------------------------
+
+def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = _alerts(ctx, "latency") + _alerts(ctx, "resources")
+    sidecar = _sidecar(ctx)
+    if sidecar:
+        outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar tracks latency and alerts on regressions"))
+    metric_rx = (r"(^|\.)(Histogram|Summary)$")
+    for py, call in ctx.calls(metric_rx, prefilter=r"prometheus_client|Histogram\(|Summary\("):
+        if any(re.search(r"(?i)latenc|duration|seconds|time", a) for a in call.args) or "prometheus" in "\n".join(py.lines):
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"latency metric collected: {call.name}")],
+                                    "latency is collected continuously but nothing alerts on a regression"))
+            break
+    for py, call in ctx.calls(r"(^|\.)(Instrumentator|latency|instrument|start_run)$",
+                              prefilter=r"prometheus_fastapi_instrumentator|metrics\.latency|log_system_metrics"):
+        if call.name.endswith("start_run") and "log_system_metrics" not in call.kwargs:
+            continue
+        outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"performance metrics collected: {call.name}")],
+                                "computing performance is collected but not alerted on"))
+        break
+    for hit in ctx.grep(r"log_system_metrics\s*[:=]\s*True|\bstep_time\b|\bloader_time\b|real[-_ ]time factor|"
+                        r"samples_per_sec|throughput",
+                        paths=lambda p: p.endswith((".py", ".md", ".yaml", ".yml")), limit=5)[:1]:
+        outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"performance measured: {hit.text[:80]}")],
+                                "training or serving speed is measured and logged, without alerts"))
+    for path in ctx.facts.paths():
+        if re.search(r"(?i)(^|/)locustfile\w*\.py$|(^|/)k6[^/]*\.js$", path):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="load test", location=Location(path=path, line=1),
+                                                            kind="test")],
+                                    "a load test exists, run by hand"))
+            break
+    outcomes.extend(_checks(ctx, "MON6"))
+    return best(outcomes)
+
+
+# -- MON7: prediction quality on served data -----------------------------------------------------------
+
+def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
+    outcomes = _alerts(ctx, "prediction")
+    sidecar = _sidecar(ctx)
+    if sidecar:
+        outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar alerts on prediction drift"))
+    outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check.*--prediction|ClassificationPreset|RegressionPreset")
+    for py, call in ctx.calls(r"(^|\.)(Histogram|Summary|Gauge)$", prefilter=r"prometheus_client|Histogram\("):
+        if any(re.search(r"(?i)predict|output|score|model_", a) for a in call.args):
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"prediction distribution collected: "
+                                                                                f"{call.args[0] if call.args else call.name}")],
+                                    "the served prediction distribution is collected but not alerted on"))
+            break
+    outcomes.extend(_checks(ctx, "MON7"))
+    return best(outcomes)

@@ -1,0 +1,229 @@
+"""Runs the selected rules over a tree's facts, applies attestations and waivers, and builds the Report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mlscore import __version__
+from mlscore.catalog import RuleSpec, load_catalog
+from mlscore.config import Config, load_config
+from mlscore.detectors import DETECTORS
+from mlscore.detectors.common import Automation, Context, Outcome
+from mlscore.errors import InputError
+from mlscore.facts.files import FileIndex, index_git_ref, index_path
+from mlscore.facts.repo import RepoFacts, collect
+from mlscore.models import (
+    Check,
+    Diagnostic,
+    Evidence,
+    Level,
+    Location,
+    Report,
+    RuleResult,
+    Section,
+    Target,
+)
+from mlscore.scoring import points_for, score
+
+Progress = Callable[[str], None]
+MAX_EXTRA_REPORT_BYTES = 64 * 1024 * 1024
+
+
+def run_audit(
+    path: str | Path,
+    *,
+    ref: str | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """Audit the tree at ``path`` (or the commit ``ref`` of the repository there) and return the report."""
+    root = Path(path)
+    if not root.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if not root.is_dir():
+        raise InputError(f"{path}: not a directory (audit a repository or project folder)")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    config = config or load_config(root, today=now.date())
+    catalog = load_catalog(config.rules_dirs)
+    rules = catalog.select(config.select, config.ignore)
+    if progress:
+        progress("indexing files")
+    index = index_git_ref(root, ref) if ref else index_path(root)
+    if config.exclude:
+        _exclude(index, config.exclude)
+    if progress:
+        progress(f"reading {len(index)} files")
+    facts = collect(index, (lambda n, t: progress(f"read {n}/{t} files")) if progress else None)
+    ctx = build_context(facts)
+    for report_path in (*config.data_reports, *config.probe_reports):
+        ctx.checks.extend(load_checks(Path(report_path)))
+    if progress:
+        progress("running detectors")
+    results = [evaluate(rule, ctx, config) for rule in rules]
+    diagnostics = sorted(
+        {(d.path or "", d.message, d.severity): d for d in (*index.diagnostics, *facts.diagnostics, *ctx.cache.get(
+            "diagnostics", []))}.values(),
+        key=lambda d: (d.path or "", d.message),
+    )
+    return Report(
+        version=__version__,
+        generated_at=now.replace(microsecond=0).isoformat(),
+        target=_target(root, index),
+        config_digest=config.digest(),
+        selected=tuple(r.id for r in rules),
+        score=score(results, config.scoring),
+        results=tuple(results),
+        diagnostics=tuple(diagnostics[:500]),
+        inputs=tuple(str(p) for p in (*config.data_reports, *config.probe_reports)),
+    )
+
+
+def _exclude(index: FileIndex, patterns: tuple[str, ...]) -> None:
+    from fnmatch import fnmatch
+
+    for path in list(index.entries):
+        if any(fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns):
+            del index.entries[path]
+
+
+def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
+    """Run a rule's detectors; a detector that raises becomes an error result, never a crash."""
+    outcomes: list[Outcome] = []
+    error = None
+    for spec in rule.detectors:
+        detector = DETECTORS.get(spec.name)
+        if detector is None:
+            error = f"unknown detector {spec.name!r}"
+            continue
+        try:
+            outcomes.append(detector(ctx, dict(spec.params)))
+        except Exception as exc:  # noqa: BLE001 - a broken detector must not break the audit
+            error = f"detector {spec.name} failed: {type(exc).__name__}: {exc}"
+    outcome = max(outcomes, key=lambda o: o.level.rank) if outcomes else Outcome(Level.NONE)
+    level, evidence, rationale = outcome.level, list(outcome.evidence), outcome.rationale
+    attestation = None
+    for att in config.attestations:
+        if att.rule != rule.id:
+            continue
+        attestation = att
+        if att.expired:
+            rationale = (rationale + "; " if rationale else "") + f"attestation by {att.owner} expired on {att.expires}"
+            continue
+        if att.level.rank > level.rank:
+            level = att.level
+            rationale = f"attested by {att.owner} on {att.date}" + (f": {att.note}" if att.note else "")
+        evidence.append(Evidence(summary=f"attested by {att.owner} on {att.date}" + (f" ({att.link})" if att.link else ""),
+                                 location=Location(path=att.link) if att.link else None, level=att.level,
+                                 kind="attestation"))
+    waived = next((reason for rid, reason, _src in config.waivers if rid == rule.id), None)
+    if not rationale:
+        rationale = "no evidence found"
+    next_step = outcome.next_step or _next_step(rule, level)
+    return RuleResult(
+        rule_id=rule.id,
+        section=Section(rule.section),
+        title=rule.title,
+        level=level,
+        points=points_for(level, config.scoring),
+        status=outcome.status,
+        evidence=tuple(evidence[:12]),
+        rationale=rationale,
+        next_step=next_step,
+        human_only=rule.human_only,
+        attestation=attestation,
+        waived=waived,
+        error=error,
+    )
+
+
+def _next_step(rule: RuleSpec, level: Level) -> str:
+    if level is Level.AUTOMATED:
+        return ""
+    if level is Level.MANUAL:
+        return rule.remediation.to_automated
+    return rule.remediation.to_manual
+
+
+def _target(root: Path, index: FileIndex) -> Target:
+    remote = web = None
+    ref = index.ref
+    if index.from_git:
+        remote, branch = _git_remote(root)
+        ref = ref or branch
+        web = _web_url(remote) if remote else None
+    return Target(path=str(root), name=root.resolve().name, commit=index.commit, ref=ref, remote_url=remote,
+                  web_url=web, files=len(index))
+
+
+def _git_remote(root: Path) -> tuple[str | None, str | None]:
+    """origin's URL (credentials stripped) and the current branch, read from .git without running git."""
+    git_dir = root / ".git"
+    remote = branch = None
+    try:
+        head = (git_dir / "HEAD").read_text("utf-8", "replace")[:300]
+        if head.startswith("ref: refs/heads/"):
+            branch = head.split("refs/heads/", 1)[1].strip()
+        config = (git_dir / "config").read_text("utf-8", "replace")[:200_000]
+        m = re.search(r'\[remote "origin"\][^\[]*?url\s*=\s*(\S+)', config)
+        if m:
+            remote = re.sub(r"//[^@/]+@", "//", m.group(1))
+    except OSError:
+        pass
+    return remote, branch
+
+
+def _web_url(remote: str) -> str | None:
+    m = re.match(r"(?:git@|ssh://git@|https?://)(github\.com|gitlab\.com|bitbucket\.org)[:/](.+?)(?:\.git)?/?$", remote)
+    return f"https://{m.group(1)}/{m.group(2)}" if m else None
+
+
+# -- facts beyond the file index: CI, automation, manifests, monitoring, dependencies -------------------
+
+def build_context(facts: RepoFacts) -> Context:
+    """Run the structured extractors over the facts and build the automation model."""
+    automation = Automation()
+    ctx = Context(facts=facts, automation=automation)
+    diagnostics: list[Diagnostic] = []
+    ctx.cache["diagnostics"] = diagnostics
+    _structured(ctx, diagnostics)
+    return ctx
+
+
+def _structured(ctx: Context, diagnostics: list[Diagnostic]) -> None:
+    from mlscore.facts import integrate
+
+    integrate.populate(ctx, diagnostics)
+
+
+# -- evidence from saved data and probe reports -------------------------------------------------------
+
+def load_checks(path: Path) -> list[tuple[str, Check]]:
+    """Read the checks of a saved `mlscore data` or `mlscore probe` JSON report."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_EXTRA_REPORT_BYTES:
+            raise InputError(f"{path}: {size} bytes is too large for a report")
+        doc: Any = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read report: {exc.strerror}") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}: not a JSON report") from None
+    if not isinstance(doc, dict) or doc.get("kind") not in ("data", "probe") or not isinstance(doc.get("checks"), list):
+        raise InputError(f"{path}: not an mlscore data or probe report (expected 'kind' and 'checks')")
+    out = []
+    for i, raw in enumerate(doc["checks"]):
+        try:
+            check = Check.model_validate(raw)
+        except Exception:  # noqa: BLE001 - pydantic error details are not for end users
+            raise InputError(f"{path}: checks[{i}] is not a valid check") from None
+        out.append((str(path), check))
+    return out
+
+
+

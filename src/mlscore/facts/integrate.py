@@ -1,0 +1,180 @@
+"""Runs the structured extractors (CI, schedules, automation, manifests, monitoring, dependencies) over the
+collected facts and hands detectors simple views of them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlscore.models import Diagnostic, Location
+
+if TYPE_CHECKING:
+    from mlscore.detectors.common import Context
+
+#: A CI job that fetches the project's real data: tests in it run on real data (LABELING.md G8).
+REAL_DATA_RX = re.compile(
+    r"\bdvc\s+(pull|repro|fetch|checkout|get|import)\b|\bgsutil\s+(-m\s+)?cp\b|\baws\s+s3\s+(cp|sync)\b|"
+    r"\bkaggle\s+(datasets|competitions)\s+download\b|\bgit\s+lfs\s+pull\b|\bazcopy\b"
+)
+CODE_CHECK_RX = re.compile(r"\b(pytest|py\.test|unittest|tox|nox|make\s+\w*(test|lint|check)|mypy|ruff|flake8|pylint|"
+                           r"black\s+--check|pre-commit\s+run|python3?\s+-m\s+(pytest|unittest|mypy|ruff))\b")
+DEPLOY_RX = re.compile(r"\b(kubectl\s+(apply|set\s+image|rollout)|helm\s+(upgrade|install)|gcloud\s+(run\s+deploy|"
+                       r"app\s+deploy|ai\s+endpoints\s+deploy)|az\s+ml\s+online-deployment|sam\s+deploy|"
+                       r"serverless\s+deploy|heroku\s+|fly\s+deploy|aws\s+sagemaker\s+(create|update)-endpoint|"
+                       r"mlflow\s+deployments\s+create|bentoml\s+deploy|docker\s+push|terraform\s+apply)")
+
+
+@dataclass
+class JobView:
+    file: str
+    line: int
+    name: str
+    trigger_kinds: tuple[str, ...]
+    checks_code: bool
+    deploys: bool
+    real_data: bool
+    steps: tuple[Any, ...]
+    commands: list[str] = field(default_factory=list)
+
+
+def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
+    """Fill ``ctx`` with CI jobs, schedules, the automation model, manifests, monitoring and dependencies."""
+    from mlscore.detectors.common import Run
+    from mlscore.facts import automation as automation_mod
+    from mlscore.facts import ci as ci_mod
+    from mlscore.facts import schedules as schedules_mod
+
+    facts = ctx.facts
+    files = facts.paths()
+    read = facts.read
+    ci = ci_mod.extract_ci([p for p in files if ci_mod.wanted(p)], read)
+    schedules = schedules_mod.extract_schedules([p for p in files if schedules_mod.wanted(p)], read)
+    diagnostics.extend(ci.diagnostics)
+    diagnostics.extend(schedules.diagnostics)
+
+    def imports(path: str) -> list[str]:
+        py = facts.py(path)
+        if py is None:
+            return []
+        return [target for target, _line, _names in facts.local_imports(py)]
+
+    model = automation_mod.build_automation(files, read, ci, schedules, imports=imports)
+    diagnostics.extend(model.diagnostics)
+
+    jobs: list[JobView] = []
+    job_by_line: dict[tuple[str, int], JobView] = {}
+    for job in ci.jobs:
+        commands = [c.text for step in _all_steps(job.steps) for c in step.commands]
+        kinds = automation_mod.trigger_kinds(job.triggers)
+        view = JobView(
+            file=job.file,
+            line=job.line,
+            name=job.name or job.id,
+            trigger_kinds=tuple(k.replace("ci_", "") for k in kinds),
+            checks_code=any(CODE_CHECK_RX.search(c) for c in commands) and not job.swallowed and not job.disabled,
+            deploys=any(DEPLOY_RX.search(c) for c in commands) or bool(job.needs and any(
+                re.search(r"deploy|release|publish", (s.name or "") + (s.uses.name if s.uses else ""), re.I)
+                for s in job.steps)),
+            real_data=any(REAL_DATA_RX.search(c) for c in commands),
+            steps=tuple(_all_steps(job.steps)),
+            commands=commands,
+        )
+        if job.disabled:
+            continue
+        jobs.append(view)
+        for step in _all_steps(job.steps):
+            job_by_line[(step.file, step.line)] = view
+        job_by_line[(job.file, job.line)] = view
+    ctx.ci = jobs
+    ctx.schedules = [_ScheduleView(e) for e in schedules.entries]
+
+    def job_of(chain: tuple[Location, ...]) -> JobView | None:
+        if not chain:
+            return None
+        first = chain[0]
+        exact = job_by_line.get((first.path, first.line or 0))
+        if exact is not None:
+            return exact
+        best = None
+        for view in jobs:  # the job whose steps start before this line, closest first
+            if view.file == first.path and view.line <= (first.line or 0) and (best is None or view.line > best.line):
+                best = view
+        return best
+
+    for path, reaches in model.reach_map.items():
+        for reach in reaches:
+            job = job_of(reach.chain)
+            real = bool(job and job.real_data) or any(t in ("pipeline", "schedule") for t in reach.triggers)
+            for kind in _ordered(reach.triggers):
+                ctx.automation.add(path, Run(
+                    kind=kind,
+                    location=reach.chain[0] if reach.chain else Location(path=path),
+                    chain=tuple(str(loc) for loc in reach.chain),
+                    swallowed=reach.swallowed,
+                    surfaced=reach.surfaced,
+                    real_data=real,
+                    how=reach.how,
+                ))
+    for inv in model.invocations:
+        if inv.setup_only or inv.disabled:
+            continue
+        job = job_of(inv.chain)
+        real = bool(job and job.real_data)
+        for kind in _ordered(inv.triggers)[:1]:
+            ctx.automation.invocations.append((inv.command, Run(
+                kind=kind, location=inv.location, chain=tuple(str(loc) for loc in inv.chain), swallowed=inv.swallowed,
+                surfaced=inv.surfaced, real_data=real)))
+    _optional_extractors(ctx, files, read, diagnostics)
+
+
+_KIND_ORDER = ("schedule", "ci_schedule", "pipeline", "ci_push", "ci_pull_request", "ci_release", "ci_manual", "ci_other")
+
+
+def _ordered(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(kinds), key=lambda k: _KIND_ORDER.index(k) if k in _KIND_ORDER else 99))
+
+
+def _all_steps(steps: tuple[Any, ...]) -> list[Any]:
+    out = []
+    for step in steps:
+        if step.disabled:
+            continue
+        out.append(step)
+        out.extend(_all_steps(step.expanded))
+    return out
+
+
+@dataclass
+class _ScheduleView:
+    entry: Any
+
+    @property
+    def path(self) -> str:
+        return str(self.entry.file)
+
+    @property
+    def line(self) -> int:
+        return int(self.entry.line)
+
+    @property
+    def cron(self) -> str:
+        return self.entry.cron or ""
+
+    @property
+    def disabled(self) -> bool:
+        return not self.entry.enabled
+
+    @property
+    def trains(self) -> bool:
+        text = " ".join(c.text for c in self.entry.commands) + " " + " ".join(self.entry.python_files) + " " + " ".join(
+            self.entry.tasks) + " " + self.entry.name
+        return self.entry.trigger == "schedule" or not self.entry.enabled and bool(self.entry.cron) if re.search(
+            r"(?i)train|retrain|fit|dvc\s+repro|pipeline", text) else False
+
+
+def _optional_extractors(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagnostic]) -> None:
+    """Manifests, monitoring configs and dependency files, each from its own extractor module."""
+    from mlscore.facts import views
+
+    views.populate(ctx, files, read, diagnostics)
