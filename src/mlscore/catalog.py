@@ -24,6 +24,7 @@ __all__ = [
     "builtin_rules_dir",
     "load_catalog",
     "load_rule_file",
+    "normalize_id",
     "rule_json_schema",
 ]
 
@@ -176,6 +177,7 @@ class Catalog:
 
     rules: tuple[RuleSpec, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    overridden: frozenset[str] = frozenset()
 
     def __iter__(self) -> Any:
         return iter(self.rules)
@@ -191,12 +193,26 @@ class Catalog:
         return tuple(rule.id for rule in self.rules)
 
     def get(self, rule_id: str) -> RuleSpec:
-        """Return the rule with this id (case-insensitive); unknown ids raise InputError with close matches."""
-        wanted = rule_id.strip().upper()
+        """Return a rule by id or name: ``MON3``, ``mon3``, ``Monitor 3`` or ``training-serving-skew``.
+
+        Unknown ids raise InputError with the closest ids and names.
+        """
+        wanted = normalize_id(rule_id)
         for rule in self.rules:
-            if rule.id == wanted:
+            if rule.id == wanted or rule.name == rule_id.strip().lower():
                 return rule
-        raise InputError(f"unknown rule {rule_id!r}{_did_you_mean(wanted, self.ids)}")
+        section = _SECTION_ALIASES.get(rule_id.strip().lower(), wanted)
+        if section in _SECTION_PREFIX.values():
+            raise InputError(
+                f"{rule_id!r} is a section, not a test: {section}1 to {section}7 "
+                f"(list them with: mlscore rules --select {section})"
+            )
+        numbered = re.fullmatch(r"(DATA|MODEL|INFRA|MON)\d+", wanted)
+        if numbered:
+            prefix = numbered.group(1)
+            raise InputError(f"unknown rule {rule_id!r} (the {prefix} tests are {prefix}1 to {prefix}7)")
+        choices = list(self.ids) + [rule.name for rule in self.rules]
+        raise InputError(f"unknown rule {rule_id!r}{_did_you_mean(wanted, choices, rule_id.strip().lower())}")
 
     def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> tuple[RuleSpec, ...]:
         """Return the rules chosen by id prefixes, in paper order; the longest matching prefix wins.
@@ -241,9 +257,31 @@ def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _did_you_mean(wanted: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(wanted, list(choices), n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+_WORD_PREFIX = {"MONITORING": "MON", "MONITOR": "MON", "INFRASTRUCTURE": "INFRA", "FEATURES": "DATA"}
+
+
+def normalize_id(raw: str) -> str:
+    """Turn the paper's and people's spellings of an id into ours: 'Monitor 3', 'mon-3' -> 'MON3'."""
+    compact = re.sub(r"[\s_\-.:]+", "", raw).upper()
+    match = re.fullmatch(r"([A-Z]+)(\d+)", compact)
+    if match:
+        return _WORD_PREFIX.get(match.group(1), match.group(1)) + match.group(2)
+    return compact
+
+
+def _did_you_mean(wanted: str, choices: Iterable[str], *alternatives: str) -> str:
+    """Suggest the closest choices: the best match and any nearly as close, at most three."""
+    scored: dict[str, float] = {}
+    for candidate in (wanted, *alternatives):
+        for choice in choices:
+            ratio = difflib.SequenceMatcher(None, candidate, choice).ratio()
+            if ratio >= 0.6:
+                scored[choice] = max(scored.get(choice, 0.0), ratio)
+    if not scored:
+        return ""
+    best = max(scored.values())
+    close = sorted((c for c, r in scored.items() if r >= best - 0.05), key=lambda c: (-scored[c], c))
+    return f" (did you mean {', '.join(close[:3])}?)"
 
 
 def builtin_rules_dir() -> Any:
@@ -304,7 +342,7 @@ def load_rule_file(path: Any, expected_id: str | None = None) -> RuleSpec:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{where}: not UTF-8 (byte {exc.start})") from None
+        raise InputError(f"{where}: not UTF-8 (invalid byte at offset {exc.start})") from None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
     except yaml.YAMLError as exc:
@@ -384,9 +422,11 @@ def load_catalog(extra_dirs: Iterable[str | Path] = ()) -> Catalog:
         _BUILTIN = _load_dir(builtin_rules_dir(), require_all=True)
     rules = dict(_BUILTIN[0])
     sources = dict(_BUILTIN[1])
+    overridden: set[str] = set()
     for directory in extra_dirs:
         extra_rules, extra_sources = _load_dir(Path(directory), require_all=False)
         rules.update(extra_rules)
         sources.update(extra_sources)
+        overridden.update(extra_rules)
     ordered = tuple(rules[rule_id] for rule_id in sorted(rules, key=_sort_key))
-    return Catalog(rules=ordered, sources=sources)
+    return Catalog(rules=ordered, sources=sources, overridden=frozenset(overridden))
