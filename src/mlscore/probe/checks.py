@@ -56,6 +56,7 @@ class Context:
     expected_source: str = ""
     metadata: dict[str, Any] | None = None
     served_versions: list[str] = field(default_factory=list)
+    served_version: str | None = None
     metrics_before: MetricsScrape | None = None
     latency_samples: list[tuple[float, float]] = field(default_factory=list)
     tfs_status: dict[str, Any] | None = None
@@ -252,6 +253,7 @@ def check_version(ctx: Context) -> Check:
             looked_at=sources,
         )
     served = found.get("infer response") or found.get("metadata versions") or found.get("repository")
+    ctx.served_version = found.get("infer response")
     return _check("version", rules, title, "passing", f"served version {served!r} (from {', '.join(found)})", versions=found)
 
 
@@ -326,10 +328,12 @@ def check_model_age(ctx: Context) -> Check:
     rules = ("MON4",)
     title = "The model is not too old (age from metadata)"
     candidates: list[tuple[str, Any]] = []
+    if ctx.served_version:
+        candidates.append((f"served version {ctx.served_version!r}", ctx.served_version))
     if ctx.metadata:
         _collect_dates(ctx.metadata, "metadata", candidates, 0)
     for version in ctx.served_versions:
-        candidates.append((f"version {version!r}", version))
+        candidates.append((f"listed version {version!r}", version))
     now = dt.datetime.now(dt.timezone.utc)
     for source, value in candidates:
         when = _parse_when(value)
