@@ -1,0 +1,407 @@
+"""Split shell scripts (CI ``run:`` blocks, Makefile recipes, ``*.sh`` files) into simple commands, never running them.
+
+Public API
+- ``ShellCommand``: one simple command: ``text`` as written, 1-based ``line``, ``argv`` (best-effort words with
+  leading ``VAR=value`` assignments removed), ``cwd`` (directory changed to by earlier ``cd`` in the same
+  script, relative, POSIX; None when unchanged), ``swallowed`` and ``swallow_reason`` (G7: its failure cannot fail
+  the step: ``|| true``/``|| :``/``|| echo``/``|| exit 0``, ``set +e``, not last in a pipeline without pipefail,
+  backgrounded with ``&``, or not last in a script that runs without errexit).
+- ``ShellScript``: ``commands`` plus ``commented`` (comment lines that look like commands, e.g. ``# pytest``).
+- ``split_script(text, *, first_line=1, errexit=True, pipefail=False, cwd=None) -> ShellScript``: the
+  splitter (``cwd``: the directory the script starts in, e.g. a CI ``working-directory``). ``errexit``
+  and ``pipefail`` give the shell's initial options (GitHub's default bash is ``-e`` without pipefail; a plain
+  ``bash x.sh`` has neither; ``set -e``/``set -o pipefail``/``set +e`` in the script change them).
+  Honours backslash continuations, quotes, ``$( )``, ``${{ }}`` expressions, ``&&``/``||``/``;``/``|``/``&``,
+  ``#`` comments and here-docs (bodies skipped).
+- ``words(text) -> list[str]``: shell-like word splitting that never raises (unbalanced quotes tolerated).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["ShellCommand", "ShellScript", "is_setup_command", "split_script", "words"]
+
+
+class ShellCommand(BaseModel):
+    """One simple command of a shell script."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    line: int
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    swallowed: bool = False
+    swallow_reason: str | None = None
+
+
+class ShellScript(BaseModel):
+    """The simple commands of a script, in order, and the commented-out command lines."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commands: tuple[ShellCommand, ...] = ()
+    commented: tuple[ShellCommand, ...] = ()
+
+
+_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac",
+             "{", "}", "(", ")", "!", "function", "in"}
+_SWALLOWERS = {"true", ":", "echo", "printf", "/bin/true", "exit 0", "return 0", "cat", "logger"}
+_COMMANDISH = re.compile(r"^(\./|[a-z][\w.+-]*(/[\w.+-]+)*)(\s|$)")
+
+
+def words(text: str) -> list[str]:
+    """Split ``text`` into shell words (quotes removed, ``${{ }}`` kept whole); never raises."""
+    out: list[str] = []
+    cur: list[str] = []
+    has = False
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n":
+            if has:
+                out.append("".join(cur))
+                cur, has = [], False
+            i += 1
+            continue
+        has = True
+        if c == "'":
+            j = text.find("'", i + 1)
+            j = n if j < 0 else j
+            cur.append(text[i + 1:j])
+            i = j + 1
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            cur.append(text[i + 1:min(j, n)].replace('\\"', '"'))
+            i = j + 1
+        elif c == "\\" and i + 1 < n:
+            cur.append(text[i + 1])
+            i += 2
+        elif text.startswith("${{", i):
+            j = text.find("}}", i)
+            j = n if j < 0 else j + 2
+            cur.append(re.sub(r"\s+", "", text[i:j]))
+            i = j
+        elif text.startswith("$(", i):
+            j = _skip_parens(text, i + 1)
+            cur.append(text[i:j])
+            i = j
+        else:
+            cur.append(c)
+            i += 1
+    if has:
+        out.append("".join(cur))
+    return out
+
+
+def _skip_parens(text: str, i: int) -> int:
+    """Index just past the ``)`` matching the ``(`` at ``i``."""
+    depth, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c in "'\"":
+            j = text.find(c, i + 1)
+            i = n if j < 0 else j
+        i += 1
+    return n
+
+
+def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
+    """Join backslash continuations and drop here-doc bodies; keep each logical line's first line number."""
+    raw = text.replace("\r\n", "\n").split("\n")
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(raw):
+        start = i
+        line = raw[i]
+        while line.endswith("\\") and not line.lstrip().startswith("#") and i + 1 < len(raw):
+            i += 1
+            line = line[:-1] + " " + raw[i].strip()
+        i += 1
+        out.append((first_line + start, line))
+        for m in _HEREDOC.finditer(line):
+            prefix = line[: m.start()]
+            if prefix.count("'") % 2 or prefix.count('"') % 2:
+                continue  # "<<" inside quotes
+            delim, strip_tabs = m.group(3), m.group(1) == "-"
+            while i < len(raw):
+                body = raw[i].lstrip("\t") if strip_tabs else raw[i]
+                i += 1
+                if body.strip() == delim:
+                    break
+    return out
+
+
+def _segments(line: str) -> tuple[list[tuple[str, str]], str | None]:
+    """Split one logical line into (command text, following operator) pairs; also return a trailing comment."""
+    segs: list[tuple[str, str]] = []
+    cur: list[str] = []
+    i, n = 0, len(line)
+    comment: str | None = None
+    while i < n:
+        c = line[i]
+        if c in "'\"":
+            j = i + 1
+            while j < n and line[j] != c:
+                j += 2 if (line[j] == "\\" and c == '"') else 1
+            cur.append(line[i:j + 1])
+            i = j + 1
+            continue
+        if c == "\\" and i + 1 < n:
+            cur.append(line[i:i + 2])
+            i += 2
+            continue
+        if line.startswith("${{", i):
+            j = line.find("}}", i)
+            j = n if j < 0 else j + 2
+            cur.append(line[i:j])
+            i = j
+            continue
+        if line.startswith("$(", i) or line.startswith("<(", i) or line.startswith(">(", i):
+            j = _skip_parens(line, i + 1)
+            cur.append(line[i:j])
+            i = j
+            continue
+        if c == "`":
+            j = line.find("`", i + 1)
+            j = n if j < 0 else j
+            cur.append(line[i:j + 1])
+            i = j + 1
+            continue
+        if c == "#" and (i == 0 or line[i - 1] in " \t;&|("):
+            comment = line[i + 1:].strip()
+            break
+        two = line[i:i + 2]
+        if two in ("&&", "||"):
+            segs.append(("".join(cur), two))
+            cur = []
+            i += 2
+            continue
+        if c == "|" and two != "|&":
+            segs.append(("".join(cur), "|"))
+            cur = []
+            i += 1
+            continue
+        if c == ";" and two != ";;":
+            segs.append(("".join(cur), ";"))
+            cur = []
+            i += 1
+            continue
+        if c == "&" and two != "&>" and (i == 0 or line[i - 1] not in "<>"):
+            segs.append(("".join(cur), "&"))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    segs.append(("".join(cur), ""))
+    return segs, comment
+
+
+def _norm_dir(path: str | None) -> str | None:
+    if not path:
+        return None
+    path = posixpath.normpath(path.replace("\\", "/"))
+    return None if path in (".", "") else path
+
+
+def _strip_keywords(argv: list[str]) -> list[str]:
+    while argv and (argv[0] in _KEYWORDS or argv[0].endswith("()")):
+        argv = argv[1:]
+    return argv
+
+
+_REDIRECT = re.compile(r"^(\d*|&)(>>?|<<?<?|>&|<&)(&?\d*|-)?$")
+_REDIRECT_GLUED = re.compile(r"^(\d*|&)(>>?|<|>&|<&)\S+$")
+
+
+def _strip_redirects(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for w in argv:
+        if skip:
+            skip = False
+            continue
+        if _REDIRECT.match(w):
+            skip = not re.search(r"&\d*$|-$", w)
+            continue
+        if _REDIRECT_GLUED.match(w):
+            continue
+        out.append(w)
+    return out
+
+
+def _is_swallower(argv: list[str]) -> bool:
+    if not argv:
+        return False
+    head = argv[0]
+    if head in _SWALLOWERS and head not in ("exit", "return"):
+        return True
+    return head in ("exit", "return") and len(argv) > 1 and argv[1] == "0"
+
+
+def _set_options(argv: list[str], errexit: bool, pipefail: bool) -> tuple[bool, bool]:
+    args = argv[1:]
+    k = 0
+    while k < len(args):
+        a = args[k]
+        if a in ("-o", "+o") and k + 1 < len(args):
+            name, on = args[k + 1], a == "-o"
+            if name == "errexit":
+                errexit = on
+            elif name == "pipefail":
+                pipefail = on
+            k += 2
+            continue
+        if re.fullmatch(r"[-+][a-zA-Z]+", a):
+            on = a[0] == "-"
+            if "e" in a:
+                errexit = on
+            if a.endswith("o") and k + 1 < len(args) and args[k + 1] == "pipefail":
+                pipefail = on
+                k += 1
+        k += 1
+    return errexit, pipefail
+
+
+def split_script(
+    text: str, *, first_line: int = 1, errexit: bool = True, pipefail: bool = False, cwd: str | None = None
+) -> ShellScript:
+    """Split a shell script into simple commands with swallowing marked; see the module docstring."""
+    commands: list[ShellCommand] = []
+    commented: list[ShellCommand] = []
+    raw_cmds: list[tuple[str, int, list[str], str | None, str | None, bool]] = []
+    cwd = _norm_dir(cwd)
+    for lineno, line in _logical_lines(text, first_line):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            body = stripped.lstrip("#").strip()
+            if body and not stripped.startswith("#!") and _COMMANDISH.match(body):
+                commented.append(ShellCommand(text=body, line=lineno, argv=tuple(words(body))))
+            continue
+        segs, _comment = _segments(line)
+        # group into and-or lists separated by ; & or newline
+        group: list[tuple[str, str]] = []
+        groups: list[list[tuple[str, str]]] = []
+        for seg in segs:
+            group.append(seg)
+            if seg[1] in (";", "&", ""):
+                groups.append(group)
+                group = []
+        for grp in groups:
+            background = grp[-1][1] == "&"
+            n = len(grp)
+            for idx, (seg_text, op) in enumerate(grp):
+                argv = _strip_redirects(_strip_keywords(words(seg_text)))
+                while argv and _ASSIGN.match(argv[0]):
+                    argv = argv[1:]
+                if not argv or argv[0] in ("exit", "return", "fi", "done", "esac"):
+                    continue
+                reason: str | None = None
+                if argv[0] == "set":
+                    errexit, pipefail = _set_options(argv, errexit, pipefail)
+                    continue
+                # a later "|| swallower" in this and-or list swallows everything before it
+                for later in range(idx, n - 1):
+                    if grp[later][1] == "||":
+                        alt = _strip_keywords(words(grp[later + 1][0]))
+                        if _is_swallower(alt):
+                            reason = f"|| {' '.join(alt[:2])}".strip()
+                        break
+                if reason is None and op == "|" and not pipefail:
+                    reason = "not last in a pipeline (no pipefail)"
+                if reason is None and background:
+                    reason = "run in the background (&)"
+                if reason is None and idx > 0 and grp[idx - 1][1] == "||":
+                    if _is_swallower(argv):
+                        continue  # the swallower itself is not a command worth recording
+                if argv[0] == "cd" and len(argv) >= 2 and not argv[1].startswith("$"):
+                    target = argv[1]
+                    if target.startswith("/") or target.startswith("~"):
+                        cwd = target
+                    else:
+                        cwd = posixpath.normpath(posixpath.join(cwd or ".", target))
+                        cwd = None if cwd == "." else cwd
+                    continue
+                if argv[0] in ("pushd",) and len(argv) >= 2:
+                    cwd = posixpath.normpath(posixpath.join(cwd or ".", argv[1]))
+                    continue
+                raw_cmds.append((seg_text.strip(), lineno, argv, cwd, reason, errexit))
+    last = len(raw_cmds) - 1
+    for k, (seg_text, lineno, argv, cmd_cwd, reason, ee) in enumerate(raw_cmds):
+        if reason is None and not ee and k != last:
+            reason = "errexit off (set +e or shell without -e) and not the last command"
+        commands.append(ShellCommand(
+            text=seg_text, line=lineno, argv=tuple(argv), cwd=cmd_cwd,
+            swallowed=reason is not None, swallow_reason=reason,
+        ))
+    return ShellScript(commands=tuple(commands), commented=tuple(commented))
+
+
+_SETUP_HEADS = {
+    "apt-get", "apt", "yum", "dnf", "apk", "brew", "choco", "mkdir", "echo", "printf", "export", "source", ".",
+    "cp", "mv", "rm", "ln", "chmod", "chown", "ls", "pwd", "which", "env", "cat", "touch", "tar", "unzip",
+    "wget", "curl", "sleep", "git", "nvidia-smi", "df", "du", "free", "uname", "tree", "head", "tail", "sort",
+    "tee", "true", ":", "sed", "awk", "grep", "date", "whoami", "id", "hostname", "printenv", "xargs",
+    "ssh-keyscan", "gpg", "ssh-agent", "ssh-add", "update-alternatives", "locale-gen", "ulimit",
+}
+_INSTALL_SUBCOMMANDS = {
+    "pip": {"install", "download", "freeze", "list", "show", "config", "cache", "wheel", "uninstall", "check"},
+    "conda": {"install", "create", "env", "activate", "config", "update", "info", "list", "init", "clean"},
+    "mamba": {"install", "create", "env", "activate", "update", "info", "list"},
+    "micromamba": {"install", "create", "env", "activate", "update", "info", "list"},
+    "poetry": {"install", "lock", "config", "self", "add", "show", "env", "export", "check", "version",
+               "build", "update"},
+    "uv": {"sync", "pip", "venv", "lock", "python", "tool", "add", "export", "self", "build", "cache"},
+    "pipenv": {"install", "sync", "lock", "--venv", "graph", "requirements"},
+    "pdm": {"install", "sync", "lock", "use", "venv", "add", "export", "build"},
+    "npm": {"ci", "install", "i"},
+    "yarn": {"install"},
+    "pipx": {"install", "ensurepath"},
+    "hatch": {"env", "build", "version"},
+    "dvc": {"pull", "fetch", "remote", "config", "checkout", "version", "doctor", "push"},
+    "docker": {"login", "pull", "push", "tag", "images", "ps", "logout", "version", "info"},
+    "gcloud": {"auth", "config", "components"},
+    "aws": {"configure", "sts"},
+}
+
+
+def is_setup_command(argv: tuple[str, ...] | list[str]) -> bool:
+    """True for commands that only install, configure or move files (``pip install``, ``apt-get``, ``echo``)."""
+    args = [a for a in argv if a not in ("sudo", "-E", "time", "command")]
+    if not args:
+        return True
+    head = posixpath.basename(args[0])
+    if head in _SETUP_HEADS:
+        return True
+    if re.fullmatch(r"python[\d.]*|py", head):
+        rest = args[1:]
+        if not rest or rest[0] in ("--version", "-V", "-VV"):
+            return True
+        if len(rest) >= 2 and rest[0] == "-m" and rest[1] in ("pip", "venv", "ensurepip", "virtualenv",
+                                                             "site", "poetry", "pipx"):
+            return rest[1] != "pip" or len(rest) < 3 or rest[2] in _INSTALL_SUBCOMMANDS["pip"]
+        if rest[0] == "-c" and len(rest) > 1 and re.match(r"\s*(import \w+\s*;?\s*)?print\(", rest[1]):
+            return True
+        return False
+    head = re.sub(r"\d+$", "", head)  # pip3 -> pip
+    subs = _INSTALL_SUBCOMMANDS.get(head)
+    if subs is not None:
+        return len(args) < 2 or args[1] in subs or args[1] in ("--version", "-V", "version")
+    return head in ("virtualenv", "pyenv", "nvm", "rustup", "corepack")

@@ -1,0 +1,224 @@
+"""Safe, size-limited YAML loading with line numbers, which defuses alias bombs and never raises.
+
+Public API
+- ``load_yaml_docs(path, text, *, max_bytes, max_nodes) -> (docs, diagnostics)``: every document of a YAML
+  stream, constructed with the safe constructor. Mappings come back as :class:`LineDict` and sequences as
+  :class:`LineList` (plain ``dict``/``list`` subclasses that also carry ``.line`` and per-key / per-item lines).
+  Documents whose alias-expanded size exceeds ``max_nodes`` (billion laughs) or that are recursive are refused
+  with a Diagnostic; so are files over ``max_bytes``. A malformed file yields the documents before the error
+  and one Diagnostic; nothing escapes as an exception.
+- ``load_yaml(path, text, ...) -> (doc | None, diagnostics)``: the first document only.
+- ``strip_templates(text) -> str``: blank out Go/Jinja template expressions (Helm charts, ``{{ }}``,
+  ``{% %}``) keeping every line in place, so templated YAML can be parsed best-effort.
+- ``line_of(obj, key=None) -> int | None``: the 1-based line of a mapping/sequence, or of one key/item in it.
+- ``text_lines(obj) -> str``: helper; coerce scalars (and lists of scalars) to text for command fields.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from mlscore.models import Diagnostic
+
+MAX_BYTES = 2_000_000
+MAX_NODES = 200_000
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping from YAML that remembers where it and each of its keys start (1-based lines)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+
+
+class LineList(list):  # type: ignore[type-arg]
+    """A sequence from YAML that remembers where it and each of its items start (1-based lines)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.item_lines = []
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loader whose mappings and sequences carry line numbers."""
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            key = str(key)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.key_lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: Any, node: yaml.SequenceNode) -> Any:
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    yield data
+    for child in node.value:
+        data.append(loader.construct_object(child, deep=True))
+        data.item_lines.append(child.start_mark.line + 1)
+
+
+def _construct_undefined(loader: Any, node: yaml.Node) -> Any:
+    """Unknown tags (``!Ref``, ``!reference``, ``!!python/...``) become plain data, never objects."""
+    if isinstance(node, yaml.MappingNode):
+        return (yield from _construct_map(loader, node))
+    if isinstance(node, yaml.SequenceNode):
+        return (yield from _construct_seq(loader, node))
+    yield loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:omap", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_Loader.add_constructor(None, _construct_undefined)
+# Timestamps and other implicit types stay as text where it matters little; keep dates as strings so
+# that records stay JSON-friendly.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Count nodes as if every alias were expanded; raise _TooBig over ``limit`` or on recursion."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise _TooBig("recursive alias")
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k) + size(v)
+                if total > limit:
+                    raise _TooBig(f"more than {limit} nodes after alias expansion")
+        elif isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > limit:
+                    raise _TooBig(f"more than {limit} nodes after alias expansion")
+        active.discard(key)
+        memo[key] = total
+        return total
+
+    # Deep nesting is bounded by the parser's own recursion; guard against RecursionError anyway.
+    try:
+        return size(root)
+    except RecursionError as exc:
+        raise _TooBig("nesting too deep") from exc
+
+
+def load_yaml_docs(
+    path: str, text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES
+) -> tuple[list[Any], list[Diagnostic]]:
+    """All documents of ``text`` (safe constructor, line-aware), plus Diagnostics for what was refused."""
+    if len(text) > max_bytes:
+        return [], [Diagnostic(path=path, message=f"YAML file larger than {max_bytes} bytes, not parsed")]
+    docs: list[Any] = []
+    diags: list[Diagnostic] = []
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            _expanded_size(node, max_nodes)
+            docs.append(loader.construct_document(node))
+    except _TooBig as exc:
+        diags.append(Diagnostic(path=path, message=f"YAML refused: {exc} (alias bomb?)"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        diags.append(Diagnostic(path=path, message=f"malformed YAML{where}: {problem}"))
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        diags.append(Diagnostic(path=path, message=f"YAML not readable: {type(exc).__name__}"))
+    finally:
+        try:
+            loader.dispose()
+        except Exception:  # noqa: BLE001 - disposal must never mask the result
+            pass
+    return docs, diags
+
+
+def load_yaml(
+    path: str, text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES
+) -> tuple[Any, list[Diagnostic]]:
+    """The first document of ``text`` (or None), plus Diagnostics."""
+    docs, diags = load_yaml_docs(path, text, max_bytes=max_bytes, max_nodes=max_nodes)
+    return (docs[0] if docs else None), diags
+
+
+_TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?\s*(if|else|end|range|with|define|template|include|/\*|-?\s*\$)"
+                            r"[^\n]*\}\}\s*|\{%-?[^\n]*%\}\s*)$")
+_TEMPLATE_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+
+
+def strip_templates(text: str) -> str:
+    """Blank template control lines and replace inline ``{{ expr }}`` with ``TEMPLATE``; lines stay in place."""
+    out: list[str] = []
+    for raw in text.split("\n"):
+        if _TEMPLATE_LINE.match(raw):
+            out.append("")
+            continue
+        if "{{" in raw or "{%" in raw:
+            stripped = raw.strip()
+            if stripped.startswith(("{{", "{%")) and stripped.endswith(("}}", "%}")) and ":" not in stripped:
+                out.append("")  # a whole-line include such as {{ toYaml .Values.x | nindent 4 }}
+                continue
+            raw = _TEMPLATE_EXPR.sub("TEMPLATE", raw)
+        out.append(raw)
+    return "\n".join(out)
+
+
+def line_of(obj: Any, key: Any = None) -> int | None:
+    """1-based line of ``obj`` (a LineDict/LineList), or of ``key`` (mapping key or list index) within it."""
+    if key is None:
+        line = getattr(obj, "line", 0)
+        return line or None
+    if isinstance(obj, LineDict):
+        return obj.key_lines.get(key) or obj.line or None
+    if isinstance(obj, LineList) and isinstance(key, int) and 0 <= key < len(obj.item_lines):
+        return obj.item_lines[key]
+    return getattr(obj, "line", 0) or None
+
+
+def text_lines(value: Any) -> str | None:
+    """A command-ish YAML value as text: strings as-is, lists of scalars joined by newlines, else None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    if isinstance(value, list):
+        parts = [text_lines(v) for v in value]
+        return "\n".join(p for p in parts if p)
+    return None

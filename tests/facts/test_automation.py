@@ -1,0 +1,208 @@
+"""automation.build_automation: what CI and pipelines actually run, through indirections."""
+
+from __future__ import annotations
+
+from mlscore.facts.automation import AutomationModel, build_automation
+from mlscore.facts.ci import extract_ci
+from mlscore.facts.schedules import extract_schedules
+
+from .conftest import make_repo
+
+PUSH = ("ci_push",)
+
+
+def model(files: dict[str, str]) -> AutomationModel:
+    paths, read = make_repo(files)
+    return build_automation(paths, read, extract_ci(paths, read), extract_schedules(paths, read))
+
+
+def wf(*runs: str, on: str = "push", extra: str = "") -> str:
+    steps = "\n".join(f"      - run: {r}" for r in runs)
+    return f"on: {on}\njobs:\n  a:\n    runs-on: ubuntu-latest\n{extra}    steps:\n{steps}\n"
+
+
+def chains(m: AutomationModel, path: str) -> list[str]:
+    return [r.chain_text for r in m.reaches(path)]
+
+
+def test_pytest_paths_and_default_discovery_with_testpaths() -> None:
+    m = model({
+        ".github/workflows/ci.yml": wf("pip install -e .", "pytest"),
+        "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+        "tests/test_a.py": "", "tests/unit/b_test.py": "", "tests/helper.py": "", "tests/conftest.py": "",
+        "other/test_c.py": "",
+    })
+    assert m.reached_paths() == {"tests/test_a.py", "tests/unit/b_test.py", "tests/conftest.py"}
+    r = m.reaches("tests/test_a.py")[0]
+    assert (r.triggers, r.how, r.swallowed, r.chain_text) == (
+        PUSH, "test", False, ".github/workflows/ci.yml:7 -> tests/test_a.py")
+    assert [i.kind for i in m.invocations] == ["setup", "pytest"]
+    assert m.invocations[0].setup_only
+
+
+def test_pytest_explicit_args_options_and_missing() -> None:
+    m = model({
+        ".github/workflows/ci.yml": wf("python -m pytest -k slow --cov src tests/unit tests/missing "
+                                       "--ignore=tests/unit/test_skip.py"),
+        "src/pkg/__init__.py": "", "tests/unit/test_x.py": "", "tests/unit/test_skip.py": "",
+    })
+    assert m.reached_paths() == {"tests/unit/test_x.py"}
+    assert [(u.reference, str(u.location)) for u in m.unresolved] == [("tests/missing", ".github/workflows/ci.yml:6")]
+
+
+def test_make_targets_prerequisites_scripts_and_swallow_prefix() -> None:
+    makefile = (
+        "PY = python\n"
+        ".PHONY: test\n"
+        "all: lint test\n"
+        "\n"
+        "lint:\n"
+        "\tflake8 src\n"
+        "\n"
+        "test: data\n"
+        "\t$(PY) -m pytest tests -x\n"
+        "\t-$(PY) scripts/eval.py\n"
+        "\n"
+        "data:\n"
+        "\tbash scripts/get_data.sh\n"
+    )
+    m = model({
+        ".github/workflows/ci.yml": wf("make"),
+        "Makefile": makefile,
+        "scripts/get_data.sh": "#!/bin/bash\nset -e\ndvc pull\npython -m mypkg.prepare --out data/\n",
+        "scripts/eval.py": "",
+        "src/mypkg/__init__.py": "", "src/mypkg/prepare.py": "from mypkg import features\n",
+        "src/mypkg/features.py": "", "tests/test_a.py": "",
+    })
+    assert chains(m, "tests/test_a.py") == [".github/workflows/ci.yml:6 -> Makefile:8 -> Makefile:9 -> tests/test_a.py"]
+    assert chains(m, "src/mypkg/prepare.py") == [
+        ".github/workflows/ci.yml:6 -> Makefile:12 -> Makefile:13 -> scripts/get_data.sh:4 -> src/mypkg/prepare.py"]
+    feat = m.reaches("src/mypkg/features.py")[0]
+    assert (feat.how, feat.depth) == ("import", 1)
+    ev = m.reaches("scripts/eval.py")[0]
+    assert (ev.swallowed, ev.swallow_reason, ev.counts) == (True, "make recipe prefixed with '-'", False)
+    assert [i.command for i in m.find(r"\bflake8\b")] == ["flake8 src"]
+
+
+def test_swallowed_step_counts_only_when_surfaced() -> None:
+    quiet = model({".github/workflows/ci.yml": wf("pytest tests || true"), "tests/test_a.py": ""})
+    r = quiet.reaches("tests/test_a.py")[0]
+    assert (r.swallowed, r.swallow_reason, r.surfaced, r.counts) == (True, "|| true", False, False)
+    assert quiet.best("tests/test_a.py") is None
+    loud = model({".github/workflows/ci.yml": wf("pytest tests > out.txt || true", "cml comment create out.txt"),
+                  "tests/test_a.py": ""})
+    r2 = loud.reaches("tests/test_a.py")[0]
+    assert (r2.swallowed, r2.surfaced, r2.surfaces, r2.counts) == (True, True, ("pr_comment",), True)
+
+
+def test_disabled_steps_and_jobs_reach_nothing() -> None:
+    text = ("on: push\njobs:\n  a:\n    if: false\n    runs-on: x\n    steps:\n      - run: python a.py\n"
+            "  b:\n    runs-on: x\n    steps:\n      - if: ${{ false }}\n        run: python b.py\n")
+    m = model({".github/workflows/ci.yml": text, "a.py": "", "b.py": ""})
+    assert m.reached_paths() == set()
+    assert [(i.command, i.disabled) for i in m.invocations] == [("python a.py", True), ("python b.py", True)]
+
+
+def test_missing_script_is_unresolved_not_reached() -> None:
+    m = model({".github/workflows/ci.yml": wf("python scripts/train.py", "bash run_all.sh", "./deploy.sh")})
+    assert m.reached_paths() == set()
+    assert [u.reference for u in m.unresolved] == ["scripts/train.py", "run_all.sh", "deploy.sh"]
+
+
+def test_working_directory_and_module_resolution_src_layout() -> None:
+    text = ("on: [push, pull_request]\njobs:\n  a:\n    runs-on: x\n    defaults:\n      run:\n"
+            "        working-directory: ml\n    steps:\n      - run: python -m trainer.train\n"
+            "      - run: python scripts/validate.py\n")
+    m = model({".github/workflows/ci.yml": text, "ml/src/trainer/__init__.py": "",
+               "ml/src/trainer/train.py": "", "ml/scripts/validate.py": ""})
+    assert m.reached_paths() == {"ml/src/trainer/train.py", "ml/scripts/validate.py"}
+    assert m.reaches("ml/src/trainer/train.py")[0].triggers == ("ci_push", "ci_pull_request")
+
+
+def test_schedule_trigger_and_best_for_monitoring() -> None:
+    m = model({
+        ".github/workflows/nightly.yml": wf("python monitor/drift.py", on="{schedule: [{cron: '0 2 * * *'}]}"),
+        ".github/workflows/ci.yml": wf("python monitor/drift.py"),
+        "monitor/drift.py": "",
+    })
+    best = m.best("monitor/drift.py", monitoring=True)
+    assert best is not None and best.triggers == ("ci_schedule",)
+    assert best.chain_text == ".github/workflows/nightly.yml:6 -> monitor/drift.py"
+
+
+def test_tox_and_nox_sessions() -> None:
+    tox = ("[tox]\nenvlist = py311, lint\n\n[testenv]\ncommands =\n    pytest {posargs:tests}\n\n"
+           "[testenv:lint]\ncommands = flake8 src\n")
+    nox = ("import nox\n\nnox.options.sessions = ['tests']\n\n@nox.session(python=['3.11'])\n"
+           "def tests(session):\n    session.install('-e', '.')\n    session.run('pytest', 'tests/unit')\n\n"
+           "@nox.session\ndef docs(session):\n    session.run('python', 'docs/build.py')\n")
+    m = model({".github/workflows/ci.yml": wf("tox", "nox"), "tox.ini": tox, "noxfile.py": nox,
+               "tests/test_a.py": "", "tests/unit/test_b.py": "", "docs/build.py": ""})
+    assert chains(m, "tests/test_a.py") == [".github/workflows/ci.yml:6 -> tox.ini:6 -> tests/test_a.py"]
+    assert chains(m, "tests/unit/test_b.py") == [
+        ".github/workflows/ci.yml:6 -> tox.ini:6 -> tests/unit/test_b.py",
+        ".github/workflows/ci.yml:7 -> noxfile.py:8 -> tests/unit/test_b.py"]
+    assert "docs/build.py" not in m.reached_paths()  # not a default session
+    assert [i.command for i in m.find("flake8")] == ["flake8 src"]
+
+
+def test_dvc_repro_named_stage_with_upstream_and_pipeline_trigger() -> None:
+    dvc = ("stages:\n  prepare:\n    cmd: python src/prepare.py\n    outs: [data/prepared]\n"
+           "  train:\n    cmd: python src/train.py\n    deps: [data/prepared]\n    outs: [model.pkl]\n"
+           "  report:\n    cmd: python src/report.py\n    deps: [model.pkl]\n")
+    m = model({".github/workflows/ci.yml": wf("dvc repro train"), "dvc.yaml": dvc, "src/prepare.py": "",
+               "src/train.py": "", "src/report.py": ""})
+    assert sorted(r.triggers for r in m.reaches("src/train.py")) == [("ci_push",), ("pipeline",)]
+    assert [r.triggers for r in m.reaches("src/report.py")] == [("pipeline",)]
+    ci_train = [r for r in m.reaches("src/train.py") if r.triggers == PUSH][0]
+    assert ci_train.chain_text == ".github/workflows/ci.yml:6 -> dvc.yaml:5 -> dvc.yaml:6 -> src/train.py"
+    assert [r.triggers for r in m.reaches("src/prepare.py")].count(PUSH) == 1
+
+
+def test_notebooks_papermill_nbconvert_and_nbmake() -> None:
+    m = model({".github/workflows/ci.yml": wf("papermill nb/train.ipynb out.ipynb -p alpha 0.1",
+                                                "jupyter nbconvert --to notebook --execute nb/eda.ipynb",
+                                                "pytest --nbmake nb/"),
+               "nb/train.ipynb": "{}", "nb/eda.ipynb": "{}", "nb/other.ipynb": "{}"})
+    assert {p: [r.how for r in m.reaches(p)] for p in sorted(m.reached_paths())} == {
+        "nb/eda.ipynb": ["notebook", "notebook"], "nb/other.ipynb": ["notebook"],
+        "nb/train.ipynb": ["notebook", "notebook"]}
+
+
+def test_task_runners_poetry_uv_poe_and_console_scripts() -> None:
+    pyproject = ('[project]\nname = "x"\n[project.scripts]\ntrain-model = "pkg.cli:main"\n'
+                 '[tool.poe.tasks]\ntest = "pytest tests"\ncheck = ["lint", "test"]\nlint = "ruff check ."\n')
+    m = model({".github/workflows/ci.yml": wf("poetry run poe check", "uv run train-model --epochs 1"),
+               "pyproject.toml": pyproject, "tests/test_a.py": "", "src/pkg/__init__.py": "",
+               "src/pkg/cli.py": ""})
+    assert chains(m, "tests/test_a.py") == [
+        ".github/workflows/ci.yml:6 -> pyproject.toml:7 -> pyproject.toml:6 -> tests/test_a.py"]
+    assert m.reaches("src/pkg/cli.py")[0].how == "module"
+
+
+def test_bash_c_and_composite_and_reusable() -> None:
+    files = {
+        ".github/workflows/ci.yml": ("on: pull_request\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+                                     "      - uses: ./.github/actions/check\n  b:\n"
+                                     "    uses: ./.github/workflows/tests.yml\n"),
+        ".github/workflows/tests.yml": wf("bash -c 'python -m pytest tests'", on="workflow_call"),
+        ".github/actions/check/action.yml": ("runs:\n  using: composite\n  steps:\n"
+                                            "    - run: python tools/check.py\n      shell: bash\n"),
+        "tools/check.py": "", "tests/test_a.py": "",
+    }
+    m = model(files)
+    assert chains(m, "tools/check.py") == [
+        ".github/workflows/ci.yml:6 -> .github/actions/check/action.yml:4 -> tools/check.py"]
+    r = m.reaches("tests/test_a.py")[0]
+    assert r.triggers == ("ci_pull_request",)
+
+
+def test_uncalled_reusable_workflow_triggers_nothing() -> None:
+    m = model({".github/workflows/tests.yml": wf("pytest tests", on="workflow_call"), "tests/test_a.py": ""})
+    assert m.reached_paths() == set()
+
+
+def test_recursion_is_bounded() -> None:
+    m = model({".github/workflows/ci.yml": wf("make a", "bash loop.sh"),
+               "Makefile": "a: b\n\t$(MAKE) a\nb: a\n\tmake b\n", "loop.sh": "bash loop.sh\nbash loop.sh\n"})
+    assert len(m.invocations) < 500
