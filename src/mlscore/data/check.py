@@ -1,0 +1,284 @@
+"""`mlscore data check`: profile both datasets, compare schema and distributions, run the other checks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlscore import __version__
+from mlscore.data.readers import profile_file
+from mlscore.data.report import (
+    ColumnStats,
+    ColumnSummary,
+    DataReport,
+    DriftRow,
+    overall_status,
+)
+from mlscore.errors import InputError
+from mlscore.models import Check, Diagnostic
+from mlscore.profile import ColumnProfile, DatasetProfile
+from mlscore.profile.drift import ColumnDrift, compare_profiles, dataset_drift
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CheckOptions:
+    reference: Path
+    current: Path
+    suite: Path | None = None
+    target: str | None = None
+    prediction: str | None = None
+    slices: list[str] = field(default_factory=list)
+    sensitive: list[str] = field(default_factory=list)
+    columns: list[str] | None = None
+    drift_method: str = "auto"
+    drift_threshold: float | None = None
+    drift_share: float = 0.5
+    encoding: str = "utf-8"
+    validator: str = "auto"  # auto | native | ge | none
+    min_support: int = 30
+    fairness_threshold: float = 0.1
+    quality_tolerance: float = 0.05
+    task: str = "auto"  # auto | classification | regression
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataReport:
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    diagnostics: list[Diagnostic] = []
+    checks: list[Check] = []
+
+    t0 = time.perf_counter()
+    say(f"profiling reference {opts.reference}")
+    ref = profile_file(opts.reference, encoding=opts.encoding)
+    timings["profile_reference"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    say(f"profiling current {opts.current}")
+    cur = profile_file(opts.current, reference=ref, encoding=opts.encoding, allow_profile=True)
+    timings["profile_current"] = time.perf_counter() - t1
+
+    roles = {opts.target: "target", opts.prediction: "prediction"}
+    for name, what in ((opts.target, "--target"), (opts.prediction, "--prediction")):
+        if name is not None and name not in cur.columns and name not in ref.columns:
+            raise InputError(f"{opts.current}: no column {name!r} (given by {what})")
+    for name in [*opts.slices, *opts.sensitive, *(opts.columns or [])]:
+        if name not in cur.columns and name not in ref.columns:
+            raise InputError(f"{opts.current}: no column {name!r}")
+
+    common = [n for n in ref.columns if n in cur.columns]
+    if not common:
+        raise InputError(
+            f"{opts.current}: no column in common with the reference {opts.reference} "
+            f"(reference has {_names(ref.columns)}; current has {_names(cur.columns)})"
+        )
+    checks.append(_schema_check(ref, cur, opts))
+    diagnostics.extend(_column_diagnostics(ref, cur, opts))
+
+    # ------------------------------------------------------------ drift (MON3)
+    t2 = time.perf_counter()
+    features = [n for n in (opts.columns or common) if n in common and roles.get(n) is None]
+    drift = compare_profiles(ref, cur, columns=features, method=opts.drift_method, threshold=opts.drift_threshold)
+    timings["drift"] = time.perf_counter() - t2
+    share, drifted = dataset_drift(drift, opts.drift_share)
+    drifted_cols = [d.column for d in drift if d.drifted]
+    undecided = [d.column for d in drift if d.drifted is None]
+    checks.append(
+        Check(
+            id="drift.features",
+            rules=("MON3",),
+            title="Training/serving skew: feature distributions match the reference",
+            status="failing" if drifted else ("passing" if drift else "unknown"),
+            message=(
+                f"{len(drifted_cols)} of {len(drift)} columns drifted ({share:.0%}; dataset drift when "
+                f">= {opts.drift_share:.0%})"
+                + (f": {', '.join(drifted_cols[:10])}" + (" ..." if len(drifted_cols) > 10 else "") if drifted_cols else "")
+                + (f"; {len(undecided)} undecidable" if undecided else "")
+            ),
+            details={
+                "share": share,
+                "drift_share": opts.drift_share,
+                "dataset_drift": drifted,
+                "drifted_columns": drifted_cols,
+                "undecided_columns": undecided,
+                "methods": sorted({d.method for d in drift}),
+            },
+        )
+    )
+
+    # ------------------------------------------------------------ the rest needs rows
+    from mlscore.data import model_checks, validation
+
+    t3 = time.perf_counter()
+    if opts.validator != "none":
+        say("validating expectations")
+        checks.extend(validation.validation_checks(opts, ref, diagnostics))
+    timings["validation"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    pred_drift: ColumnDrift | None = None
+    if opts.prediction is not None:
+        say("checking predictions")
+        model_out = model_checks.run(opts, ref, cur, diagnostics)
+        checks.extend(model_out.checks)
+        pred_drift = model_out.prediction_drift
+    timings["model"] = time.perf_counter() - t4
+
+    drift_by_col = {d.column: d for d in drift}
+    if pred_drift is not None:
+        drift_by_col[pred_drift.column] = pred_drift
+    columns = tuple(
+        _summary(name, ref.columns.get(name), cur.columns.get(name), drift_by_col.get(name), roles.get(name))
+        for name in list(ref.columns) + [n for n in cur.columns if n not in ref.columns]
+    )
+    timings["total"] = time.perf_counter() - t0
+    return DataReport(
+        version=__version__,
+        generated_at=now_iso(),
+        status=overall_status(checks),
+        inputs={
+            "reference": str(opts.reference),
+            "current": str(opts.current),
+            "suite": str(opts.suite) if opts.suite else None,
+            "target": opts.target,
+            "prediction": opts.prediction,
+        },
+        reference_rows=ref.row_count,
+        current_rows=cur.row_count,
+        checks=tuple(checks),
+        dataset_drift={
+            "share": share,
+            "drifted": drifted,
+            "drift_share": opts.drift_share,
+            "drifted_columns": drifted_cols,
+            "number_of_columns": len(drift),
+        },
+        columns=columns,
+        diagnostics=tuple(diagnostics),
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
+
+
+def _names(cols: dict[str, Any], n: int = 5) -> str:
+    names = list(cols)
+    return ", ".join(repr(x) for x in names[:n]) + (f" ... ({len(names)})" if len(names) > n else "")
+
+
+def _schema_check(ref: DatasetProfile, cur: DatasetProfile, opts: CheckOptions) -> Check:
+    missing = [n for n in ref.columns if n not in cur.columns and n not in (opts.target, opts.prediction)]
+    extra = [n for n in cur.columns if n not in ref.columns]
+    changed = [
+        f"{n} ({ref.columns[n].kind} -> {cur.columns[n].kind})"
+        for n in ref.columns
+        if n in cur.columns and ref.columns[n].kind and cur.columns[n].kind
+        and ref.columns[n].kind != cur.columns[n].kind
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing in current: {', '.join(missing[:10])}")
+    if extra:
+        problems.append(f"not in reference: {', '.join(extra[:10])}")
+    if changed:
+        problems.append(f"type changed: {', '.join(changed[:10])}")
+    return Check(
+        id="schema.columns",
+        rules=("MON2",),
+        title="Serving data has the reference's columns and types",
+        status="failing" if (missing or changed) else "passing",
+        message="; ".join(problems) if problems else f"all {len(ref.columns)} reference columns present, same types",
+        details={"missing": missing, "extra": extra, "type_changed": changed},
+    )
+
+
+def _column_diagnostics(ref: DatasetProfile, cur: DatasetProfile, opts: CheckOptions) -> list[Diagnostic]:
+    out = []
+    for label, prof, path in (("reference", ref, opts.reference), ("current", cur, opts.current)):
+        for name, col in prof.columns.items():
+            if col.count and col.null_count == col.count:
+                out.append(Diagnostic(path=str(path), message=f"column {name!r} is entirely null in the {label}"))
+            elif col.n_unique == 1 and col.null_count == 0 and label == "reference":
+                out.append(Diagnostic(path=str(path), message=f"column {name!r} is constant in the {label}"))
+            if col.type_errors:
+                out.append(Diagnostic(path=str(path), message=f"column {name!r}: {col.type_errors} values of the wrong type"))
+    return out
+
+
+def _stats(col: ColumnProfile | None) -> ColumnStats | None:
+    if col is None:
+        return None
+    top: tuple[tuple[str, int], ...] = ()
+    if col.kind == "categorical":
+        top = tuple(sorted(col.categories.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
+        return ColumnStats(count=col.count, null_count=col.null_count, n_unique=col.n_unique, top=top)
+    return ColumnStats(
+        count=col.count,
+        null_count=col.null_count,
+        n_unique=col.n_unique,
+        min=col.min,
+        max=col.max,
+        mean=col.mean if col.n else None,
+        std=col.std,
+        median=col.quantile(0.5),
+    )
+
+
+def _summary(
+    name: str, ref: ColumnProfile | None, cur: ColumnProfile | None, drift: ColumnDrift | None, role: str | None
+) -> ColumnSummary:
+    base = ref or cur
+    assert base is not None
+    return ColumnSummary(
+        name=name,
+        kind=base.kind,
+        dtype=base.dtype,
+        role=role or "feature",  # type: ignore[arg-type]
+        reference=_stats(ref),
+        current=_stats(cur),
+        drift=DriftRow(**drift.to_dict()) if drift is not None else None,
+        plot=_plot(ref, cur),
+    )
+
+
+def _plot(ref: ColumnProfile | None, cur: ColumnProfile | None, bins: int = 24) -> dict[str, Any]:
+    """Shares on a few bins, for the inline SVG plots."""
+    from mlscore.profile.drift import _binned
+
+    cols = [c for c in (ref, cur) if c is not None and c.valid_count]
+    if not cols:
+        return {}
+    if cols[0].kind == "numeric" and all(c.kind == "numeric" for c in cols):
+        lo = min(c.min for c in cols)  # type: ignore[type-var]
+        hi = max(c.max for c in cols)  # type: ignore[type-var]
+        if not hi > lo:
+            return {"kind": "numeric", "edges": [lo, lo], "reference": [1.0] if ref else [], "current": [1.0] if cur else []}
+        edges = np.linspace(lo, hi, bins + 1)
+        out: dict[str, Any] = {"kind": "numeric", "edges": [float(e) for e in edges]}
+        for label, c in (("reference", ref), ("current", cur)):
+            try:
+                out[label] = [round(float(v), 6) for v in _binned(c, edges)] if c is not None and c.valid_count else []
+            except ValueError:
+                out[label] = []
+        return out
+    if all(c.kind == "categorical" for c in cols):
+        totals = {}
+        for c in cols:
+            for k, v in c.categories.items():
+                totals[k] = totals.get(k, 0) + v / max(c.valid_count, 1)
+        labels = [k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:12]]
+        out = {"kind": "categorical", "labels": labels}
+        for label, c in (("reference", ref), ("current", cur)):
+            out[label] = (
+                [round(c.categories.get(k, 0) / max(c.valid_count, 1), 6) for k in labels]
+                if c is not None and c.valid_count else []
+            )
+        return out
+    return {}

@@ -1,0 +1,311 @@
+"""Chunked readers for CSV, Parquet and JSON Lines (pyarrow) and profiling of files with bounded memory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlscore.errors import InputError
+from mlscore.profile import PROFILE_KIND, DatasetProfile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+BATCH_ROWS = 1 << 17
+CSV_BLOCK = 16 << 20
+WIDE = 500  # above this many columns, profiles use fewer histogram bins
+
+
+def detect_format(path: Path) -> str:
+    """"csv", "tsv", "parquet", "jsonl" or "profile" (a saved mlscore profile), from name and content."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a CSV, Parquet or JSON Lines file")
+    suffixes = [s.lower() for s in path.suffixes]
+    head = _head(path, 256)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if suffixes and suffixes[-1] == ".json" and PROFILE_KIND.encode() in head:
+        return "profile"
+    for suffix in reversed(suffixes):
+        if suffix in FORMATS:
+            return FORMATS[suffix]
+        if suffix in (".gz", ".bz2", ".zst"):
+            continue
+    raise InputError(f"{path}: unknown file type {path.suffix!r} (use .csv, .tsv, .parquet, .jsonl)")
+
+
+def _head(path: Path, n: int) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class TableReader:
+    """Iterates record batches of one file, turning pyarrow errors into one-line InputErrors."""
+
+    def __init__(
+        self, path: str | Path, *, columns: Sequence[str] | None = None, encoding: str = "utf-8",
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        self.path = Path(path)
+        self.format = detect_format(self.path)
+        if self.format == "profile":
+            raise InputError(f"{self.path}: is a saved profile; raw rows are needed here")
+        self.columns = list(columns) if columns is not None else None
+        self.encoding = encoding
+        self.batch_rows = batch_rows
+        self.names: list[str] = []
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        try:
+            reader = self._open()
+            self.names = list(reader.schema.names)
+            self._check_schema(reader.schema)
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                self._check_schema(batch.schema)
+                yield batch
+        except InputError:
+            raise
+        except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(self._explain(exc)) from None
+
+    def read_all(self) -> pa.Table:
+        import pyarrow as pa
+
+        batches = list(self.batches())
+        if not batches:
+            return pa.table({n: pa.array([], pa.null()) for n in self.names})
+        return pa.Table.from_batches(batches)
+
+    def _open(self) -> Any:
+        fmt = self.format
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(self.path)
+            if self.columns is not None:
+                self._require(self.columns, pf.schema_arrow.names)
+            return _BatchIter(pf.schema_arrow if self.columns is None else pf.schema_arrow, pf.iter_batches(
+                batch_size=self.batch_rows, columns=self.columns))
+        if fmt in ("csv", "tsv"):
+            import pyarrow.csv as pcsv
+
+            parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+            read = pcsv.ReadOptions(block_size=CSV_BLOCK, encoding=self.encoding)
+            convert = pcsv.ConvertOptions(include_columns=self.columns) if self.columns else None
+            if self.columns:
+                header = pcsv.open_csv(self.path, read_options=read, parse_options=parse).schema.names
+                self._require(self.columns, header)
+            return pcsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
+        import pyarrow.json as pjson
+
+        reader = pjson.open_json(self.path, read_options=pjson.ReadOptions(block_size=CSV_BLOCK))
+        if self.columns is not None:
+            self._require(self.columns, reader.schema.names)
+            return _Select(reader, self.columns)
+        return reader
+
+    def _require(self, wanted: Sequence[str], have: Sequence[str]) -> None:
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            raise InputError(f"{self.path}: no column {missing[0]!r} (columns: {_preview(have)})")
+
+    def _check_schema(self, schema: pa.Schema) -> None:
+        import pyarrow as pa
+
+        for field in schema:
+            t = field.type
+            if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+                if self.format in ("csv", "tsv"):
+                    raise InputError(
+                        f"{self.path}: column {field.name!r} is not valid {self.encoding} text "
+                        "(pass --encoding, e.g. latin-1)"
+                    )
+            if pa.types.is_nested(t):
+                raise InputError(f"{self.path}: column {field.name!r} has nested values ({t}); flatten it first")
+
+    def _explain(self, exc: BaseException) -> str:
+        msg = _one_line(exc)
+        m = re.search(r"CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", msg)
+        if m:
+            idx = int(m.group(1))
+            name = self.names[idx] if idx < len(self.names) else f"#{idx}"
+            return (f"{self.path}: column {name!r} mixes types: {m.group(3)!r} in a column of {m.group(2)} "
+                    "values")
+        m = re.search(r"Column\(/(.*?)\) changed from (\w+) to (\w+)", msg)
+        if m:
+            return f"{self.path}: column {m.group(1)!r} mixes types: {m.group(2)} and {m.group(3)} values"
+        if "Empty CSV file" in msg:
+            return f"{self.path}: empty file"
+        if self.format == "parquet" and ("magic" in msg.lower() or "footer" in msg.lower() or "size" in msg.lower()):
+            return f"{self.path}: not a readable Parquet file (truncated or corrupt: {msg})"
+        if "UTF8" in msg or "utf-8" in msg.lower() or "codec" in msg.lower():
+            return f"{self.path}: not valid {self.encoding} text (pass --encoding): {msg}"
+        return f"{self.path}: cannot read {self.format}: {msg}"
+
+
+class _BatchIter:
+    def __init__(self, schema: Any, it: Iterator[Any]) -> None:
+        self.schema = schema
+        self._it = it
+
+    def read_next_batch(self) -> Any:
+        return next(self._it)
+
+
+class _Select:
+    def __init__(self, reader: Any, columns: list[str]) -> None:
+        self._reader = reader
+        self._columns = columns
+        self.schema = reader.schema
+
+    def read_next_batch(self) -> Any:
+        return self._reader.read_next_batch().select(self._columns)
+
+
+def _preview(names: Sequence[str], n: int = 8) -> str:
+    shown = ", ".join(repr(x) for x in list(names)[:n])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+def load_profile(path: Path) -> DatasetProfile:
+    try:
+        return DatasetProfile.load(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a usable mlscore profile: {_one_line(exc)}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def profile_file(
+    path: str | Path,
+    *,
+    reference: DatasetProfile | None = None,
+    columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    progress: Callable[[int], None] | None = None,
+    allow_profile: bool = True,
+) -> DatasetProfile:
+    """Profile a CSV/Parquet/JSONL file chunk by chunk (or load a saved profile).
+
+    With ``reference``, columns use the reference's frozen bins, so the result compares cheaply.
+    """
+    p = Path(path)
+    if detect_format(p) == "profile":
+        if not allow_profile:
+            raise InputError(f"{p}: is a saved profile; raw rows are needed here")
+        prof = load_profile(p)
+        prof.source = str(p)
+        return prof
+    reader = TableReader(p, columns=columns, encoding=encoding)
+    prof: DatasetProfile | None = DatasetProfile.empty_like(reference) if reference is not None else None
+    for batch in reader.batches():
+        if prof is None:
+            wide = batch.num_columns > WIDE
+            prof = DatasetProfile(nbins=256 if wide else 2048, exact_cap=1000 if wide else 10_000,
+                                  topk=100 if wide else 1000)
+        profile_batch(prof, batch, p)
+        if progress is not None:
+            progress(prof.row_count)
+    if prof is None or prof.row_count == 0:
+        raise InputError(f"{p}: no rows")
+    if reference is not None:
+        # keep the reference's columns that the file lacks out of the profile (reported as missing)
+        prof.columns = {n: c for n, c in prof.columns.items() if n in reader.names}
+    prof.source = str(p)
+    return prof
+
+
+def profile_batch(prof: DatasetProfile, batch: pa.RecordBatch, path: Path) -> None:
+    """Add one Arrow record batch to ``prof`` using columnar fast paths."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = batch.num_rows
+    seen = set()
+    for name, arr in zip(batch.schema.names, batch.columns):
+        if name in seen:
+            raise InputError(f"{path}: column name {name!r} appears twice")
+        seen.add(name)
+        col = prof.column(name)
+        t = arr.type
+        if pa.types.is_dictionary(t):
+            arr = arr.cast(t.value_type)
+            t = arr.type
+        numeric_type = (
+            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+            or pa.types.is_temporal(t)
+        )
+        if pa.types.is_null(t):
+            col.add_nulls(n)
+            continue
+        if col.kind is None:
+            col.kind = "numeric" if numeric_type else "categorical"
+        if col.dtype is None:
+            col.dtype = str(t)
+        if col.kind == "numeric":
+            if pa.types.is_decimal(t):
+                arr = arr.cast(pa.float64())
+            elif pa.types.is_boolean(t):
+                arr = arr.cast(pa.int8())
+            elif pa.types.is_string(t) or pa.types.is_large_string(t):
+                try:
+                    arr = pc.cast(arr, pa.float64())
+                except pa.ArrowInvalid:
+                    bad = _first_non_number(arr)
+                    raise InputError(
+                        f"{path}: column {name!r} should be numeric (as in the reference) but has text "
+                        f"values like {bad!r}"
+                    ) from None
+            elif pa.types.is_time(t) or pa.types.is_duration(t):
+                arr = arr.cast(pa.int64())
+            elif pa.types.is_date(t):
+                arr = arr.cast(pa.timestamp("s"))
+            values = arr.to_numpy(zero_copy_only=False)
+            col._update_numeric(values)
+        else:
+            if numeric_type or pa.types.is_boolean(t):
+                vc = pc.value_counts(arr)
+                keys = vc.field("values").to_pylist()
+            else:
+                if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                    arr = arr.cast(pa.string())
+                vc = pc.value_counts(arr)
+                keys = vc.field("values").to_pylist()
+            col.update_counts(keys, vc.field("counts").to_pylist())
+    for name, col in prof.columns.items():
+        if name not in seen:
+            col.add_nulls(n)
+    prof.row_count += n
+
+
+def _first_non_number(arr: Any) -> str:
+    for v in arr.to_pylist():
+        if v is None:
+            continue
+        try:
+            float(v)
+        except ValueError:
+            return str(v)[:40]
+    return "?"

@@ -1,0 +1,165 @@
+"""Render a DataReport as text, JSON, Markdown or HTML (inline SVG plots, no scripts)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from mlscore.data.report import ColumnSummary, DataReport
+
+FORMATS = ("text", "json", "markdown", "html")
+_MARK = {"passing": "PASS", "failing": "FAIL", "unknown": "????", "skipped": "SKIP", "error": "ERR "}
+
+
+def render(report: DataReport, fmt: str, *, color: bool = False) -> str:
+    if fmt == "json":
+        return report.model_dump_json(indent=2) + "\n"
+    if fmt == "text":
+        return render_text(report, color=color)
+    if fmt == "markdown":
+        return render_markdown(report)
+    if fmt == "html":
+        return render_html(report)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _stat(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.4g}"
+
+
+def render_text(report: DataReport, *, color: bool = False) -> str:
+    def paint(s: str, status: str) -> str:
+        if not color:
+            return s
+        code = {"passing": "32", "failing": "31", "unknown": "33", "skipped": "2", "error": "35"}.get(status, "0")
+        return f"\x1b[{code}m{s}\x1b[0m"
+
+    lines = [
+        f"mlscore data check: {report.status.upper()}",
+        f"  reference {report.inputs.get('reference')} ({report.reference_rows} rows)",
+        f"  current   {report.inputs.get('current')} ({report.current_rows} rows)",
+        "",
+    ]
+    for c in report.checks:
+        lines.append(f"{paint(_MARK.get(c.status, c.status), c.status)}  {c.id:<22} [{', '.join(c.rules)}] {c.message}")
+    drift = [col for col in report.columns if col.drift is not None]
+    if drift:
+        lines += ["", f"{'column':<24} {'method':<14} {'statistic':>10} {'threshold':>9}  drift   n(ref/cur)"]
+        for col in drift:
+            d = col.drift
+            assert d is not None
+            flag = "?" if d.drifted is None else ("YES" if d.drifted else "no")
+            approx = "~" if d.approximate else " "
+            lines.append(
+                f"{col.name[:24]:<24} {d.method:<14} {approx}{_stat(d.statistic):>9} {d.threshold:>9g}  "
+                f"{flag:<6}  {d.reference_n}/{d.current_n}" + (f"  ({d.note})" if d.note else "")
+            )
+    for diag in report.diagnostics:
+        lines.append(f"warning: {diag.path}: {diag.message}" if diag.path else f"warning: {diag.message}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(s: Any) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: DataReport) -> str:
+    icon = {"passing": "✅", "failing": "❌", "unknown": "❔", "skipped": "⏭️", "error": "⚠️"}
+    out = [
+        f"# mlscore data check: {report.status}",
+        "",
+        f"- reference: `{report.inputs.get('reference')}` ({report.reference_rows} rows)",
+        f"- current: `{report.inputs.get('current')}` ({report.current_rows} rows)",
+        f"- generated: {report.generated_at} by mlscore {report.version}",
+        "",
+        "## Checks",
+        "",
+        "| | check | rubric | result |",
+        "|---|---|---|---|",
+    ]
+    for c in report.checks:
+        out.append(f"| {icon.get(c.status, c.status)} | {_md(c.title)} (`{c.id}`) | {', '.join(c.rules)} | {_md(c.message)} |")
+    drift = [col for col in report.columns if col.drift is not None]
+    if drift:
+        dd = report.dataset_drift
+        out += [
+            "",
+            "## Drift",
+            "",
+            f"{len(dd.get('drifted_columns', []))} of {dd.get('number_of_columns')} columns drifted "
+            f"(share {dd.get('share', 0):.0%}, dataset drift at {dd.get('drift_share', 0.5):.0%}).",
+            "",
+            "| column | kind | method | statistic | threshold | drifted | n (ref / cur) |",
+            "|---|---|---|---:|---:|---|---|",
+        ]
+        for col in drift:
+            d = col.drift
+            assert d is not None
+            flag = "?" if d.drifted is None else ("**yes**" if d.drifted else "no")
+            out.append(
+                f"| `{_md(col.name)}` | {col.kind} | {d.method} | {'~' if d.approximate else ''}{_stat(d.statistic)} "
+                f"| {d.threshold:g} | {flag} | {d.reference_n} / {d.current_n} |"
+            )
+    val = report.check("validation")
+    if val is not None and val.details.get("results"):
+        failed = [r for r in val.details["results"] if not r.get("success")]
+        if failed:
+            out += ["", "## Failed expectations", "", "| expectation | column | observed / unexpected |", "|---|---|---|"]
+            for r in failed[:50]:
+                obs = r.get("observed_value", "")
+                if r.get("unexpected_count") is not None:
+                    obs = f"{r['unexpected_count']} unexpected, e.g. {r.get('partial_unexpected_list', [])[:5]}"
+                out.append(f"| {r['type']} | {_md(r['kwargs'].get('column', ''))} | {_md(obs)} |")
+    if report.diagnostics:
+        out += ["", "## Warnings", ""] + [f"- {_md(d.path or '')}: {_md(d.message)}" for d in report.diagnostics]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _svg_plot(col: ColumnSummary, width: int = 260, height: int = 70) -> str:
+    plot = col.plot or {}
+    ref = plot.get("reference") or []
+    cur = plot.get("current") or []
+    n = max(len(ref), len(cur))
+    if n == 0:
+        return ""
+    top = max([*ref, *cur, 1e-12])
+    bw = width / n
+    parts = [f'<svg class="dist" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="distribution of {html.escape(col.name)}: reference (grey) and current (blue)">']
+    for i in range(n):
+        for series, cls, off in ((ref, "r", 0.0), (cur, "c", 0.5)):
+            if i < len(series):
+                h = (series[i] / top) * (height - 4)
+                x = i * bw + off * bw
+                parts.append(f'<rect class="{cls}" x="{x:.2f}" y="{height - h:.2f}" width="{bw / 2:.2f}" height="{h:.2f}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: DataReport) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in _template_dirs()]),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["stat"] = _stat
+    from markupsafe import Markup
+
+    env.globals["svg_plot"] = lambda col: Markup(_svg_plot(col))  # names inside are escaped
+    template = env.get_template("data.html.j2")
+    return template.render(report=report, drift_columns=[c for c in report.columns if c.drift is not None])
+
+
+def _template_dirs() -> list[Path]:
+    here = Path(__file__).resolve()
+    candidates = [here.parents[3] / "reports", here.parents[1] / "_data" / "reports"]
+    return [p for p in candidates if p.is_dir()]
