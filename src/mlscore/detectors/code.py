@@ -115,9 +115,16 @@ def is_serving_file(ctx: Context, py: PyFacts) -> bool:
 
 def serving_files(ctx: Context) -> list[PyFacts]:
     def compute() -> list[PyFacts]:
-        rx = re.compile(r"FastAPI|Flask|@app\.|@router\.|bentoml|MLModel|kserve|BaseHandler|\.predict\(|"
+        rx = re.compile(r"FastAPI|Flask\(|@app\.|@router\.|bentoml|MLModel|kserve|BaseHandler|"
                         r"PythonModel|ray\.serve|@serve\.")
-        return [py for py in ctx.facts.python_matching(rx, notebooks=False) if is_serving_file(ctx, py)]
+        name_rx = re.compile(r"(^|/)(infer|inference|predict|serving|serve|batch_predict|scoring|score)\w*\.py$")
+        out = []
+        for path in ctx.facts.python_paths:
+            if name_rx.search(path) or rx.search(ctx.facts.texts[path]):
+                py = ctx.facts.py(path)
+                if py is not None and py.error is None and is_serving_file(ctx, py):
+                    out.append(py)
+        return out
 
     return ctx.memo("serving_files", compute)  # type: ignore[no-any-return]
 

@@ -31,7 +31,9 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
     def compute() -> list[tuple[Any, int, str]]:
         found = []
         rx = re.compile(r"\b(Field|Column|conint|confloat|constr|pa\.Check|Check\.)\s*\(|\b(ge|gt|le|lt|isin|in_range)\s*=")
-        for py in ctx.facts.python_matching(rx):
+        lits = ("field(", "column(", "conint", "confloat", "constr", "check", "isin", "in_range", "ge=", "le=",
+                "gt=", "lt=", "ge =", "le =")
+        for py in ctx.facts.python_matching(rx, literals=lits):
             if py.is_test_file:
                 continue
             classes = {name: (bases, line) for name, bases, line in py.classes}
@@ -114,7 +116,9 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
     # Great Expectations suites and checkpoints, TFDV schemas
     ge_hits = ctx.grep(r"expect_column_\w+|ExpectationSuite|add_expectation|tfdv\.(validate_statistics|infer_schema)|"
                        r"SchemaGen|ExampleValidator|DataFrameSchema|DataFrameModel",
-                       paths=lambda p: p.endswith((".py", ".json", ".yml", ".yaml")), limit=20)
+                       paths=lambda p: p.endswith((".py", ".json", ".yml", ".yaml")), limit=20,
+                       literals=("expect_column_", "expectationsuite", "add_expectation", "tfdv.", "schemagen",
+                                 "examplevalidator", "dataframeschema", "dataframemodel"))
     for hit in ge_hits[:1]:
         run = automated_run(ctx, hit.path)
         level = Level.AUTOMATED if run and (run.kind in ("pipeline", "schedule", "ci_schedule") or run.real_data) else Level.MANUAL
@@ -160,9 +164,11 @@ IMPORTANCE_RX = re.compile(
 
 def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    pre = r"permutation_importance|feature_importances_|SelectKBest|SelectFromModel|RFE|mutual_info|shap|" \
+    pre = r"permutation_importance|feature_importances_|SelectKBest|SelectFromModel|\bRFE|mutual_info|\bshap\b|" \
           r"plot_importance|FeatureLabelCorrelation|feature_importance"
-    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre):
+    lits = ("permutation_importance", "feature_importances_", "selectkbest", "selectfrommodel", "rfe", "mutual_info",
+            "shap", "plot_importance", "featurelabelcorrelation", "feature_importance")
+    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre, literals=lits):
         if call.name.endswith(("Explainer", "shap_values")) and not re.search(r"summary_plot|mean\(|abs\(", "\n".join(py.lines)):
             continue  # per-instance attributions are INFRA5, not DATA2
         run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule"))
@@ -190,7 +196,9 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    for hit in ctx.grep(r"(?i)per[-_ ]feature (latency|cost|compute)|feature[-_ ]cost", limit=5)[:1]:
+    for hit in ctx.grep(r"(?i)per[-_ ]feature (latency|cost|compute)|feature[-_ ]cost", limit=5,
+                        literals=("per-feature", "per_feature", "per feature", "feature-cost", "feature_cost",
+                                  "feature cost"))[:1]:
         outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "per-feature cost")], "per-feature cost is recorded"))
     outcomes.extend(_checks(ctx, "DATA3"))
     result = best(outcomes)
@@ -205,7 +213,10 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     rx = re.compile(r"(?i)\b(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
                     r"_?(features?|columns?|attributes?|fields?)\b")
-    for hit in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json")), limit=20):
+    lits = ("forbidden", "banned", "prohibited", "deny", "denied", "disallowed", "blocked", "restricted", "sensitive",
+            "protected", "pii")
+    for hit in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json")), limit=20,
+                        literals=lits):
         run = automated_run(ctx, hit.path)
         tests = [py for py in ctx.facts.test_files if rx.search("\n".join(py.lines))]
         test_run = next((automated_run(ctx, t.path) for t in tests if automated_run(ctx, t.path)), None)

@@ -22,7 +22,8 @@ DATA_FILE_RX = re.compile(r"(?i)\.(csv|tsv|parquet|feather|jsonl|arrow|xlsx?|h5|
 
 
 def _seeds(ctx: Context) -> Evidence | None:
-    for py, call in ctx.calls(SEED_CALL_RX, prefilter=r"seed|use_deterministic|default_rng|RandomState|PRNGKey"):
+    for py, call in ctx.calls(SEED_CALL_RX, prefilter=r"seed|use_deterministic|default_rng|RandomState|PRNGKey",
+                              literals=("seed", "use_deterministic", "default_rng", "randomstate", "prngkey")):
         if call.args or call.kwargs or call.name.endswith(("use_deterministic_algorithms",)):
             return code_evidence(py, call.line, f"seeded: {call.name}")
     for py, call in ctx.calls(r".", prefilter=r"random_state\s*=\s*[\w\d]|random_seed\s*=|seed\s*=\s*\d"):
@@ -158,7 +159,10 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
     # an explicit threshold check on a model metric that fails the run
     gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
                          r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?")
-    for hit in ctx.grep(gate_rx, paths=lambda p: p.endswith(".py"), limit=30):
+    gate_files = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
+    for hit in ctx.grep(gate_rx, paths=lambda p: bool(gate_files.search(p)), limit=30,
+                        literals=("score", "accuracy", "f1", "auc", "rmse", "mse", "mae", "r2", "precision", "recall",
+                                  "metric")):
         py = ctx.facts.py(hit.path)
         if py is None:
             continue
@@ -205,8 +209,9 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
     rx = r"(^|\.)(TreeExplainer|KernelExplainer|DeepExplainer|LinearExplainer|Explainer|LimeTabularExplainer|" \
          r"explain_instance|register_forward_hook|IntegratedGradients|Saliency|force_plot|waterfall|" \
          r"plot_alignment|decision_path|explain)$"
-    for py, call in ctx.calls(rx, prefilter=r"shap|lime|register_forward_hook|captum|plot_alignment|decision_path|explain",
-                              tests=None):
+    for py, call in ctx.calls(rx, prefilter=r"\bshap\b|\blime\b|register_forward_hook|captum|plot_alignment|decision_path|\.explain\(|def explain",
+                              tests=None, literals=("shap", "lime", "register_forward_hook", "captum", "plot_alignment",
+                                                    "decision_path", "explain")):
         if call.name.rsplit(".", 1)[-1] == "explain" and "explain" not in py.path.lower():
             continue
         if py.is_test_file:

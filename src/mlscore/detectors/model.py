@@ -40,6 +40,8 @@ def model_specs(ctx: Context) -> list[tuple[Any, int, str]]:
                 if ESTIMATOR_RX.search(last) and (call.kwargs or call.args or py.cell_of_line is not None):
                     found.append((py, call.line, f"{last}({', '.join(call.kwargs[:3])})"))
                     break
+            if len(found) >= 3:  # enough to show the spec is checked in; parsing the rest costs time
+                break
             for name, bases, line in py.classes:
                 if any(MODEL_DEF_RX.search(b) for b in bases):
                     found.append((py, line, f"class {name}({', '.join(bases)})"))
@@ -204,7 +206,7 @@ SLICE_FUNC_RX = re.compile(r"(?i)slice|by_group|per_group|segment|subgroup|cohor
 def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     metric_rx = re.compile(r"(?i)(score|f1|fbeta|accuracy|precision|recall|auc|mse|mae|r2|metric)")
-    pre = r"(?i)def \w*(slice|by_group|segment|subgroup|cohort)|MetricFrame|slicing_spec|SlicingSpec"
+    pre = r"def \w*(slice|by_group|segment|subgroup|cohort|Slice)|MetricFrame|slicing_spec|SlicingSpec"
     for py in ctx.facts.python_matching(pre):
         for fn in py.functions:
             if not SLICE_FUNC_RX.search(fn.name):

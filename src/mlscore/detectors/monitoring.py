@@ -171,7 +171,8 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     # a guard that acts on non-finite values in the standard training or serving path
     for hit in ctx.grep(r"\bif\b.*\b(isnan|isinf|isfinite)\s*\(|TerminateOnNaN|detect_anomaly|check_numerics",
-                        paths=lambda p: p.endswith(".py"), limit=60):
+                        paths=lambda p: p.endswith(".py"), limit=60,
+                        literals=("isnan", "isinf", "isfinite", "terminateonnan", "detect_anomaly", "check_numerics")):
         py = ctx.facts.py(hit.path)
         if py is None or py.is_test_file:
             continue

@@ -41,6 +41,8 @@ class RepoFacts:
     index: FileIndex
     python_paths: list[str] = field(default_factory=list)
     _python: dict[str, PyFacts] = field(default_factory=dict)
+    _imports: dict[str, list[tuple[str, int, tuple[str, ...]]]] = field(default_factory=dict)
+    _lower: dict[str, str] = field(default_factory=dict)
     notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # every small text file, for grep and the extractors
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -74,12 +76,19 @@ class RepoFacts:
         paths: Callable[[str], bool] | None = None,
         skip_comments: bool = True,
         limit: int = 200,
+        literals: tuple[str, ...] = (),
     ) -> list[Hit]:
-        """Lines matching ``pattern`` in the text files read, comments skipped (``#``, ``//``, ``<!--``)."""
+        """Lines matching ``pattern`` in the text files read, comments skipped (``#``, ``//``, ``<!--``).
+
+        ``literals``: lower-case substrings one of which a file must contain before the (much slower)
+        regular expression runs over it.
+        """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         hits: list[Hit] = []
         for path, text in self.texts.items():
             if paths is not None and not paths(path):
+                continue
+            if literals and not self._has_any(path, literals):
                 continue
             if rx.search(text) is None:
                 continue
@@ -112,10 +121,19 @@ class RepoFacts:
             self._python[path] = facts
         return facts
 
-    def python_matching(self, pattern: str | re.Pattern[str], *, notebooks: bool = True) -> Iterator[PyFacts]:
-        """Parsed facts of the .py files (and notebooks) whose text matches ``pattern``."""
+    def _has_any(self, path: str, literals: tuple[str, ...]) -> bool:
+        lower = self._lower.get(path)
+        if lower is None:
+            lower = self._lower[path] = self.texts[path].lower()
+        return any(lit in lower for lit in literals)
+
+    def python_matching(self, pattern: str | re.Pattern[str], *, notebooks: bool = True,
+                        literals: tuple[str, ...] = ()) -> Iterator[PyFacts]:
+        """Parsed facts of the .py files (and notebooks) whose text matches ``pattern`` (see ``grep``)."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         for path in self.python_paths:
+            if literals and not self._has_any(path, literals):
+                continue
             if rx.search(self.texts[path]):
                 facts = self.py(path)
                 if facts is not None and facts.error is None:
@@ -155,7 +173,10 @@ class RepoFacts:
         return self.module_index.get(module)
 
     def local_imports(self, facts: PyFacts) -> list[tuple[str, int, tuple[str, ...]]]:
-        """(repo path, line, imported names) for each import of the project's own modules."""
+        """(repo path, line, imported names) for each import of the project's own modules (cached)."""
+        cached = self._imports.get(facts.path)
+        if cached is not None and facts.cell_of_line is None:
+            return cached
         out: list[tuple[str, int, tuple[str, ...]]] = []
         for imp in facts.imports:
             target = self.resolve_import(imp.module, facts.path)
@@ -167,6 +188,8 @@ class RepoFacts:
                 continue
             if target is not None and target != facts.path:
                 out.append((target, imp.line, imp.names))
+        if facts.cell_of_line is None:
+            self._imports[facts.path] = out
         return out
 
     @cached_property

@@ -1,0 +1,139 @@
+"""`mlscore audit PATH`: glue between the CLI options, the engine and the formatters."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mlscore.errors import MlscoreError
+
+FORMAT_NAMES = ("text", "json", "sarif", "markdown", "html", "junit")
+
+
+def split_list(values: tuple[str, ...]) -> list[str]:
+    """`--select DATA,MON --select INFRA3` -> ['DATA', 'MON', 'INFRA3']."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+class Progress:
+    """Progress on stderr, shown only once the work has taken more than a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.start < 1.0 or (not self.tty and now - self.last < 2.0):
+            return
+        self.last = now
+        if self.tty:
+            click.echo(f"\rmlscore: {message}\x1b[K", err=True, nl=False)
+        else:
+            click.echo(f"mlscore: {message}", err=True)
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown and self.tty:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
+@click.command("audit")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-f", "--format", "formats", multiple=True, metavar="FORMAT",
+              help="text (default), json, sarif, markdown, html, junit; repeat or comma-separate for several.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of stdout (one format).")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one file per format into DIR (mlscore.<ext>).")
+@click.option("--select", multiple=True, metavar="PREFIXES", help="Only these tests, by id prefix (DATA, MON3).")
+@click.option("--ignore", multiple=True, metavar="PREFIXES", help="Skip these tests, by id prefix.")
+@click.option("--fail-under", type=float, metavar="SCORE", help="Exit 1 when the score is below SCORE.")
+@click.option("--fail-on-drop", is_flag=True, default=None, help="Exit 1 when the score falls below the baseline's.")
+@click.option("--baseline", metavar="REF", help="Also audit git REF (e.g. origin/main) and report the changes.")
+@click.option("--scoring", type=click.Choice(["2017", "2016"]), help="2017 paper (0/0.5/1) or 2016 workshop (0/1/2).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Read settings from this .mlscore.toml or pyproject.toml.")
+@click.option("--isolated", is_flag=True, help="Ignore the audited tree's own configuration.")
+@click.option("--data-report", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A saved `mlscore data` JSON report to count as evidence.")
+@click.option("--probe-report", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A saved `mlscore probe` JSON report to count as evidence.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in the text report.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir: Path | None,
+          select: tuple[str, ...], ignore: tuple[str, ...], fail_under: float | None, fail_on_drop: bool | None,
+          baseline: str | None, scoring: str | None, config_file: Path | None, isolated: bool,
+          data_report: tuple[Path, ...], probe_report: tuple[Path, ...], color: str, quiet: bool) -> int:
+    """Audit the repository at PATH statically and score it against the ML Test Score.
+
+    Nothing in PATH is executed, imported or installed. Exit status: 0 ok, 1 the score is under
+    --fail-under (or fell below the baseline with --fail-on-drop), 2 usage or input error.
+    """
+    from mlscore.config import env, load_config
+    from mlscore.engine import run_audit
+    from mlscore.report import EXTENSIONS, RenderOptions, render
+
+    fmts = split_list(formats) or ["text"]
+    unknown = [f for f in fmts if f not in FORMAT_NAMES]
+    if unknown:
+        raise MlscoreError(f"--format: unknown format {unknown[0]!r} (choose from {', '.join(FORMAT_NAMES)})")
+    if len(fmts) > 1 and output_dir is None:
+        raise MlscoreError("--format with several formats needs --output-dir")
+    if output is not None and output_dir is not None:
+        raise MlscoreError("use either --output or --output-dir, not both")
+    if not path.exists():
+        raise MlscoreError(f"{path}: no such directory")
+    overrides = {
+        "select": tuple(split_list(select)),
+        "ignore": tuple(split_list(ignore)),
+        "fail_under": fail_under,
+        "fail_on_drop": fail_on_drop,
+        "scoring": scoring,
+        "data_reports": tuple(str(p) for p in data_report),
+        "probe_reports": tuple(str(p) for p in probe_report),
+    }
+    config = load_config(path, config_file=config_file, isolated=isolated, overrides=overrides)
+    progress = Progress(enabled=not quiet)
+    report = run_audit(path, config=config, progress=progress)
+    diff = None
+    if baseline:
+        from mlscore.report.diff import compare
+
+        progress(f"auditing baseline {baseline}")
+        old = run_audit(path, ref=baseline, config=config, progress=progress)
+        diff = compare(old, report)
+    progress.done()
+
+    use_color = color == "always" or (color == "auto" and output is None and output_dir is None
+                                      and sys.stdout.isatty() and not env("NO_COLOR"))
+    for fmt in fmts:
+        options = RenderOptions(color=use_color and fmt == "text", diff=diff)
+        text = render(report, fmt, options)
+        if output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            _write(output_dir / f"mlscore.{EXTENSIONS[fmt]}", text)
+        elif output is not None:
+            _write(output, text)
+        else:
+            click.echo(text, nl=not text.endswith("\n"))
+    failed = config.fail_under is not None and report.score.value < config.fail_under
+    if config.fail_on_drop and diff is not None and report.score.value < diff.old_score:
+        failed = True
+    return 1 if failed else 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MlscoreError(f"{path}: cannot write: {exc.strerror}") from None
