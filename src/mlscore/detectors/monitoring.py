@@ -180,7 +180,7 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
             acts = True
         else:
             following = "\n".join(py.lines[hit.line - 1: hit.line + 3])
-            acts = bool(re.search(r"\braise\b|\bcontinue\b|\bskip|return None|sys\.exit|abort|alert", following))
+            acts = bool(re.search(r"\braise\b|\bcontinue\b|\bskip|sys\.exit|abort|alert|warn", following))
         if acts:
             outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"non-finite guard: {hit.text[:90]}", Level.AUTOMATED)],
                                     "a guard acts on the first NaN or infinity in training or serving"))
