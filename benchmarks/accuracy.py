@@ -196,6 +196,7 @@ class LabelFile:
     path: Path
     labels: dict[str, dict[str, Any]]  # rule id -> {score, evidence, why, trap}
     section_sums: dict[str, float] = field(default_factory=dict)
+    checkout: Path | None = None  # optional `path:` key, relative to the label file
 
 
 def load_labels(labels_dir: Path) -> list[LabelFile]:
@@ -220,6 +221,7 @@ def load_labels(labels_dir: Path) -> list[LabelFile]:
                 path=path,
                 labels=labels,
                 section_sums=dict(raw.get("section_sums") or {}),
+                checkout=(path.parent / raw["path"]).resolve() if raw.get("path") else None,
             )
         )
     return out
@@ -485,12 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     missing = []
     for lf in label_files:
-        path = checkout_dir(args.corpus_dir, lf.repo)
+        path = lf.checkout or checkout_dir(args.corpus_dir, lf.repo)
         if not path.is_dir():
             missing.append(f"{lf.repo} (expected at {path})")
             continue
         head = head_commit(path)
-        if head and lf.commit and head != lf.commit:
+        if head and lf.commit and head != lf.commit and lf.checkout is None:
             print(f"accuracy: warning: {path} is at {head[:12]}, labels are for {lf.commit[:12]}", file=sys.stderr)
         print(f"accuracy: auditing {lf.repo} ({mode})", file=sys.stderr)
         started = time.perf_counter()

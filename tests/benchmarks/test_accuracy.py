@@ -147,3 +147,18 @@ def test_real_label_files_load_when_present():
     assert sum(len(f.labels) for f in files) == 224
     scores = [float(v["score"]) for f in files for v in f.labels.values()]
     assert (scores.count(0.0), scores.count(0.5), scores.count(1.0)) == (156, 39, 29)
+
+
+def test_label_file_path_key_points_at_the_checkout(tmp_path):
+    labels_dir = _label_file(tmp_path, {})
+    label = labels_dir / "someone__project.yaml"
+    label.write_text(label.read_text().replace("commit:", "path: ../elsewhere\ncommit:", 1))
+    (lf,) = acc.load_labels(labels_dir)
+    assert lf.checkout == (tmp_path / "elsewhere").resolve()
+
+
+def test_bundled_example_labels_are_complete():
+    (lf,) = acc.load_labels(ROOT / "benchmarks" / "example-labels")
+    assert lf.checkout == (ROOT / "examples" / "income-model").resolve()
+    sums = {s: sum(float(v["score"]) for r, v in lf.labels.items() if r.rstrip("1234567") == s) for s in acc.SECTIONS}
+    assert sums == {"DATA": 4.0, "MODEL": 3.5, "INFRA": 4.0, "MON": 0.5}
