@@ -1,15 +1,28 @@
-"""Schedulers and pipelines as facts (DVC, Airflow, Prefect, Dagster, Kubeflow, TFX, Kubernetes CronJob, Argo, ...).
+"""Schedulers and pipelines as facts: what orchestrators run, and whether a schedule drives it; never executed.
 
-Public API (more in later sections of this docstring)
-- ``wanted(path) -> bool``: whether ``extract_schedules`` reads this path (``SCHEDULE_GLOBS``; Python files are
-  only parsed when their text mentions an orchestrator, see ``PY_HINTS``).
-- ``extract_schedules(files, read) -> ScheduleFacts``.
+Systems: DVC (``dvc.yaml`` stages, ``params.yaml``), Airflow (``DAG(...)``/``@dag`` with ``schedule``/
+``schedule_interval``/``timetable``; BashOperator commands, KubernetesPod/Docker operator commands, operator and
+``@task`` names such as ``GreatExpectationsOperator``), Prefect (``@flow``, ``.serve/.deploy(cron=...)``,
+``CronSchedule``, ``prefect.yaml`` deployments), Dagster (``ScheduleDefinition``, ``@schedule``, ``@asset``/``@op``/
+``@job``, ``define_asset_job``; ``default_status=STOPPED`` = disabled), Kubeflow (``@dsl.pipeline``,
+``create_recurring_run``), Vertex (``create_schedule``), TFX (``Pipeline`` + components; Airflow runner
+``schedule_interval``), SageMaker pipelines (``Pipeline`` + steps), Kedro (``pipeline``/``node``), Metaflow
+(``FlowSpec``, ``@schedule``, ``@step``), ZenML, Flyte, APScheduler / ``schedule.every``, Kubernetes
+``CronJob`` (``schedule``, ``suspend``, container command/args), Argo ``CronWorkflow``/``Workflow``/
+``WorkflowTemplate`` (container commands, script sources), crontab files. Python files are parsed with ``ast``
+(never imported) and only when their text matches ``PY_HINTS``; YAML only when it declares one of those kinds.
+GitHub/GitLab ``schedule`` triggers come from ``ci.py``.
+
+Public API
+- ``wanted(path) -> bool``: whether ``extract_schedules`` reads this path (``SCHEDULE_GLOBS`` describes them).
+- ``extract_schedules(files, read) -> ScheduleFacts``; malformed files give Diagnostics.
 - ``ScheduleFacts``: ``entries`` (``PipelineEntry``), ``dvc`` (``DvcStage``), ``params_files``, ``diagnostics``.
 - ``PipelineEntry``: one thing an orchestrator runs: ``file``/``line``/``system``/``name``; ``trigger``
-  ("schedule" when a cron/interval schedule is declared and enabled, else "pipeline"); ``cron``; ``enabled``
-  (False for ``suspend: true``, ``schedule=None`` with a disabled schedule...); ``commands`` (shell commands it
-  runs); ``python_files`` (repo files it runs as pipeline steps); ``tasks`` (task/operator names);
-  ``swallowed``.
+  ("schedule" when a cron/interval schedule is declared, else "pipeline"); ``cron`` (text as written);
+  ``enabled`` (False for ``suspend: true``, ``default_status=STOPPED``, inactive prefect schedules, a schedule of
+  None); ``commands`` (shell commands it runs, ``shell.ShellCommand``); ``python_files`` (repo files it runs as
+  pipeline code: the DAG/flow file itself); ``tasks`` (operator/component/step names, e.g.
+  ``GreatExpectationsOperator:validate``, ``ExampleValidator``, ``asset:features``); ``swallowed``.
 - ``DvcStage``: a ``dvc.yaml`` stage: ``name``, ``line``, ``cmd`` (+ ``cmd_line``), ``wdir``, ``deps``, ``outs``,
   ``metrics``, ``plots``, ``params``; ``dvc_stages(path, text) -> list[DvcStage] | None``.
 """
@@ -115,37 +128,474 @@ def dvc_stages(path: str, text: str, diags: list[Diagnostic] | None = None) -> l
     return out
 
 
+# --------------------------------------------------------------------------------------------------- path filter
+
 _DVC = re.compile(r"(^|/)dvc\.yaml$")
+_YAML = re.compile(r"\.ya?ml$")
+_CRONTAB = re.compile(r"(^|/)(crontab|[^/]+\.crontab|[^/]+\.cron|cron\.d/[^/]+)$")
+#: Substrings that make a Python file worth parsing for orchestrators.
+PY_HINTS = re.compile(
+    r"\bDAG\(|@dag\b|airflow|prefect|dagster|ScheduleDefinition|@dsl\.pipeline|\bkfp\b|\btfx\b|kedro|FlowSpec|"
+    r"metaflow|sagemaker\.workflow|zenml|flytekit|apscheduler|\bschedule\.every\b|PipelineJob|"
+    r"create_recurring_run|create_schedule"
+)
+_YAML_HINTS = re.compile(r"kind:\s*[\"']?(CronJob|CronWorkflow|Workflow|WorkflowTemplate|ClusterWorkflowTemplate)\b"
+                         r"|^deployments:", re.M)
+SCHEDULE_GLOBS = ("**/dvc.yaml", "**/params.yaml", "**/prefect.yaml", "**/*.py (orchestrator hints only)",
+                  "**/*.yaml|*.yml (kind: CronJob/CronWorkflow/Workflow/WorkflowTemplate)", "**/crontab",
+                  "**/*.cron", "**/cron.d/*")
 
 
 def wanted(path: str) -> bool:
-    """Whether ``extract_schedules`` reads this path."""
-    return bool(_DVC.search(path))
+    """Whether ``extract_schedules`` reads this path (Python and YAML files are then filtered by content)."""
+    if path.endswith(".py"):
+        return True
+    base = posixpath.basename(path)
+    if base in ("dvc.yaml", "params.yaml", "prefect.yaml"):
+        return True
+    if _YAML.search(path):
+        return not path.startswith((".github/", ".gitlab/", ".circleci/")) and base not in (
+            "dvc.lock", ".pre-commit-config.yaml", "environment.yml", "environment.yaml", "mkdocs.yml")
+    return bool(_CRONTAB.search(path))
+
+
+# --------------------------------------------------------------------------------------------------- YAML: k8s, Argo, prefect.yaml
+
+def _container_command(c: dict[str, Any], line: int) -> ShellCommand | None:
+    cmd = c.get("command")
+    args = c.get("args")
+    argv = [str(x) for x in (cmd if isinstance(cmd, list) else ([cmd] if isinstance(cmd, str) else []))]
+    argv += [str(x) for x in (args if isinstance(args, list) else ([args] if isinstance(args, str) else []))]
+    if not argv:
+        return None
+    if len(argv) == 1 and " " in argv[0]:
+        inner = split_script(argv[0], first_line=line, errexit=False).commands
+        return inner[-1] if inner else None
+    text = " ".join(a if re.fullmatch(r"[\w@%+=:,./-]+", a) else "'" + a.replace("'", "'\\''") + "'"
+                    for a in argv)
+    return ShellCommand(text=text, line=line, argv=tuple(argv))
+
+
+def _containers(spec: Any) -> list[tuple[dict[str, Any], int]]:
+    """Containers (and init containers) of a pod spec, with their lines."""
+    out: list[tuple[dict[str, Any], int]] = []
+    if not isinstance(spec, dict):
+        return out
+    for key in ("initContainers", "containers"):
+        lst = spec.get(key)
+        for k, c in enumerate(lst if isinstance(lst, list) else []):
+            if isinstance(c, dict):
+                out.append((c, line_of(lst, k) or line_of(spec) or 1))
+    return out
+
+
+def _dig(doc: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(k)
+    return doc
+
+
+def _k8s_entries(path: str, doc: dict[str, Any]) -> list[PipelineEntry]:
+    kind = str(doc.get("kind", ""))
+    name = str(_dig(doc, "metadata", "name") or kind)
+    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    line = line_of(doc) or 1
+    out: list[PipelineEntry] = []
+    if kind == "CronJob":
+        pod = _dig(spec, "jobTemplate", "spec", "template", "spec")
+        cmds = [c for c in (_container_command(c, ln) for c, ln in _containers(pod)) if c is not None]
+        images = [str(c.get("image", "")) for c, _ in _containers(pod)]
+        cron = spec.get("schedule")
+        out.append(PipelineEntry(file=path, line=line, system="kubernetes", name=name, trigger="schedule",
+                                 cron=str(cron) if cron else None, enabled=spec.get("suspend") is not True and bool(cron),
+                                 commands=tuple(cmds), tasks=tuple(i for i in images if i)))
+    elif kind in ("CronWorkflow", "Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"):
+        wspec = spec.get("workflowSpec") if kind == "CronWorkflow" else spec
+        cmds: list[ShellCommand] = []
+        tasks: list[str] = []
+        templates = wspec.get("templates") if isinstance(wspec, dict) else None
+        for k, t in enumerate(templates if isinstance(templates, list) else []):
+            if not isinstance(t, dict):
+                continue
+            tline = line_of(templates, k) or line
+            tasks.append(str(t.get("name", "")))
+            cont = t.get("container")
+            if isinstance(cont, dict):
+                c = _container_command(cont, line_of(cont) or tline)
+                if c is not None:
+                    cmds.append(c)
+            scr = t.get("script")
+            if isinstance(scr, dict) and isinstance(scr.get("source"), str):
+                interp = " ".join(str(x) for x in scr.get("command") or ["sh"])
+                sline = (line_of(scr, "source") or tline) + 1
+                if "python" in interp:
+                    cmds.append(ShellCommand(text=f"{interp} <inline script>", line=sline,
+                                             argv=(*interp.split(), "-c", scr["source"][:2000])))
+                else:
+                    cmds.extend(split_script(scr["source"], first_line=sline, errexit=False).commands)
+        if kind == "CronWorkflow":
+            crons = spec.get("schedules") if isinstance(spec.get("schedules"), list) else [spec.get("schedule")]
+            cron = ",".join(str(c) for c in crons if c)
+            out.append(PipelineEntry(file=path, line=line, system="argo", name=name, trigger="schedule",
+                                     cron=cron or None, enabled=spec.get("suspend") is not True and bool(cron),
+                                     commands=tuple(cmds), tasks=tuple(tasks)))
+        else:
+            out.append(PipelineEntry(file=path, line=line, system="argo", name=name, trigger="pipeline",
+                                     commands=tuple(cmds), tasks=tuple(tasks)))
+    return out
+
+
+def _prefect_yaml(path: str, doc: dict[str, Any], files: set[str]) -> list[PipelineEntry]:
+    out: list[PipelineEntry] = []
+    deps = doc.get("deployments")
+    for k, d in enumerate(deps if isinstance(deps, list) else []):
+        if not isinstance(d, dict):
+            continue
+        entry = str(d.get("entrypoint", ""))
+        fpath = posixpath.normpath(posixpath.join(posixpath.dirname(path), entry.split(":")[0])) if entry else ""
+        scheds = d.get("schedules") if isinstance(d.get("schedules"), list) else (
+            [d["schedule"]] if isinstance(d.get("schedule"), dict) else [])
+        crons = []
+        active = False
+        for sch in scheds:
+            if isinstance(sch, dict):
+                c = sch.get("cron") or sch.get("interval") or sch.get("rrule")
+                if c is not None:
+                    crons.append(str(c))
+                    active = active or sch.get("active", True) is not False
+        out.append(PipelineEntry(
+            file=path, line=line_of(deps, k) or 1, system="prefect", name=str(d.get("name", entry)),
+            trigger="schedule" if crons else "pipeline", cron=",".join(crons) or None,
+            enabled=active if crons else True, python_files=(fpath,) if fpath in files else (),
+            tasks=(entry,) if entry else ()))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- Python orchestrators
+
+_AIRFLOW_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight",
+                    "@continuous"}
+_TFX_COMPONENTS = {"ExampleGen", "CsvExampleGen", "ImportExampleGen", "BigQueryExampleGen", "StatisticsGen",
+                   "SchemaGen", "ExampleValidator", "Transform", "Trainer", "Tuner", "Evaluator", "InfraValidator",
+                   "Pusher", "ImportSchemaGen", "BulkInferrer", "ModelValidator", "Resolver"}
+
+
+def _call_name(node: Any) -> str:
+    import ast  # noqa: PLC0415
+
+    f = node.func if isinstance(node, ast.Call) else node
+    if isinstance(f, ast.Name):
+        return f.id
+    if isinstance(f, ast.Attribute):
+        base = _call_name(f.value) if isinstance(f.value, (ast.Name, ast.Attribute)) else ""
+        return f"{base}.{f.attr}" if base else f.attr
+    if isinstance(f, ast.Call):
+        return _call_name(f)
+    return ""
+
+
+def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[PipelineEntry]:
+    import ast  # noqa: PLC0415 - only for files that mention an orchestrator
+
+    if not PY_HINTS.search(text):
+        return []
+    try:
+        tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        diags.append(Diagnostic(path=path, message="Python file with orchestrator code does not parse"))
+        return []
+    consts: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if isinstance(node.value, ast.Constant):
+                consts[node.targets[0].id] = node.value.value
+            elif isinstance(node.value, ast.Call):
+                consts[node.targets[0].id] = node.value
+
+    def value(node: Any) -> tuple[str, str | None]:
+        """('none'|'cron'|'interval'|'unknown', text) of a schedule argument."""
+        if isinstance(node, ast.Name) and node.id in consts:
+            v = consts[node.id]
+            node = ast.Constant(value=v) if not isinstance(v, ast.AST) else v
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return "none", None
+            if isinstance(node.value, str):
+                return ("cron" if node.value.strip() and node.value not in ("@once",) else "none"), node.value
+            return "interval", str(node.value)
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            if name.endswith("timedelta") or "Interval" in name or name.endswith("Duration"):
+                return "interval", ast.unparse(node)[:120]
+            for kw in node.keywords:
+                if kw.arg in ("cron", "cron_expression", "cron_schedule", "schedule", "interval"):
+                    return value(kw.value)
+            if node.args:
+                return value(node.args[0])
+            return "unknown", ast.unparse(node)[:120]
+        if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+            return value(node.elts[0])
+        return "unknown", ast.unparse(node)[:120] if node is not None else None
+
+    def kw(call: Any, *names: str) -> Any:
+        for k in call.keywords:
+            if k.arg in names:
+                return k.value
+        return None
+
+    def const_str(node: Any) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(v.value if isinstance(v, ast.Constant) else "$VAR" for v in node.values
+                           if isinstance(v, (ast.Constant, ast.FormattedValue)))
+        if isinstance(node, ast.Name) and isinstance(consts.get(node.id), str):
+            return str(consts[node.id])
+        return None
+
+    entries: list[PipelineEntry] = []
+    bash: list[ShellCommand] = []
+    tasks: list[str] = []
+    schedules: list[tuple[int, str, str | None, bool]] = []  # (line, system, cron, enabled)
+    dags: list[tuple[int, str, str, tuple[str, str | None] | None]] = []  # (line, system, name, schedule)
+    flows: list[tuple[int, str, str]] = []  # (line, system, name) pipelines without their own schedule arg
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for dec in node.decorator_list:
+                dname = _call_name(dec) if isinstance(dec, ast.Call) else _call_name(dec)
+                short = dname.split(".")[-1]
+                if short == "dag" and ("airflow" in text):
+                    sched = None
+                    if isinstance(dec, ast.Call):
+                        sv = kw(dec, "schedule", "schedule_interval", "timetable")
+                        sched = value(sv) if sv is not None else None
+                        did = const_str(kw(dec, "dag_id")) or node.name
+                    else:
+                        did = node.name
+                    dags.append((node.lineno, "airflow", did, sched))
+                elif short == "flow" and "prefect" in text:
+                    flows.append((node.lineno, "prefect", node.name))
+                elif short in ("asset", "multi_asset", "op", "job", "graph_asset") and "dagster" in text:
+                    tasks.append(f"{short}:{node.name}")
+                    if short == "job":
+                        flows.append((node.lineno, "dagster", node.name))
+                elif short == "schedule" and "dagster" in text and isinstance(dec, ast.Call):
+                    cv = kw(dec, "cron_schedule")
+                    k, c = value(cv) if cv is not None else ("unknown", None)
+                    st = kw(dec, "default_status")
+                    enabled = not (st is not None and "STOPPED" in ast.unparse(st))
+                    schedules.append((node.lineno, "dagster", c, enabled and k != "none"))
+                elif short == "schedule" and "metaflow" in text and isinstance(node, ast.ClassDef):
+                    desc = ast.unparse(dec)[:120]
+                    schedules.append((node.lineno, "metaflow", desc, True))
+                elif short == "pipeline" and ("kfp" in text or "dsl" in dname):
+                    name = node.name
+                    if isinstance(dec, ast.Call):
+                        name = const_str(kw(dec, "name")) or name
+                    flows.append((node.lineno, "kubeflow", name))
+                elif short == "pipeline" and "zenml" in text:
+                    flows.append((node.lineno, "zenml", node.name))
+                elif short == "workflow" and "flytekit" in text:
+                    flows.append((node.lineno, "flyte", node.name))
+                elif short == "step" and "metaflow" in text:
+                    tasks.append(f"step:{node.name}")
+                elif short == "task" and ("airflow" in text or "prefect" in text):
+                    tasks.append(f"task:{node.name}")
+            if isinstance(node, ast.ClassDef) and any(_call_name(b).split(".")[-1] == "FlowSpec" for b in node.bases):
+                flows.append((node.lineno, "metaflow", node.name))
+            continue
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        short = name.split(".")[-1]
+        if short == "DAG" and "airflow" in text:
+            sv = kw(node, "schedule", "schedule_interval", "timetable")
+            did = const_str(node.args[0]) if node.args else None
+            did = did or const_str(kw(node, "dag_id")) or "dag"
+            dags.append((node.lineno, "airflow", did, value(sv) if sv is not None else None))
+        elif short.endswith(("Operator", "Sensor")) or short in ("task", "BashOperator"):
+            tid = const_str(kw(node, "task_id")) or ""
+            tasks.append(f"{short}:{tid}" if tid else short)
+            bc = kw(node, "bash_command")
+            s = const_str(bc) if bc is not None else None
+            if s:
+                bash.extend(split_script(s, first_line=bc.lineno, errexit=False).commands)
+            cm = kw(node, "cmds", "command", "arguments")
+            if isinstance(cm, (ast.List, ast.Tuple)):
+                argv = [const_str(e) or "$ARG" for e in cm.elts]
+                if argv:
+                    bash.append(ShellCommand(text=" ".join(argv), line=cm.lineno, argv=tuple(argv)))
+            elif cm is not None and const_str(cm):
+                bash.extend(split_script(const_str(cm) or "", first_line=cm.lineno, errexit=False).commands)
+        elif short in ("ScheduleDefinition", "build_schedule_from_partitioned_job"):
+            cv = kw(node, "cron_schedule")
+            k, c = value(cv) if cv is not None else ("unknown", None)
+            st = kw(node, "default_status")
+            enabled = not (st is not None and "STOPPED" in ast.unparse(st))
+            schedules.append((node.lineno, "dagster", c, enabled and k != "none"))
+        elif short in ("define_asset_job",) and "dagster" in text:
+            flows.append((node.lineno, "dagster", const_str(node.args[0]) if node.args else "asset_job"))
+        elif short in ("serve", "deploy", "to_deployment", "build_from_flow") and "prefect" in text:
+            sv = kw(node, "cron", "interval", "rrule", "schedule", "schedules")
+            if sv is not None:
+                k, c = value(sv)
+                if k != "none":
+                    schedules.append((node.lineno, "prefect", c, True))
+        elif short in ("CronSchedule", "IntervalSchedule", "Cron", "Interval") and "prefect" in text:
+            k, c = value(node)
+            schedules.append((node.lineno, "prefect", c, k != "none"))
+        elif short in ("create_recurring_run",):
+            cv = kw(node, "cron_expression", "interval_second")
+            schedules.append((node.lineno, "kubeflow", value(cv)[1] if cv is not None else None,
+                              kw(node, "enabled") is None or "False" not in ast.unparse(kw(node, "enabled"))))
+        elif short in ("create_schedule", "PipelineJobSchedule") and ("aiplatform" in text or "vertex" in text):
+            cv = kw(node, "cron", "cron_expression")
+            schedules.append((node.lineno, "vertex", value(cv)[1] if cv is not None else None, True))
+        elif short == "Pipeline" and ("tfx" in text and "pipeline" in name.lower() or "sagemaker" in text):
+            system = "sagemaker" if "sagemaker" in text else "tfx"
+            flows.append((node.lineno, system, const_str(kw(node, "pipeline_name", "name")) or "pipeline"))
+        elif short in _TFX_COMPONENTS and "tfx" in text:
+            tasks.append(short)
+        elif short in ("ProcessingStep", "TrainingStep", "ModelStep", "QualityCheckStep", "ClarifyCheckStep",
+                       "ConditionStep", "TransformStep", "TuningStep") and "sagemaker" in text:
+            tasks.append(short)
+        elif short == "AirflowPipelineConfig" or short == "airflow_dag_config":
+            pass
+        elif short in ("pipeline", "Pipeline") and "kedro" in text:
+            flows.append((node.lineno, "kedro", "pipeline"))
+        elif short == "node" and "kedro" in text:
+            fn = node.args[0] if node.args else kw(node, "func")
+            tasks.append(f"node:{ast.unparse(fn)[:60]}" if fn is not None else "node")
+        elif short in ("Schedule",) and "zenml" in text:
+            cv = kw(node, "cron_expression", "interval_second")
+            schedules.append((node.lineno, "zenml", value(cv)[1] if cv is not None else None, True))
+        elif short in ("LaunchPlan.get_or_create", "get_or_create", "CronSchedule") and "flytekit" in text:
+            if kw(node, "schedule", "cron_expression") is not None:
+                schedules.append((node.lineno, "flyte", ast.unparse(kw(node, "schedule", "cron_expression"))[:120],
+                                  True))
+        elif name in ("schedule.every",) or (short in ("add_job", "scheduled_job") and "apscheduler" in text):
+            schedules.append((node.lineno, "python-scheduler", ast.unparse(node)[:120], True))
+        elif "airflow_dag_config" in ast.unparse(node)[:0]:
+            pass
+
+    # TFX on Airflow: AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config={'schedule_interval': ...}))
+    m = re.search(r"['\"]schedule_interval['\"]\s*:\s*([^,}\n]+)", text)
+    if m and "tfx" in text and m.group(1).strip() != "None":
+        schedules.append((text[: m.start()].count("\n") + 1, "tfx", m.group(1).strip()[:120], True))
+
+    files_t = (path,)
+    cmds_t = tuple(bash)
+    tasks_t = tuple(dict.fromkeys(tasks))[:200]
+    for line, system, name, sched in dags:
+        if sched is None:
+            trig, cron, enabled = "pipeline", None, True
+        else:
+            k, c = sched
+            trig = "schedule" if k in ("cron", "interval", "unknown") else "pipeline"
+            cron, enabled = c, k != "none"
+            if k == "none":
+                trig, enabled = "pipeline", True
+        entries.append(PipelineEntry(file=path, line=line, system=system, name=name,
+                                     trigger=trig, cron=cron, enabled=enabled,  # type: ignore[arg-type]
+                                     commands=cmds_t, python_files=files_t, tasks=tasks_t))
+    enabled_scheds = [s for s in schedules if s[3]]
+    for line, system, cron, enabled in schedules:
+        entries.append(PipelineEntry(file=path, line=line, system=system, name=f"{system} schedule",
+                                     trigger="schedule", cron=cron, enabled=enabled,
+                                     commands=cmds_t if not dags else (), python_files=files_t,
+                                     tasks=tasks_t))
+    if not dags and not enabled_scheds:
+        for line, system, name in flows:
+            entries.append(PipelineEntry(file=path, line=line, system=system, name=name,
+                                         trigger="pipeline", commands=cmds_t, python_files=files_t,
+                                         tasks=tasks_t))
+        if not flows and not enabled_scheds and not schedules and tasks and any(
+                t.startswith(("asset:", "op:", "node:")) or t in _TFX_COMPONENTS for t in tasks):
+            system = "dagster" if "dagster" in text else ("tfx" if "tfx" in text else "kedro")
+            entries.append(PipelineEntry(file=path, line=1, system=system, name=posixpath.basename(path),
+                                         trigger="pipeline", commands=cmds_t, python_files=files_t,
+                                         tasks=tasks_t))
+    return entries
+
+
+_CRON_LINE = re.compile(r"^\s*((?:@\w+)|(?:[\d*/,\-?LW#A-Za-z]+\s+){4}[\d*/,\-?LW#A-Za-z]+)\s+(?:(\w+)\s+)?(.+)$")
+
+
+def _crontab_entries(path: str, text: str) -> list[PipelineEntry]:
+    out: list[PipelineEntry] = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#") or re.match(r"^\s*\w+=", raw):
+            continue
+        m = _CRON_LINE.match(raw)
+        if not m:
+            continue
+        cmd = m.group(3)
+        if path.endswith(("cron.d/" + posixpath.basename(path))) and m.group(2):
+            pass  # system crontab: the user field is already split off
+        else:
+            cmd = ((m.group(2) + " ") if m.group(2) else "") + cmd
+        cmds = split_script(cmd, first_line=n, errexit=False).commands
+        out.append(PipelineEntry(file=path, line=n, system="cron", name=cmd[:80], trigger="schedule",
+                                 cron=m.group(1).strip(), commands=cmds))
+    return out
 
 
 def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
     """Pipelines and schedules among ``files``; see the module docstring."""
+    from mlscore.facts.yamlsafe import load_yaml_docs, strip_templates  # noqa: PLC0415
+
+    file_list = sorted(f for f in files if wanted(f))
+    file_set = set(file_list)
     diags: list[Diagnostic] = []
     entries: list[PipelineEntry] = []
     dvc: list[DvcStage] = []
     params: list[str] = []
-    for path in sorted(f for f in files if wanted(f) or posixpath.basename(f) == "params.yaml"):
-        if posixpath.basename(path) == "params.yaml":
+    for path in file_list:
+        base = posixpath.basename(path)
+        if base == "params.yaml":
             params.append(path)
             continue
         text = read(path)
         if text is None:
             continue
-        stages = dvc_stages(path, text, diags)
-        if not stages:
-            continue
-        dvc.extend(stages)
-        base = posixpath.dirname(path) or None
-        for st in stages:
-            cwd = posixpath.normpath(posixpath.join(base or ".", st.wdir or "."))
-            cmds = split_script(st.cmd, first_line=st.cmd_line or st.line, errexit=False,
-                                cwd=None if cwd == "." else cwd).commands
-            entries.append(PipelineEntry(file=path, line=st.line, system="dvc", name=st.name, trigger="pipeline",
-                                         commands=cmds))
+        try:
+            if _DVC.search(path):
+                stages = dvc_stages(path, text, diags)
+                if not stages:
+                    continue
+                dvc.extend(stages)
+                for st in stages:
+                    cwd = posixpath.normpath(posixpath.join(posixpath.dirname(path) or ".", st.wdir or "."))
+                    cmds = split_script(st.cmd, first_line=st.cmd_line or st.line, errexit=False,
+                                        cwd=None if cwd == "." else cwd).commands
+                    entries.append(PipelineEntry(file=path, line=st.line, system="dvc", name=st.name,
+                                                 trigger="pipeline", commands=cmds))
+            elif path.endswith(".py"):
+                entries.extend(_python_entries(path, text, diags))
+            elif _YAML.search(path):
+                if base == "prefect.yaml":
+                    doc, d = load_yaml(path, text)
+                    diags.extend(d)
+                    if isinstance(doc, dict):
+                        entries.extend(_prefect_yaml(path, doc, file_set))
+                    continue
+                if not _YAML_HINTS.search(text):
+                    continue
+                if "{{" in text:
+                    text = strip_templates(text)
+                docs, d = load_yaml_docs(path, text)
+                diags.extend(d)
+                for doc in docs:
+                    items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+                    for item in items if isinstance(items, list) else []:
+                        if isinstance(item, dict):
+                            entries.extend(_k8s_entries(path, item))
+            else:
+                entries.extend(_crontab_entries(path, text))
+        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            diags.append(Diagnostic(path=path, message=f"pipeline file not understood: {type(exc).__name__}"))
     return ScheduleFacts(entries=tuple(entries), dvc=tuple(dvc), params_files=tuple(params),
                          diagnostics=tuple(diags))
