@@ -22,6 +22,7 @@ class ColumnSchema:
     std: float | None = None
     allowed_values: tuple[str, ...] | None = None
     n_unique: int | None = None
+    has_infinite: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +46,7 @@ def infer_schema(profile: DatasetProfile, *, max_allowed_values: int = MAX_ALLOW
                 ColumnSchema(
                     name, typ, null_rate, col.min, col.max, col.mean if col.n else None,
                     col.std if col.std is not None and math.isfinite(col.std) else None, None, col.n_unique,
+                    col.inf_count > 0,
                 )
             )
         else:
