@@ -68,10 +68,10 @@ def _schema_uses(ctx: Context, names: set[str]) -> list[tuple[Any, int, str]]:
             continue
         text_lines = py.lines
         for call in py.calls:
-            head = call.name.split(".")[0]
-            if head in names and VALIDATE_CALL_RX.search(call.name):
+            parts = call.name.split(".")
+            if any(p in names for p in parts[:-1]) and VALIDATE_CALL_RX.search(call.name):
                 uses.append((py, call.line, f"{call.name}(...)"))
-            elif head in names and call.name == head:  # constructing the model from request data
+            elif parts[-1] in names and len(parts) <= 2:  # constructing the model from request data
                 uses.append((py, call.line, f"{call.name}(...)"))
         if is_serving_file(ctx, py):
             for number, line in enumerate(text_lines, 1):
@@ -90,7 +90,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
     if models:
         uses = _schema_uses(ctx, schema_names)
         serving = [(py, line, s) for py, line, s in uses if is_serving_file(ctx, py)]
-        pipeline = [(py, line, s) for py, line, s in uses if automated_run(ctx, py.path)]
+        pipeline = [(py, line, s) for py, line, s in uses if automated_run(ctx, py.path) or GUARD_PATH_RX.search(py.path)]
         if serving:
             py, line, s = serving[0]
             outcomes.append(Outcome(Level.AUTOMATED, [
@@ -100,8 +100,8 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
             py, line, s = pipeline[0]
             run = automated_run(ctx, py.path)
             outcomes.append(Outcome(Level.AUTOMATED, [
-                code_evidence(py, line, f"schema applied in an automated run: {s}", Level.AUTOMATED, run),
-                *evidence], "a schema with constraints is checked in an automated pipeline"))
+                code_evidence(py, line, f"schema applied on every run of {py.path}: {s}", Level.AUTOMATED, run),
+                *evidence], "the standard training or inference path validates data against the schema"))
         elif uses:
             py, line, s = uses[0]
             outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, f"schema applied: {s}"), *evidence],
@@ -113,6 +113,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(
                 use.py, use.function.line, f"{use.function.name} checks data against the schema", level, run,
                 "test")], "the schema is checked against real data in CI"))
+    outcomes.extend(_validators(ctx))
     # Great Expectations suites and checkpoints, TFDV schemas
     ge_hits = ctx.grep(r"expect_column_\w+|ExpectationSuite|add_expectation|tfdv\.(validate_statistics|infer_schema)|"
                        r"SchemaGen|ExampleValidator|DataFrameSchema|DataFrameModel",
@@ -140,6 +141,93 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
     # results of `mlscore data` runs given to the audit
     outcomes.extend(_checks(ctx, "DATA1"))
     return best(outcomes)
+
+
+SCHEMA_FILE_RX = re.compile(r"(?i)(^|/)([^/]*schema[^/]*\.(json|ya?ml|pbtxt)|expectations?/[^/]+\.json|"
+                            r"great_expectations/expectations/.+\.json)$")
+JSON_SCHEMA_KW_RX = re.compile(r'"(minimum|maximum|exclusiveMinimum|exclusiveMaximum|enum|pattern|minLength|maxLength)"\s*:|'
+                               r"\b(min_value|max_value|allowed_values|expectation_type|minimum|maximum)\s*:|"
+                               r"int_domain|float_domain|string_domain")
+#: Modules on the standard training, data-loading or serving path: a raising check there is a guard (G5e).
+GUARD_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(train|pipeline|load|ingest|prepare|jobs?|flow|dag|main|infer|predict|serv|"
+                           r"data|dataset|io|read|etl|app|api)[^/]*(/|\.py$)")
+VALIDATOR_NAME_RX = re.compile(r"(?i)^(validate|check|verify|assert|enforce)\w*")
+
+
+def schema_files(ctx: Context) -> list[str]:
+    """Declared schema artefacts with constraints beyond types (JSON Schema, TFDV, GE suites, YAML)."""
+
+    def compute() -> list[str]:
+        out = []
+        for path in ctx.facts.paths():
+            if SCHEMA_FILE_RX.search(path) and not re.search(r"(?i)(^|/)(tests?|fixtures?)/|rule\.schema|report\.schema",
+                                                              path):
+                text = ctx.facts.read(path) or ""
+                if JSON_SCHEMA_KW_RX.search(text):
+                    out.append(path)
+        return out
+
+    return ctx.memo("schema_files", compute)  # type: ignore[no-any-return]
+
+
+def _validators(ctx: Context) -> list[Outcome]:
+    """Validation functions that compare data with declared expectations and raise, and who calls them."""
+    files = schema_files(ctx)
+    names = [p.rsplit("/", 1)[-1] for p in files]
+    modules: list[Any] = []
+    if names:
+        lits = tuple(n.lower() for n in names) + ("schema",)
+        for py in ctx.facts.python_matching("|".join(re.escape(n) for n in names) + r"|schema", notebooks=False,
+                                            literals=lits):
+            if not py.is_test_file and "raise" in "\n".join(py.lines):
+                modules.append(py)
+    validators: dict[str, tuple[Any, Any]] = {}
+    for py in modules:
+        for fn in py.functions:
+            if VALIDATOR_NAME_RX.search(fn.name) and any("raise" in line for line in py.lines[fn.line - 1: fn.end_line]):
+                validators[fn.name] = (py, fn)
+            elif VALIDATOR_NAME_RX.search(fn.name):
+                validators.setdefault(fn.name, (py, fn))
+    if not validators:
+        if files:
+            return [Outcome(Level.MANUAL, [Evidence(summary="declared schema with constraints",
+                                                    location=Location(path=files[0], line=1), kind="config")],
+                            "a machine-readable schema with constraints is declared, but no code checks data against it")]
+        return []
+    outcomes = []
+    decl = [Evidence(summary="declared schema with constraints", location=Location(path=files[0], line=1), kind="config")]
+    rx = re.compile(r"\b(" + "|".join(map(re.escape, validators)) + r")\s*\(")
+    for py in ctx.facts.python_matching(rx, notebooks=False):
+        for call in py.calls:
+            short = call.name.rsplit(".", 1)[-1]
+            if short not in validators or validators[short][0].path == py.path and not py.is_test_file:
+                continue
+            if py.is_test_file:
+                run = automated_run(ctx, py.path)
+                if run is not None and (run.real_data or _committed_data(ctx)):
+                    outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, call.line, f"CI checks data with {short}()",
+                                                                            Level.AUTOMATED, run, "test"), *decl],
+                                            "CI validates committed data against the schema"))
+                continue
+            if is_serving_file(ctx, py) or GUARD_PATH_RX.search(py.path):
+                outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, call.line,
+                                                                        f"{short}() guards every run of {py.path}",
+                                                                        Level.AUTOMATED), *decl],
+                                        "the standard training or serving path validates data against the schema and "
+                                        "raises on violations"))
+            else:
+                outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"data checked with {short}()"), *decl],
+                                        "data is checked against the schema by code a person runs"))
+    if not outcomes:
+        py, fn = next(iter(validators.values()))
+        outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, fn.line, f"validator {fn.name}()"), *decl],
+                                "a validator checks data against declared expectations; nothing runs it automatically"))
+    return outcomes
+
+
+def _committed_data(ctx: Context) -> bool:
+    return any(re.search(r"(?i)\.(csv|parquet|jsonl|tsv)$", p) and re.search(r"(?i)(^|/)data(sets?)?/", p)
+               for p in ctx.facts.paths())
 
 
 def _checks(ctx: Context, rule_id: str) -> list[Outcome]:
@@ -241,8 +329,7 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
 PRIVACY_IAC_RX = re.compile(
     r"block_public_acls\s*=\s*true|block_public_policy\s*=\s*true|restrict_public_buckets\s*=\s*true|"
     r"public_access_prevention\s*=\s*\"enforced\"|kms_key_name|kms_master_key_id|sse_algorithm\s*=\s*\"aws:kms\"|"
-    r"BlockPublicAcls:\s*true|BucketEncryption|KmsKeyId|expiration\s*\{|lifecycle_rule|"
-    r"default_kms_key_name|encryption_configuration"
+    r"BlockPublicAcls:\s*true|BucketEncryption|KmsKeyId|default_kms_key_name|encryption_configuration"
 )
 
 

@@ -21,7 +21,26 @@ LOCK_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.
 DATA_FILE_RX = re.compile(r"(?i)\.(csv|tsv|parquet|feather|jsonl|arrow|xlsx?|h5|hdf5|npz|npy|pkl\.dvc|dvc)$")
 
 
+STOCHASTIC_RX = re.compile(r"^(RandomForest\w+|ExtraTrees\w+|GradientBoosting\w+|XGB\w+|LGBM\w+|CatBoost\w+|"
+                           r"MLP\w+|SGD\w+|KMeans|IsolationForest|BaggingClassifier|BaggingRegressor)$")
+
+
+def _unseeded_estimator(ctx: Context) -> Evidence | None:
+    """A stochastic estimator constructed without a seed: training cannot be reproduced exactly."""
+    from mlscore.detectors.model import model_specs
+
+    for py, line, _what in model_specs(ctx):
+        for call in py.calls:
+            if call.line == line and STOCHASTIC_RX.match(call.name.rsplit(".", 1)[-1]) and not (
+                {"random_state", "seed", "random_seed"} & set(call.kwargs)
+            ):
+                return code_evidence(py, line, f"{call.name.rsplit('.', 1)[-1]} is constructed without a seed")
+    return None
+
+
 def _seeds(ctx: Context) -> Evidence | None:
+    if _unseeded_estimator(ctx) is not None:
+        return None
     for py, call in ctx.calls(SEED_CALL_RX, prefilter=r"seed|use_deterministic|default_rng|RandomState|PRNGKey",
                               literals=("seed", "use_deterministic", "default_rng", "randomstate", "prngkey")):
         if call.args or call.kwargs or call.name.endswith(("use_deterministic_algorithms",)):
@@ -48,9 +67,14 @@ def _pins(ctx: Context) -> Evidence | None:
             return Evidence(summary=f"core ML libraries pinned exactly ({p.name}{p.spec})",
                             location=Location(path=p.file, line=p.line), kind="dependency")
         return None
-    for hit in ctx.grep(r"^(scikit-learn|torch|tensorflow|xgboost|lightgbm|pandas|numpy)\s*==",
-                        paths=lambda p: "requirements" in p.rsplit("/", 1)[-1], limit=3):
-        return hit_evidence(hit, f"pinned: {hit.text}", kind="dependency")
+    # without parsed dependency facts: count exact pins of core ML libraries in requirements files
+    core = "|".join(re.escape(n) for n in sorted(CORE_ML, key=len, reverse=True))
+    hits = ctx.grep(rf"(?i)^({core})\b\s*([=<>!~]=?|\[|;|$)", limit=200,
+                    paths=lambda p: p.rsplit("/", 1)[-1].startswith("requirements") or p.endswith("environment.yml"))
+    pinned = [h for h in hits if re.search(r"==\s*[\w.]+\s*($|;|#|\\)", h.text)]
+    if pinned and len(pinned) * 2 > len(hits):
+        return hit_evidence(pinned[0], f"core ML libraries pinned exactly ({len(pinned)} of {len(hits)})",
+                            kind="dependency")
     return None
 
 

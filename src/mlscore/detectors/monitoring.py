@@ -261,7 +261,7 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar alerts on prediction drift"))
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check.*--prediction|ClassificationPreset|RegressionPreset")
     for py, call in ctx.calls(r"(^|\.)(Histogram|Summary|Gauge)$", prefilter=r"prometheus_client|Histogram\("):
-        if any(re.search(r"(?i)predict|output|score|model_", a) for a in call.args):
+        if any(re.search(r"(?i)predict|output|score|model_", a) for a in (*call.args, call.function or "")):
             outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"prediction distribution collected: "
                                                                                 f"{call.args[0] if call.args else call.name}")],
                                     "the served prediction distribution is collected but not alerted on"))

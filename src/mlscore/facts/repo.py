@@ -84,13 +84,14 @@ class RepoFacts:
         regular expression runs over it.
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        whole = re.compile(rx.pattern, rx.flags | re.MULTILINE)  # `^`/`$` must match per line in the file test
         hits: list[Hit] = []
         for path, text in self.texts.items():
             if paths is not None and not paths(path):
                 continue
             if literals and not self._has_any(path, literals):
                 continue
-            if rx.search(text) is None:
+            if whole.search(text) is None:
                 continue
             for number, line in enumerate(text.splitlines(), 1):
                 if rx.search(line) is None:
@@ -180,14 +181,15 @@ class RepoFacts:
         out: list[tuple[str, int, tuple[str, ...]]] = []
         for imp in facts.imports:
             target = self.resolve_import(imp.module, facts.path)
-            if target is None and imp.names:  # `from pkg import module`
-                for name in imp.names:
-                    sub = self.resolve_import(f"{imp.module}.{name}", facts.path)
-                    if sub is not None and sub != facts.path:
-                        out.append((sub, imp.line, (name,)))
-                continue
-            if target is not None and target != facts.path:
-                out.append((target, imp.line, imp.names))
+            rest = list(imp.names)
+            for name in imp.names:  # `from pkg import module` names a module, not an attribute
+                sep = "" if imp.module.endswith(".") else "."
+                sub = self.resolve_import(f"{imp.module}{sep}{name}", facts.path)
+                if sub is not None and sub != facts.path:
+                    out.append((sub, imp.line, (name,)))
+                    rest.remove(name)
+            if target is not None and target != facts.path and (rest or not imp.names):
+                out.append((target, imp.line, tuple(rest)))
         if facts.cell_of_line is None:
             self._imports[facts.path] = out
         return out
