@@ -60,7 +60,9 @@ def run_audit(
     if progress:
         progress(f"reading {len(index)} files")
     facts = collect(index, (lambda n, t: progress(f"read {n}/{t} files")) if progress else None)
+    target = _target(root, index)
     ctx = build_context(facts)
+    ctx.cache["remote_url"] = target.remote_url
     for report_path in (*config.data_reports, *config.probe_reports):
         ctx.checks.extend(load_checks(Path(report_path)))
     if progress:
@@ -74,7 +76,7 @@ def run_audit(
     return Report(
         version=__version__,
         generated_at=now.replace(microsecond=0).isoformat(),
-        target=_target(root, index),
+        target=target,
         config_digest=config.digest(),
         selected=tuple(r.id for r in rules),
         score=score(results, config.scoring),

@@ -41,7 +41,8 @@ def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[s
             if (targets is not None and path in targets) or (name_rx is not None and name_rx.search(path)):
                 bucket = relevant.setdefault(path, set())
                 bucket.update(names)
-                bucket.add(path.rsplit("/", 1)[-1].removesuffix(".py"))  # module attribute access
+                parts = path.removesuffix(".py").split("/")
+                bucket.add(parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1])  # `mod.attr`
         if not relevant:
             continue
         for fn in py.test_functions():

@@ -72,9 +72,11 @@ class Automation:
     def effective(self, path: str, *, imports: bool = False) -> list[Run]:
         """Runs that can fail, gate or surface (G7): swallowed ones that surface nothing are dropped.
 
-        A file reached only because an automatically run file imports it is left out unless ``imports``.
+        A file reached only because an automatically run file imports it is left out unless ``imports``,
+        except for orchestrated pipelines and schedules, whose steps run the code they import.
         """
-        return [r for r in self.runs(path) if (not r.swallowed or r.surfaced) and (imports or r.how != "import")]
+        return [r for r in self.runs(path) if (not r.swallowed or r.surfaced)
+                and (imports or r.how != "import" or r.kind in ("pipeline", "schedule"))]
 
     def paths(self) -> Iterable[str]:
         return self._runs.keys()

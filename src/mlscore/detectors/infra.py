@@ -120,6 +120,8 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers?|classifier|regressor|estimator|"
                            r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
+MODEL_API_RX = re.compile(r"(^|\.)(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
+                          r"get_model|train|fit|predict|forward|encode_\w+|generate)$")
 FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_model|inference|evaluate|"
                          r"build_model|step|backward|compile)$")
 
@@ -131,6 +133,10 @@ def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
         if any(FIT_CALL_RX.search(c) for c in use.function.calls) or re.search(
             r"(?i)model|train|infer|forward|predict", use.function.name
         ):
+            good.append(use)
+    # tests of any local module that load or run a model through the project's own API (`clip.load(...)`)
+    for use in tests_using(ctx, None, name_rx=re.compile(r"\.py$")):
+        if use not in good and any(MODEL_API_RX.search(n) for n in use.names):
             good.append(use)
     level, run, use = level_of_tests(ctx, good)
     if use is None:

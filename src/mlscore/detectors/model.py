@@ -61,8 +61,11 @@ REVIEW_FILES = (
 def review_mechanisms(ctx: Context) -> list[Evidence]:
     """CODEOWNERS, PR templates, committed rulesets requiring reviews, and PR-triggered CI that checks code."""
     out: list[Evidence] = []
+    owner = _repo_owner(ctx)
     for path in ctx.facts.paths():
         low = path.lower()
+        if low.endswith("codeowners") and _foreign_codeowners(ctx.facts.read(path) or "", owner):
+            continue  # left over from a template or course of another organisation (LABELING.md G2)
         if path in REVIEW_FILES or low.startswith(".github/pull_request_template/") or low.endswith(
             ("/codeowners", "pull_request_template.md")
         ):
@@ -79,6 +82,28 @@ def review_mechanisms(ctx: Context) -> list[Evidence]:
                                 location=Location(path=job.file, line=job.line), level=Level.AUTOMATED, kind="ci"))
             break
     return out
+
+
+#: Organisations whose starter repositories ship a CODEOWNERS file that students' copies keep.
+TEMPLATE_ORGS = ("udacity", "datacamp", "coursera", "dataquest")
+
+
+def _repo_owner(ctx: Context) -> str | None:
+    remote = ctx.cache.get("remote_url")
+    if isinstance(remote, str):
+        m = re.search(r"github\.com[:/]([^/]+)/", remote)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+def _foreign_codeowners(text: str, owner: str | None) -> bool:
+    owners = {m.group(1).lower() for m in re.finditer(r"@([\w.-]+)(/[\w.-]+)?", text)}
+    if not owners:
+        return True
+    if owner is not None:
+        return owner not in owners
+    return all(o in TEMPLATE_ORGS for o in owners)
 
 
 def model1(ctx: Context, params: dict[str, Any]) -> Outcome:

@@ -130,8 +130,9 @@ def check_readiness(ctx: Context) -> Check:
     title = "The model reports ready, and readiness is model-scoped"
     server_ready: Response | None = None
     for path in adapter.server_ready_paths:
-        server_ready = ctx.client.get(path)
-        if server_ready.ok:
+        resp = ctx.client.get(path)
+        if resp.status not in (404, 405):  # the first readiness path the server has is its answer
+            server_ready = resp
             break
     model_path = adapter.model_ready_path(ctx.model)
     if model_path is None:
@@ -497,7 +498,7 @@ def check_latency(ctx: Context) -> Check:
         return _check("latency", rules, title, "skipped", "not enough of the request cap left for a latency run")
     result = measure_latency(ep, body, n, ctx.options.concurrency, ctx.options.warmup)
     samples = result["samples"]
-    ctx.latency_samples = [(s[0], s[1]) for s in samples]
+    ctx.latency_samples = [(s[0], s[1]) for s in samples if 200 <= s[2] < 300]
     ok = [s[1] for s in samples if 200 <= s[2] < 300]
     bad = [s for s in samples if not 200 <= s[2] < 300]
     if not ok:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from mlscore.models import Check, Diagnostic
 from mlscore.probe import checks as C
 from mlscore.probe.adapters import ADAPTERS, confirm, detect, json_api
 from mlscore.probe.endpoint import Endpoint
-from mlscore.probe.http import Budget, BudgetExhausted, HttpClient, TransportError
+from mlscore.probe.http import Budget, BudgetExhausted, HttpClient, ProbeError, TransportError
 from mlscore.probe.metrics import scrape_metrics
 from mlscore.probe.report import ProbeLimits, ProbeReport, ProbeTarget
 from mlscore.probe.sample import read_table
@@ -81,6 +82,7 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] | None = None
         ca_file=config.ca_file, budget=budget,
     )
     diagnostics: list[Diagnostic] = []
+    secrets = secret_values(config.headers)
     try:
         say(f"connecting to {client.base_url}")
         if config.protocol == "auto":
@@ -117,6 +119,8 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] | None = None
         )
         if api is not None:
             diagnostics.append(Diagnostic(message=f"inference route {api.path}: {api.reason}"))
+    except ProbeError as exc:
+        raise ProbeError(redact_text(str(exc), secrets)) from None
     finally:
         client.close()
     report = ProbeReport(
@@ -133,18 +137,32 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] | None = None
         checks=tuple(results),
         diagnostics=tuple(diagnostics),
     )
-    return redact(report, list(config.headers.values()))
+    return redact(report, secrets)
+
+
+def secret_values(headers: dict[str, str]) -> list[str]:
+    """Header values to hide, and the credential part of ``Scheme credential`` values."""
+    out: list[str] = []
+    for value in headers.values():
+        out.append(value)
+        parts = value.split(None, 1)
+        if len(parts) == 2 and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", parts[0]):
+            out.append(parts[1])
+    return sorted({s for s in out if len(s) >= 4}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+        text = text.replace(json.dumps(secret)[1:-1], "[redacted]")
+    return text
 
 
 def redact(report: ProbeReport, secrets: list[str]) -> ProbeReport:
-    """Replace every occurrence of a header value (e.g. a token echoed in an error body)."""
-    secrets = [s for s in secrets if s and len(s) >= 4]
+    """Replace every occurrence of a secret (e.g. a token echoed in an error body) in the report."""
     if not secrets:
         return report
-    text = report.model_dump_json()
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(json.dumps(secret)[1:-1], "[redacted]")
-    return ProbeReport.model_validate_json(text)
+    return ProbeReport.model_validate_json(redact_text(report.model_dump_json(), secrets))
 
 
 def _run_one(name: str, fn: C.CheckFn, ctx: C.Context) -> Check:

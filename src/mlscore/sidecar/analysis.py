@@ -20,6 +20,7 @@ from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
 log = logging.getLogger("mlscore.sidecar")
 
 FLUSH_ROWS = 512  # buffered rows per model before they go into the window profile (one numpy pass)
+INLINE_BYTES = 16 * 1024  # events larger than this are decoded in a helper thread, off the event loop
 _VERSION_RE = re.compile(rb'"model_version"\s*:\s*"([^"\\]{1,64})"')
 _NAME_RE = re.compile(rb'"model_name"\s*:\s*"([^"\\]{1,128})"')
 
@@ -44,6 +45,23 @@ class Window:
     pred_buffer: list[float] = field(default_factory=list)
     profile: Any = None
     pred_profile: Any = None
+
+
+@dataclass
+class Decoded:
+    """What one event says, computed off the event loop for large events."""
+
+    model: str | None
+    version: str | None
+    inputs: dict[str, list[Any]] | None
+    preds: Any
+    rows: int = 0
+    violations: dict[tuple[str, str], int] = field(default_factory=dict)
+    numbers: int | None = None
+    nonfinite: int = 0
+    pred_oor: int = 0
+    pred_rows: int = 0
+    pred_values: list[float | None] | None = None
 
 
 @dataclass
@@ -125,10 +143,12 @@ class Analyzer:
         self.last_results: dict[str, Any] = {}
         self._wake: asyncio.Event | None = None
         self._busy = False
+        self._tick_due = False
+        self._in_flight = 0
         self._models_seen: set[tuple[str, str]] = set()
         self._logged_error = False
         m = metrics
-        m.family("mlscore_queue_depth").set_function(lambda: len(self.queue))
+        m.family("mlscore_queue_depth").set_function(lambda: len(self.queue) + self._in_flight)
         m.family("mlscore_queue_bytes").set_function(lambda: self.queue_bytes)
         m.family("mlscore_queue_capacity").set(self.capacity)
         if reference is not None:
@@ -162,59 +182,102 @@ class Analyzer:
 
     # -- worker ---------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Drain the queue forever; yield to the proxy every few events."""
+        """Drain the queue forever. Small events are analysed inline between proxy callbacks; large
+        ones are decoded in one helper thread, so the event loop keeps forwarding meanwhile."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlscore-decode")
         hist = self.metrics.child("mlscore_event_processing_seconds")
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._busy = True
-            try:
-                n = 0
-                while self.queue:
-                    ev = self.queue.popleft()
-                    self.queue_bytes -= ev.size
-                    t = time.perf_counter()
-                    self.process(ev)
-                    hist.observe(time.perf_counter() - t)
-                    n += 1
-                    if n % 16 == 0:
-                        await asyncio.sleep(0)
-            finally:
-                self._busy = False
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._busy = True
+                try:
+                    n = 0
+                    while self.queue:
+                        ev = self.queue.popleft()
+                        self.queue_bytes -= ev.size
+                        t = time.perf_counter()
+                        self._in_flight = 1
+                        try:
+                            if ev.size > INLINE_BYTES:
+                                decoded = await loop.run_in_executor(pool, self._decode_safe, ev)
+                            else:
+                                decoded = self._decode_safe(ev)
+                            self._apply_safe(ev, decoded)
+                        finally:
+                            self._in_flight = 0
+                        hist.observe(time.perf_counter() - t)
+                        n += 1
+                        if n % 16 == 0:
+                            await asyncio.sleep(0)
+                    if self._tick_due:
+                        self._tick_due = False
+                        self.close_due_windows()
+                finally:
+                    self._busy = False
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def process(self, ev: Event) -> None:
-        """Analyse one event and count it as analysed or dropped (never raises)."""
-        m = self.metrics
+        """Analyse one event synchronously and count it as analysed or dropped (never raises)."""
+        self._apply_safe(ev, self._decode_safe(ev))
+
+    def _decode_safe(self, ev: Event) -> Decoded | Drop:
         try:
-            self._analyse(ev)
+            return self._decode(ev)
         except Drop as d:
-            m.child("mlscore_events_dropped", ev.source, d.reason).inc()
-            return
+            return d
         except Exception:  # noqa: BLE001 - analysis failing must never stop the worker or traffic
+            self._log_error()
+            return Drop("analysis_error")
+
+    def _apply_safe(self, ev: Event, decoded: Decoded | Drop) -> None:
+        m = self.metrics
+        if isinstance(decoded, Drop):
+            m.child("mlscore_events_dropped", ev.source, decoded.reason).inc()
+            return
+        try:
+            self._apply(decoded)
+        except Exception:  # noqa: BLE001
+            self._log_error()
             m.child("mlscore_events_dropped", ev.source, "analysis_error").inc()
-            if not self._logged_error:
-                self._logged_error = True
-                log.exception("analysis failed (logged once; counted in mlscore_events_dropped_total)")
             return
         m.child("mlscore_events_analysed", ev.source).inc()
 
+    def _log_error(self) -> None:
+        if not self._logged_error:
+            self._logged_error = True
+            log.exception("analysis failed (logged once; counted in mlscore_events_dropped_total)")
+
     async def tick(self, interval: float = 0.5) -> None:
-        """Close time-based windows on time, even when no traffic arrives."""
+        """Ask the worker to close time-based windows on time, even when no traffic arrives."""
         while True:
             await asyncio.sleep(interval)
-            if self.window_seconds is None:
+            if self.window_seconds is None or not self.windows:
                 continue
-            now = time.monotonic()
-            for model, w in list(self.windows.items()):
-                if now - w.opened >= self.window_seconds:
-                    try:
-                        self.close_window(model, w, now)
-                    except Exception:  # noqa: BLE001
-                        log.exception("closing a window failed")
+            if self._busy:
+                self._tick_due = True
+            else:
+                self.close_due_windows()
+
+    def close_due_windows(self) -> None:
+        if self.window_seconds is None:
+            return
+        now = time.monotonic()
+        for model, w in list(self.windows.items()):
+            if now - w.opened >= self.window_seconds:
+                try:
+                    self.close_window(model, w, now)
+                except Exception:  # noqa: BLE001
+                    self._log_error()
 
     # -- analysis -------------------------------------------------------------------------------
-    def _analyse(self, ev: Event) -> None:
+    def _decode(self, ev: Event) -> Decoded:
+        """Parse both bodies and check inputs against the reference schema (pure: runs in a thread)."""
         req = _as_bytes(ev.request)
         resp = _as_bytes(ev.response)
         if req is None and resp is None:
@@ -249,20 +312,90 @@ class Analyzer:
             if version is None:
                 mv = _VERSION_RE.search(resp[:4096])
                 version = mv.group(1).decode("utf-8", "replace") if mv else None
-        model = self.model_cap(model or self.default_model)
-        if version is not None:
-            key = (model, self.model_cap(version) if model != OTHER else OTHER)
+        d = Decoded(model=model, version=version, inputs=inputs or None, preds=preds)
+        if d.inputs:
+            d.rows = max((len(v) for v in d.inputs.values()), default=0)
+            self._check_schema(d)
+        if preds is not None:
+            numbers = protocols.flat_numbers(preds)
+            if numbers is not None:
+                d.numbers = len(numbers)
+                d.nonfinite = sum(1 for x in numbers if not math.isfinite(x))
+                prange = self._prediction_range()
+                if prange is not None:
+                    d.pred_oor = sum(1 for x in numbers if math.isfinite(x) and not prange[0] <= x <= prange[1])
+                values = preds if isinstance(preds, list) else next(iter(preds.values()), [])
+                d.pred_rows = len(values)
+                if values and not isinstance(values[0], list):  # one value per row: profiled for drift
+                    d.pred_values = [float(x) if isinstance(x, (int, float)) else None for x in values]
+        return d
+
+    def _check_schema(self, d: Decoded) -> None:
+        ref = self.reference
+        if ref is None or d.inputs is None:
+            return
+        v = d.violations
+        for name in ref.features:
+            if name not in d.inputs:
+                v[(name, "missing_feature")] = v.get((name, "missing_feature"), 0) + d.rows
+        for name, values in d.inputs.items():
+            if name not in ref.inputs.columns:
+                v[(OTHER, "unknown_feature")] = v.get((OTHER, "unknown_feature"), 0) + len(values)
+                continue
+            rng = ref.ranges.get(name)
+            nulls = nonfinite = oor = bad_type = 0
+            for x in values:
+                if x is None:
+                    nulls += 1
+                elif isinstance(x, bool) or not isinstance(x, (int, float)):
+                    if rng is not None:
+                        bad_type += 1
+                elif not math.isfinite(x):
+                    nonfinite += 1
+                elif rng is not None and not rng[0] <= x <= rng[1]:
+                    oor += 1
+            for kind, count in (("null", nulls), ("nonfinite", nonfinite), ("out_of_range", oor),
+                                ("type", bad_type)):
+                if count:
+                    v[(name, kind)] = count
+
+    def _apply(self, d: Decoded) -> None:
+        """Count and add a decoded event to its model's window (event-loop thread only)."""
+        m = self.metrics
+        model = self.model_cap(d.model or self.default_model)
+        if d.version is not None:
+            key = (model, self.model_cap(d.version) if model != OTHER else OTHER)
             if key not in self._models_seen and len(self._models_seen) < 4 * self.cfg.sidecar.max_models:
                 self._models_seen.add(key)
-                self.metrics.child("mlscore_model_info", *key).set(1)
+                m.child("mlscore_model_info", *key).set(1)
         w = self.windows.get(model)
         if w is None:
             w = self.windows[model] = self._new_window()
-        if inputs:
-            self._add_inputs(model, w, inputs)
-        if preds is not None:
-            self._add_predictions(model, w, preds)
-        if self.window_rows is not None and w.rows >= self.window_rows:
+        for (feature, kind), count in d.violations.items():
+            m.child("mlscore_schema_violations", model, self._feature_label(feature), kind).inc(count)
+        if d.inputs and d.rows:
+            if self.reference is not None:
+                for name, values in d.inputs.items():
+                    if name in self.reference.inputs.columns:
+                        w.buffer.setdefault(name, []).extend(values)
+                w.buffered += d.rows
+                if w.buffered >= FLUSH_ROWS:
+                    self._flush(w)
+            w.rows += d.rows
+            m.child("mlscore_rows_analysed", model, "input").inc(d.rows)
+            m.child("mlscore_window_rows", model, "input").set(w.rows)
+        if d.numbers is not None:
+            m.child("mlscore_predictions", model).inc(d.numbers)
+            if d.nonfinite:
+                m.child("mlscore_predictions_nonfinite", model).inc(d.nonfinite)
+            if d.pred_oor:
+                m.child("mlscore_predictions_out_of_range", model).inc(d.pred_oor)
+            if w.pred_profile is not None and d.pred_values:
+                w.pred_buffer.extend(d.pred_values)  # type: ignore[arg-type]
+            w.pred_rows += d.pred_rows
+            m.child("mlscore_rows_analysed", model, "prediction").inc(d.pred_rows)
+            m.child("mlscore_window_rows", model, "prediction").set(w.pred_rows)
+        if self.window_rows is not None and max(w.rows, w.pred_rows) >= self.window_rows:
             self.close_window(model, w, time.monotonic())
 
     def _new_window(self) -> Window:
@@ -278,47 +411,6 @@ class Analyzer:
     def _feature_label(self, name: str) -> str:
         return name if name in self.feature_labels else OTHER
 
-    def _add_inputs(self, model: str, w: Window, inputs: dict[str, list[Any]]) -> None:
-        m = self.metrics
-        n = max((len(v) for v in inputs.values()), default=0)
-        if n == 0:
-            return
-        ref = self.reference
-        if ref is not None:
-            for name in ref.features:
-                if name not in inputs:
-                    m.child("mlscore_schema_violations", model, self._feature_label(name), "missing_feature").inc(n)
-            for name, values in inputs.items():
-                if name not in ref.inputs.columns:
-                    m.child("mlscore_schema_violations", model, OTHER, "unknown_feature").inc(len(values))
-                    continue
-                rng = ref.ranges.get(name)
-                nulls = nonfinite = oor = bad_type = 0
-                for v in values:
-                    if v is None:
-                        nulls += 1
-                    elif isinstance(v, bool) or not isinstance(v, (int, float)):
-                        if rng is not None:
-                            bad_type += 1
-                    elif not math.isfinite(v):
-                        nonfinite += 1
-                    elif rng is not None and not rng[0] <= v <= rng[1]:
-                        oor += 1
-                label = self._feature_label(name)
-                for kind, count in (("null", nulls), ("nonfinite", nonfinite), ("out_of_range", oor),
-                                    ("type", bad_type)):
-                    if count:
-                        m.child("mlscore_schema_violations", model, label, kind).inc(count)
-            for name, values in inputs.items():
-                if name in ref.inputs.columns:
-                    w.buffer.setdefault(name, []).extend(values)
-            w.buffered += n
-            if w.buffered >= FLUSH_ROWS:
-                self._flush(w)
-        w.rows += n
-        m.child("mlscore_rows_analysed", model, "input").inc(n)
-        m.child("mlscore_window_rows", model, "input").set(w.rows)
-
     def _flush(self, w: Window) -> None:
         if w.profile is not None and w.buffer:
             # Pad short columns (a feature missing in some requests) so the batch stays rectangular.
@@ -330,29 +422,6 @@ class Analyzer:
         if w.pred_profile is not None and w.pred_buffer:
             w.pred_profile.update_columns({"prediction": w.pred_buffer})
         w.pred_buffer = []
-
-    def _add_predictions(self, model: str, w: Window, preds: Any) -> None:
-        m = self.metrics
-        values = preds if isinstance(preds, list) else next(iter(preds.values()), [])
-        numbers = protocols.flat_numbers(preds)
-        if numbers is None:
-            return
-        total = len(numbers)
-        nonfinite = sum(1 for x in numbers if not math.isfinite(x))
-        m.child("mlscore_predictions", model).inc(total)
-        if nonfinite:
-            m.child("mlscore_predictions_nonfinite", model).inc(nonfinite)
-        prange = self._prediction_range()
-        if prange is not None:
-            oor = sum(1 for x in numbers if math.isfinite(x) and not prange[0] <= x <= prange[1])
-            if oor:
-                m.child("mlscore_predictions_out_of_range", model).inc(oor)
-        # Only a one-value-per-row output is profiled for prediction drift.
-        if w.pred_profile is not None and values and not isinstance(values[0], list):
-            w.pred_buffer.extend(float(x) if isinstance(x, (int, float)) else None for x in values)  # type: ignore[misc]
-        w.pred_rows += len(values)
-        m.child("mlscore_rows_analysed", model, "prediction").inc(len(values))
-        m.child("mlscore_window_rows", model, "prediction").set(w.pred_rows)
 
     def _prediction_range(self) -> tuple[float, float] | None:
         cfg = self.cfg.model.prediction_range

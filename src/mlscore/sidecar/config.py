@@ -53,7 +53,7 @@ class ProxySettings(_Section):
     min_window_rows: int = Field(default=50, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
-    capture_bytes: int = Field(default=1024 * 1024, ge=0)
+    capture_bytes: int = Field(default=256 * 1024, ge=0)
     queue_events: int = Field(default=2048, ge=1)
     queue_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)

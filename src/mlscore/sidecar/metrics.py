@@ -55,7 +55,7 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("mlscore_events_dropped", "counter",
               "Events not analysed, by reason; received = analysed + dropped once the queue is empty.",
               ("source", "reason")),
-    MetricDef("mlscore_queue_depth", "gauge", "Events waiting in the analysis queue."),
+    MetricDef("mlscore_queue_depth", "gauge", "Events waiting in the analysis queue or being analysed."),
     MetricDef("mlscore_queue_bytes", "gauge", "Payload bytes held by the analysis queue."),
     MetricDef("mlscore_queue_capacity", "gauge", "Maximum events the analysis queue holds before dropping."),
     MetricDef("mlscore_event_processing_seconds", "histogram",

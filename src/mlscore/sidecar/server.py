@@ -112,7 +112,11 @@ class ControlServer:
                 return False
             headers = {k: v for k, v in head.headers}
             try:
-                events = parse_ingest(target, headers, bytes(body))
+                if len(body) > 64 * 1024:  # keep a large JSON parse off the event loop
+                    events = await asyncio.get_running_loop().run_in_executor(
+                        None, parse_ingest, target, headers, bytes(body))
+                else:
+                    events = parse_ingest(target, headers, bytes(body))
             except Malformed as exc:
                 sc.analyzer.drop("ingest", "malformed")
                 msg = json.dumps({"error": f"not a payload log: {exc}"}).encode()
