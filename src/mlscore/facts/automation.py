@@ -463,7 +463,9 @@ class _Resolver:
             return self.gx_checkpoint(rest, cwd, ctx, cmd.text)
         if head == "pre-commit" and rest[:1] == ["run"]:
             return self.pre_commit(cwd, ctx, cmd.text)
-        if head in ("just", "invoke", "inv", "poe", "task") or (head in ("pdm", "hatch", "pixi", "rye")
+        if head == "nose2":
+            return ("unittest", *self.nose2(rest, cwd, ctx, cmd.text))
+        if head in ("just", "invoke", "inv", "poe", "task") or (head in ("pdm", "hatch", "pixi", "rye", "mise")
                                                                   and rest[:1] == ["run"]):
             res = self.task_runner(head, rest, cwd, ctx, cmd.text)
             if res is not None:
@@ -698,6 +700,40 @@ class _Resolver:
 
         return self.repo.cached(("pytestcfg", cwd), compute)  # type: ignore[no-any-return]
 
+    def nose2(self, args: list[str], cwd: str | None, ctx: _Ctx, text: str) -> tuple[list[str], list[str]]:
+        """`nose2 [options] [dotted test names]`: test*.py under the named packages, or under cwd."""
+        valued = {"--coverage", "-s", "--start-dir", "-t", "--top-level-directory", "-c", "--config", "--plugin",
+                  "-A", "--attribute", "-E", "--eval-attribute", "--log-level", "--coverage-report",
+                  "--coverage-config", "-X", "--exclude-plugin"}
+        names: list[str] = []
+        start = cwd or ""
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a in valued and i + 1 < len(args):
+                if a in ("-s", "--start-dir"):
+                    start = _join(cwd, args[i + 1])
+                i += 2
+                continue
+            if not a.startswith("-"):
+                names.append(a)
+            i += 1
+        found: list[str] = []
+        missing: list[str] = []
+        for name in names or [""]:
+            base = _join(start, name.replace(".", "/")) if name else start
+            if self.repo.exists(base + ".py"):
+                hits = [base + ".py"]
+            else:
+                hits = [f for f in self.repo.under(base) if f.endswith(".py")
+                        and fnmatch.fnmatchcase(posixpath.basename(f), "test*.py")]
+            if not hits and name:
+                missing.append(name)
+            for f in hits:
+                self.add_reach(f, ctx, "test", text)
+            found.extend(hits)
+        return found, missing
+
     def unittest(self, args: list[str], cwd: str | None, ctx: _Ctx, text: str) -> tuple[list[str], list[str]]:
         start, pattern = cwd or "", "test*.py"
         mods: list[str] = []
@@ -917,7 +953,7 @@ class _Resolver:
     # ------------------------------------------------------------------ task runners
     def task_runner(self, head: str, rest: list[str], cwd: str | None, ctx: _Ctx,
                     text: str) -> tuple[str, list[str], list[str]] | None:
-        args = rest[1:] if head in ("pdm", "hatch", "pixi", "rye") else rest
+        args = rest[1:] if head in ("pdm", "hatch", "pixi", "rye", "mise") else rest
         args = [a for a in args if not a.startswith("-")]
         if not args:
             return None
@@ -959,6 +995,12 @@ class _Resolver:
                 p = _join(cwd, "tasks.py")
                 return _parse_invoke(p, self.repo.read(p)) if self.repo.exists(p) else {}
             if head == "task":
+                return {}
+            if head == "mise":
+                for n in ("mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml"):
+                    p = _join(cwd, n)
+                    if self.repo.exists(p):
+                        return _mise_tasks(p, self.repo.toml(p), self.repo.read(p) or "")
                 return {}
             p = _join(cwd, "pyproject.toml")
             if head == "pixi" and self.repo.exists(_join(cwd, "pixi.toml")):
@@ -1299,7 +1341,7 @@ def _parse_makefile(path: str, text: str) -> _Makefile:
                                 "define", "endef", "export", "unexport", "vpath", "$(")):
             current = []
             continue
-        m = _MAKE_RULE.match(stripped)
+        m = _MAKE_RULE.match(re.sub(r"\s+#.*$", "", stripped))  # `target: deps  ## help text`
         if m:
             targets = m.group(1).split()
             prereqs = m.group(2).split()
@@ -1533,6 +1575,29 @@ def _pyproject_tasks(path: str, head: str, data: dict[str, Any], text: str) -> d
             cmds = [c.replace("{args}", "") for c in as_cmds(spec)]
             if cmds and name not in out:
                 out[str(name)] = (path, line_of_key(str(name)), cmds)
+    return out
+
+
+def _mise_tasks(path: str, data: dict[str, Any] | None, text: str) -> dict[str, tuple[str, int, list[str]]]:
+    """`[tasks.NAME]` tables of a mise.toml: ``run`` (a string or a list) and ``depends`` (other tasks)."""
+    out: dict[str, tuple[str, int, list[str]]] = {}
+    tasks = (data or {}).get("tasks", {})
+    if not isinstance(tasks, dict):
+        return out
+    lines = text.split("\n")
+    for name, spec in tasks.items():
+        if isinstance(spec, str):
+            spec = {"run": spec}
+        if not isinstance(spec, dict):
+            continue
+        header = re.compile(r'^\[tasks\.(?:"' + re.escape(name) + r'"|' + re.escape(name) + r")\]")
+        line = next((n for n, raw in enumerate(lines, 1) if header.match(raw.strip())), 1)
+        commands = ["@task:" + str(d) for d in (spec.get("depends") or []) if isinstance(d, str)]
+        run = spec.get("run")
+        for item in ([run] if isinstance(run, str) else run if isinstance(run, list) else []):
+            if isinstance(item, str):
+                commands.extend(part for part in item.split("\n") if part.strip())
+        out[name] = (path, line, commands)
     return out
 
 
