@@ -115,7 +115,7 @@ def test_drifted_traffic_fires_the_drift_alert_normal_traffic_does_not(
         assert set(load(sc.listen, normal)) == {200}
         _wait("three windows in Prometheus", lambda: _api(
             prom, "/api/v1/query", query='mlscore_windows_closed_total{model="iris"} >= 3')["result"])
-        time.sleep(4)  # several evaluations with the quiet windows' results
+        time.sleep(3)  # several evaluations with the quiet windows' results
         detected = _api(prom, "/api/v1/query", query='mlscore_drift_detected{kind="input"}')["result"]
         assert [r["value"][1] for r in detected] == ["0"]
         assert _alerts(prom, "MlscoreInputDrift") == []
