@@ -25,6 +25,12 @@ DEPLOY_RX = re.compile(r"\b(kubectl\s+(apply|set\s+image|rollout)|helm\s+(upgrad
                        r"mlflow\s+deployments\s+create|bentoml\s+deploy|docker\s+push|terraform\s+apply)")
 
 
+#: Lower-case words one of which a Python file must contain to be worth the scheduler extractor's time.
+SCHEDULER_HINTS = ("dag", "airflow", "prefect", "dagster", "scheduledefinition", "dsl.pipeline", "kfp", "tfx", "kedro",
+                   "flowspec", "metaflow", "sagemaker", "zenml", "flytekit", "apscheduler", "schedule.every",
+                   "pipelinejob", "recurring_run", "create_schedule")
+
+
 @dataclass
 class JobView:
     file: str
@@ -49,17 +55,14 @@ def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
     files = facts.paths()
     read = facts.read
     ci = ci_mod.extract_ci([p for p in files if ci_mod.wanted(p)], read)
-    schedules = schedules_mod.extract_schedules([p for p in files if schedules_mod.wanted(p)], read)
+    schedules = schedules_mod.extract_schedules(
+        [p for p in files if schedules_mod.wanted(p) and (not p.endswith(".py") or facts.has_any(p, SCHEDULER_HINTS))],
+        read)
     diagnostics.extend(ci.diagnostics)
     diagnostics.extend(schedules.diagnostics)
 
-    def imports(path: str) -> list[str]:
-        py = facts.py(path)
-        if py is None:
-            return []
-        return [target for target, _line, _names in facts.local_imports(py)]
-
-    model = automation_mod.build_automation(files, read, ci, schedules, imports=imports)
+    # imports are followed with the automation model's own regex scan: parsing every imported file costs seconds
+    model = automation_mod.build_automation(files, read, ci, schedules)
     diagnostics.extend(model.diagnostics)
 
     jobs: list[JobView] = []

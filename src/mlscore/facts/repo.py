@@ -122,6 +122,12 @@ class RepoFacts:
             self._python[path] = facts
         return facts
 
+    def has_any(self, path: str, literals: tuple[str, ...]) -> bool:
+        """Whether the file's lower-cased text contains one of ``literals`` (a fast prefilter)."""
+        if path not in self.texts:
+            return False
+        return self._has_any(path, literals)
+
     def _has_any(self, path: str, literals: tuple[str, ...]) -> bool:
         lower = self._lower.get(path)
         if lower is None:
