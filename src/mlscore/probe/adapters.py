@@ -125,11 +125,13 @@ def confirm(client: HttpClient, protocol: str, model: str | None) -> Detection:
         if meta is not None and ("extensions" in meta or "name" in meta and "version" in meta):
             return Detection("v2", f"GET /v2 answered server metadata {_brief(meta)}", tuple(tried), _server(meta))
         live = get("/v2/health/live")
-        if live is not None and live.ok:
+        if live is not None and live.ok and not _looks_catch_all(live):
             return Detection("v2", "GET /v2/health/live answered 2xx", tuple(tried))
         if model:
             ready = get(f"/v2/models/{model}/ready")
-            if ready is not None and (ready.ok or _json_object(ready) and "error" in (_json_object(ready) or {})):
+            if ready is not None and (
+                (ready.ok and not _looks_catch_all(ready)) or "error" in (_json_object(ready) or {})
+            ):
                 return Detection("v2", f"GET /v2/models/{model}/ready answered in V2 style", tuple(tried))
     elif protocol == "tfserving":
         if not model:
@@ -202,8 +204,8 @@ def detect(client: HttpClient, model: str | None) -> Detection:
             server = {"name": "mlflow", "version": version.body.decode().strip()}
             return Detection("mlflow", "GET /ping answered 2xx and GET /version a bare version number (MLflow scoring server)", tuple(tried), server)
         inv = _try(client, "POST", "/invocations", tried, body=b"{}")
-        if inv is not None and inv.status != 404 and inv.status != 405:
-            return Detection("mlflow", f"GET /ping answered 2xx and POST /invocations exists ({inv.status})", tuple(tried))
+        if inv is not None and inv.status not in (404, 405) and _json_object(inv) is not None:
+            return Detection("mlflow", f"GET /ping answered 2xx and POST /invocations answered JSON ({inv.status})", tuple(tried))
     ready = get("/readyz")
     if ready is not None and ready.ok:
         docs = _json_object(get("/docs.json"))
