@@ -19,7 +19,9 @@ FORMATS = {
 }
 BATCH_ROWS = 1 << 17
 CSV_BLOCK = 16 << 20
-WIDE = 500  # above this many columns, profiles use fewer histogram bins
+WIDE = 500
+MIXED_SHARE = 0.95  # a text column whose values are at least this share numbers mixes types
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # above this many columns, profiles use fewer histogram bins
 
 
 def detect_format(path: Path) -> str:
@@ -60,7 +62,7 @@ class TableReader:
 
     def __init__(
         self, path: str | Path, *, columns: Sequence[str] | None = None, encoding: str = "utf-8",
-        batch_rows: int = BATCH_ROWS,
+        batch_rows: int = BATCH_ROWS, block_size: int = CSV_BLOCK,
     ) -> None:
         self.path = Path(path)
         self.format = detect_format(self.path)
@@ -69,6 +71,7 @@ class TableReader:
         self.columns = list(columns) if columns is not None else None
         self.encoding = encoding
         self.batch_rows = batch_rows
+        self.block_size = block_size
         self.names: list[str] = []
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -112,7 +115,7 @@ class TableReader:
             import pyarrow.csv as pcsv
 
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            read = pcsv.ReadOptions(block_size=CSV_BLOCK, encoding=self.encoding)
+            read = pcsv.ReadOptions(block_size=self.block_size, encoding=self.encoding)
             convert = pcsv.ConvertOptions(include_columns=self.columns) if self.columns else None
             if self.columns:
                 header = pcsv.open_csv(self.path, read_options=read, parse_options=parse).schema.names
@@ -120,7 +123,7 @@ class TableReader:
             return pcsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
         import pyarrow.json as pjson
 
-        reader = pjson.open_json(self.path, read_options=pjson.ReadOptions(block_size=CSV_BLOCK))
+        reader = pjson.open_json(self.path, read_options=pjson.ReadOptions(block_size=self.block_size))
         if self.columns is not None:
             self._require(self.columns, reader.schema.names)
             return _Select(reader, self.columns)
@@ -219,17 +222,24 @@ def profile_file(
         prof.source = str(p)
         return prof
     reader = TableReader(p, columns=columns, encoding=encoding)
+    mixed: dict[str, list[Any]] | None = {} if reader.format in ("csv", "tsv", "jsonl") else None
     prof: DatasetProfile | None = DatasetProfile.empty_like(reference) if reference is not None else None
     for batch in reader.batches():
         if prof is None:
             wide = batch.num_columns > WIDE
             prof = DatasetProfile(nbins=256 if wide else 2048, exact_cap=1000 if wide else 10_000,
-                                  topk=100 if wide else 1000)
-        profile_batch(prof, batch, p)
+                                  topk=100 if wide else 1000, distinct_cap=16 if wide else 64)
+        profile_batch(prof, batch, p, mixed)
         if progress is not None:
             progress(prof.row_count)
     if prof is None or prof.row_count == 0:
         raise InputError(f"{p}: no rows")
+    for name, (numeric_rows, text_rows, example) in (mixed or {}).items():
+        if text_rows and numeric_rows >= MIXED_SHARE * (numeric_rows + text_rows):
+            raise InputError(
+                f"{p}: column {name!r} mixes types: {numeric_rows} numbers and {text_rows} text values "
+                f"such as {example!r}"
+            )
     if reference is not None:
         # keep the reference's columns that the file lacks out of the profile (reported as missing)
         prof.columns = {n: c for n, c in prof.columns.items() if n in reader.names}
@@ -237,7 +247,9 @@ def profile_file(
     return prof
 
 
-def profile_batch(prof: DatasetProfile, batch: pa.RecordBatch, path: Path) -> None:
+def profile_batch(
+    prof: DatasetProfile, batch: pa.RecordBatch, path: Path, mixed: dict[str, list[Any]] | None = None
+) -> None:
     """Add one Arrow record batch to ``prof`` using columnar fast paths."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -293,11 +305,30 @@ def profile_batch(prof: DatasetProfile, batch: pa.RecordBatch, path: Path) -> No
                     arr = arr.cast(pa.string())
                 vc = pc.value_counts(arr)
                 keys = vc.field("values").to_pylist()
+                if mixed is not None:
+                    _track_mixed(mixed, name, vc)
             col.update_counts(keys, vc.field("counts").to_pylist())
     for name, col in prof.columns.items():
         if name not in seen:
             col.add_nulls(n)
     prof.row_count += n
+
+
+def _track_mixed(mixed: dict[str, list[Any]], name: str, vc: Any) -> None:
+    import pyarrow.compute as pc
+
+    values, counts = vc.field("values"), vc.field("counts")
+    is_num = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
+    state = mixed.setdefault(name, [0, 0, None])
+    num = pc.sum(pc.if_else(is_num, counts, 0)).as_py() or 0
+    valid = pc.sum(pc.if_else(pc.is_valid(values), counts, 0)).as_py() or 0
+    state[0] += num
+    state[1] += valid - num
+    if state[2] is None and valid > num:
+        for v, ok in zip(values.to_pylist(), is_num.to_pylist()):
+            if v is not None and not ok:
+                state[2] = str(v)[:40]
+                break
 
 
 def _first_non_number(arr: Any) -> str:

@@ -80,12 +80,15 @@ class Histogram:
             under_n=self.under_n, under_sum=self.under_sum, over_n=self.over_n, over_sum=self.over_sum,
         )
 
-    def add(self, x: np.ndarray) -> None:
-        """Add finite float64 values."""
+    def add(self, x: np.ndarray, lo: float | None = None, hi: float | None = None) -> None:
+        """Add finite float64 values (``lo``/``hi``: their min and max, when already known)."""
         if x.size == 0:
             return
+        if lo is None or hi is None:
+            lo, hi = float(x.min()), float(x.max())
+        xc = np.clip(x, -_CLIP, _CLIP) if (lo < -_CLIP or hi > _CLIP) else x
         if self.frozen:
-            pos = np.floor((np.clip(x, -_CLIP, _CLIP) - self.origin) / self.width) - self.start
+            pos = np.floor((xc - self.origin) / self.width) - self.start
             under = pos < 0
             over = pos >= self.nbins
             outside = under | over
@@ -99,9 +102,8 @@ class Histogram:
                 pos = pos[~outside]
             self.counts += np.bincount(pos.astype(np.int64), minlength=self.nbins)
             return
-        xc = np.clip(x, -_CLIP, _CLIP)
-        kmin = math.floor((float(xc.min()) - self.origin) / self.width)
-        kmax = math.floor((float(xc.max()) - self.origin) / self.width)
+        kmin = math.floor((max(lo, -_CLIP) - self.origin) / self.width)
+        kmax = math.floor((min(hi, _CLIP) - self.origin) / self.width)
         if kmin < self.start or kmax >= self.start + self.nbins:
             self._cover(kmin, kmax)
         pos = np.floor((xc - self.origin) / self.width).astype(np.int64) - self.start
@@ -453,18 +455,17 @@ class ColumnProfile:
         if self.integral and not (x_is_int := bool(np.all(np.floor(f) == f))):
             self.integral = x_is_int
         if self.distinct is not None:
-            probe = f[:2000] if bn > 2000 else f
-            probe_u = np.unique(probe)
-            if probe_u.size > self.distinct_cap:
+            if bn > 2000 and np.unique(f[:2000]).size > self.distinct_cap:
                 self.distinct = None
             else:
-                u, c = np.unique(f, return_counts=True) if probe is not f else (probe_u, None)
-                if c is None:
-                    u, c = np.unique(f, return_counts=True)
-                for value, cnt in zip(u.tolist(), c.tolist()):
-                    self.distinct[value] = self.distinct.get(value, 0) + cnt
-                if len(self.distinct) > self.distinct_cap:
+                u, c = np.unique(f, return_counts=True)
+                if u.size > self.distinct_cap:
                     self.distinct = None
+                else:
+                    for value, cnt in zip(u.tolist(), c.tolist()):
+                        self.distinct[value] = self.distinct.get(value, 0) + cnt
+                    if len(self.distinct) > self.distinct_cap:
+                        self.distinct = None
         if self.exact is not None:
             if self.n + bn > self.exact_cap:
                 self.exact = None
@@ -472,7 +473,7 @@ class ColumnProfile:
                 self.exact.append(np.array(f, dtype=np.float64, copy=True))
         if self.hist is None:
             self.hist = Histogram.for_range(bmin, bmax, self.nbins)
-        self.hist.add(f)
+        self.hist.add(f, bmin, bmax)
         self.n = n_new
 
     def _update_categorical(self, values: Sequence[Any] | np.ndarray) -> None:
@@ -597,7 +598,11 @@ class ColumnProfile:
             d.update(
                 n=self.n, mean=self.mean, m2=self.m2, min=self.min, max=self.max, integral=self.integral,
                 hist=self.hist.to_dict() if self.hist is not None else None,
-                distinct=None if self.distinct is None else [[k, v] for k, v in sorted(self.distinct.items())],
+                distinct=(
+                    None if self.distinct is None
+                    else "from_exact" if exact is not None and exact.size == self.n
+                    else [[k, v] for k, v in sorted(self.distinct.items())]
+                ),
                 exact=None if exact is None else exact.tolist(),
             )
         elif self.kind == "categorical":
@@ -626,10 +631,16 @@ class ColumnProfile:
             col.max = None if d.get("max") is None else float(d["max"])
             col.integral = bool(d.get("integral", False))
             col.hist = Histogram.from_dict(d["hist"]) if d.get("hist") else None
-            dist = d.get("distinct")
-            col.distinct = None if dist is None else {float(k): int(v) for k, v in dist}
             ex = d.get("exact")
             col.exact = None if ex is None else ([np.asarray(ex, dtype=np.float64)] if ex else [])
+            dist = d.get("distinct")
+            if dist == "from_exact":
+                if ex is None:
+                    raise ValueError(f"column {col.name!r}: distinct values refer to missing exact values")
+                u, c = np.unique(np.asarray(ex, dtype=np.float64), return_counts=True)
+                col.distinct = dict(zip(u.tolist(), c.tolist()))
+            else:
+                col.distinct = None if dist is None else {float(k): int(v) for k, v in dist}
         elif col.kind == "categorical":
             col.categories = {str(k): int(v) for k, v in (d.get("categories") or {}).items()}
             col.other_count = int(d.get("other_count", 0))
