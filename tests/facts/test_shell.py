@@ -81,3 +81,26 @@ def test_is_setup_command() -> None:
     assert not is_setup_command(("python", "train.py"))
     assert not is_setup_command(("pytest",))
     assert not is_setup_command(("dvc", "repro"))
+
+
+def test_conditions_and_branch_ends_are_not_swallowed_without_errexit() -> None:
+    script = (
+        "if ! python check.py\n"
+        "then\n"
+        "    python update.py\n"
+        "    python deploy_update.py\n"
+        "else\n"
+        "    python deploy.py\n"
+        "fi\n"
+    )
+    got = [(c.argv[1], c.swallowed) for c in split_script(script, errexit=False).commands]
+    assert got == [("check.py", False), ("update.py", True), ("deploy_update.py", False), ("deploy.py", False)]
+
+
+def test_scripts_that_exit_on_error_themselves_are_not_blanket_swallowed() -> None:
+    script = "ER=0\nif ! black --check .; then ER=1; fi\nflake8 . || ER=1\nmypy src\nexit $ER\n"
+    assert [c.swallowed for c in split_script(script, errexit=False).commands] == [False, False, False]
+
+
+def test_subshell_parentheses_are_stripped() -> None:
+    assert split_script('if !([ -d "$P" ]); then echo x; fi').commands[0].argv == ("[", "-d", "$P", "]")

@@ -60,6 +60,7 @@ How = Literal["run", "test", "module", "notebook", "stage", "config", "import", 
 MAX_DEPTH = 6
 MAX_INVOCATIONS = 20_000
 MAX_COMMANDS = 20_000
+_RUN_SUBCOMMAND = ("pdm", "hatch", "mise", "pixi", "rye")
 
 
 class _Rec(BaseModel):
@@ -974,7 +975,7 @@ class _Resolver:
         for cmd_text in commands:
             if cmd_text.startswith("@task:"):
                 sub = ShellCommand(text=f"{head} {cmd_text[6:]}", line=line,
-                                   argv=(head, *((["run"] if head in ("pdm", "hatch") else [])), cmd_text[6:]),
+                                   argv=(head, *(["run"] if head in _RUN_SUBCOMMAND else []), cmd_text[6:]),
                                    cwd=cwd)
                 if hop.depth < MAX_DEPTH * 2:
                     self.run_command(sub, path, ctx)

@@ -220,9 +220,23 @@ def _norm_dir(path: str | None) -> str | None:
 
 
 def _strip_keywords(argv: list[str]) -> list[str]:
-    while argv and (argv[0] in _KEYWORDS or argv[0].endswith("()")):
-        argv = argv[1:]
+    while argv:
+        head = argv[0]
+        if head in _KEYWORDS or head.endswith("()"):
+            argv = argv[1:]
+        elif head.startswith(("!(", "(", "{")) and len(head) > 1 and not head.startswith("${"):
+            argv = [head.lstrip("!({"), *argv[1:]]
+        else:
+            break
+    while argv and argv[-1] in (")", "}", "))"):
+        argv = argv[:-1]
+    if argv and argv[-1].endswith(")") and argv[-1].count(")") > argv[-1].count("("):
+        argv = [*argv[:-1], argv[-1][:-1]]
     return argv
+
+
+_CONDITION_HEADS = ("if", "elif", "while", "until", "!")
+_CLOSERS = ("fi", "else", "elif", "done", "esac", ";;")
 
 
 _REDIRECT = re.compile(r"^(\d*|&)(>>?|<<?<?|>&|<&)(&?\d*|-)?$")
@@ -285,6 +299,8 @@ def split_script(
     commands: list[ShellCommand] = []
     commented: list[ShellCommand] = []
     raw_cmds: list[tuple[str, int, list[str], str | None, str | None, bool]] = []
+    exempt: set[int] = set()  # conditions and last commands of a branch: their status is used
+    handles_errors = bool(re.search(r"\bexit\s+(\$|[\"']?\$|[1-9])", text))
     cwd = _norm_dir(cwd)
     for lineno, line in _logical_lines(text, first_line):
         stripped = line.strip()
@@ -308,7 +324,12 @@ def split_script(
             background = grp[-1][1] == "&"
             n = len(grp)
             for idx, (seg_text, op) in enumerate(grp):
-                argv = _strip_redirects(_strip_keywords(words(seg_text)))
+                first_words = words(seg_text)
+                if first_words and first_words[0] in _CLOSERS and raw_cmds:
+                    exempt.add(len(raw_cmds) - 1)
+                is_condition = bool(first_words) and (first_words[0] in _CONDITION_HEADS or first_words[0].startswith(
+                    "!(")) or (idx > 0 and grp[idx - 1][1] in ("&&", "||"))
+                argv = _strip_redirects(_strip_keywords(first_words))
                 while argv and _ASSIGN.match(argv[0]):
                     argv = argv[1:]
                 if not argv or argv[0] in ("exit", "return", "fi", "done", "esac"):
@@ -342,10 +363,12 @@ def split_script(
                 if argv[0] in ("pushd",) and len(argv) >= 2:
                     cwd = posixpath.normpath(posixpath.join(cwd or ".", argv[1]))
                     continue
+                if is_condition or op in ("&&", "||"):
+                    exempt.add(len(raw_cmds))
                 raw_cmds.append((seg_text.strip(), lineno, argv, cwd, reason, errexit))
     last = len(raw_cmds) - 1
     for k, (seg_text, lineno, argv, cmd_cwd, reason, ee) in enumerate(raw_cmds):
-        if reason is None and not ee and k != last:
+        if reason is None and not ee and k != last and k not in exempt and not handles_errors:
             reason = "errexit off (set +e or shell without -e) and not the last command"
         commands.append(ShellCommand(
             text=seg_text, line=lineno, argv=tuple(argv), cwd=cmd_cwd,
@@ -359,7 +382,8 @@ _SETUP_HEADS = {
     "cp", "mv", "rm", "ln", "chmod", "chown", "ls", "pwd", "which", "env", "cat", "touch", "tar", "unzip",
     "wget", "curl", "sleep", "git", "nvidia-smi", "df", "du", "free", "uname", "tree", "head", "tail", "sort",
     "tee", "true", ":", "sed", "awk", "grep", "date", "whoami", "id", "hostname", "printenv", "xargs",
-    "ssh-keyscan", "gpg", "ssh-agent", "ssh-add", "update-alternatives", "locale-gen", "ulimit",
+    "ssh-keyscan", "gpg", "ssh-agent", "ssh-add", "update-alternatives", "locale-gen", "ulimit", "[", "[[",
+    "test", "shift", "read", "let", "local", "declare", "unset", "trap", "wait", "popd", "umask", "alias",
 }
 _INSTALL_SUBCOMMANDS = {
     "pip": {"install", "download", "freeze", "list", "show", "config", "cache", "wheel", "uninstall", "check"},
