@@ -206,3 +206,14 @@ def test_recursion_is_bounded() -> None:
     m = model({".github/workflows/ci.yml": wf("make a", "bash loop.sh"),
                "Makefile": "a: b\n\t$(MAKE) a\nb: a\n\tmake b\n", "loop.sh": "bash loop.sh\nbash loop.sh\n"})
     assert len(m.invocations) < 500
+
+
+def test_python_inline_imports_are_reached_as_imports() -> None:
+    text = ("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: |\n          python -c \"\n"
+            "          from src.data.download import main\n          print('ok')\n          \"\n")
+    m = model({".github/workflows/ci.yml": text, "src/__init__.py": "", "src/data/__init__.py": "",
+               "src/data/download.py": ""})
+    (inv,) = m.invocations
+    assert (inv.kind, inv.location.line, inv.targets) == ("python_inline", 7, ("src/data/download.py",))
+    r = m.reaches("src/data/download.py")[0]
+    assert (r.how, r.depth, r.chain_text) == ("import", 1, ".github/workflows/ci.yml:7 -> src/data/download.py")

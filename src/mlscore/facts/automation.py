@@ -484,7 +484,14 @@ class _Resolver:
             i += 2 if rest[i] in ("-W", "-X", "-Q") else 1
         if i >= len(rest):
             return "python", [], []
-        if rest[i] == "-c" or rest[i] == "-":
+        if rest[i] == "-c" and i + 1 < len(rest):
+            # inline code: the project modules it imports run (an import smoke test at least)
+            pseudo = _join(cwd, "__inline__.py")
+            deps = [p for p in _scan_imports(self.repo, pseudo, rest[i + 1]) if p != pseudo]
+            for dep in deps:
+                self.add_reach(dep, ctx, "import", text, depth=1)
+            return "python_inline", deps, []
+        if rest[i] in ("-c", "-"):
             return "python_inline", [], []
         if rest[i] == "-m":
             mod = rest[i + 1] if i + 1 < len(rest) else ""

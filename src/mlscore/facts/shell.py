@@ -128,9 +128,15 @@ def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
     while i < len(raw):
         start = i
         line = raw[i]
-        while line.endswith("\\") and not line.lstrip().startswith("#") and i + 1 < len(raw):
-            i += 1
-            line = line[:-1] + " " + raw[i].strip()
+        while i + 1 < len(raw) and not line.lstrip().startswith("#") and start + 200 > i:
+            if line.endswith("\\"):
+                i += 1
+                line = line[:-1] + " " + raw[i].strip()
+            elif _open_quote(line):
+                i += 1
+                line = line + "\n" + raw[i]  # a quoted argument spanning lines (python -c "...")
+            else:
+                break
         i += 1
         out.append((first_line + start, line))
         for m in _HEREDOC.finditer(line):
@@ -144,6 +150,29 @@ def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
                 if body.strip() == delim:
                     break
     return out
+
+
+def _open_quote(line: str) -> bool:
+    """Whether ``line`` ends inside a single- or double-quoted string (comments ignored)."""
+    quote = ""
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 2
+            continue
+        elif c == "#" and (i == 0 or line[i - 1] in " \t;&|("):
+            return False
+        i += 1
+    return bool(quote)
 
 
 def _segments(line: str) -> tuple[list[tuple[str, str]], str | None]:
