@@ -176,10 +176,13 @@ def _validators(ctx: Context) -> list[Outcome]:
     names = [p.rsplit("/", 1)[-1] for p in files]
     modules: list[Any] = []
     if names:
-        lits = tuple(n.lower() for n in names) + ("schema",)
-        for py in ctx.facts.python_matching("|".join(re.escape(n) for n in names) + r"|schema", notebooks=False,
-                                            literals=lits):
-            if not py.is_test_file and "raise" in "\n".join(py.lines):
+        lits = tuple(n.lower() for n in names)
+        named = re.compile(r"(?i)(^|/)[^/]*(schema|valid|expect|contract)[^/]*\.py$")
+        for path in ctx.facts.python_paths:
+            if not (named.search(path) or ctx.facts.has_any(path, lits)):
+                continue
+            py = ctx.facts.py(path)
+            if py is not None and not py.is_test_file and "raise" in ctx.facts.texts[path]:
                 modules.append(py)
     validators: dict[str, tuple[Any, Any]] = {}
     for py in modules:
