@@ -117,7 +117,8 @@ class ActionRun:
 
 
 def run_action(
-    tmp_path: Path, ws: Path, api: str, event: Path, *, actor: str = "ana", **inputs: str
+    tmp_path: Path, ws: Path, api: str, event: Path, *, actor: str = "ana", event_name: str = "pull_request",
+    **inputs: str,
 ) -> ActionRun:
     """Run `mlscore github` as action.yml's run step does: inputs in MLSCORE_*, context in GITHUB_*."""
     runner = tmp_path / "runner"
@@ -130,7 +131,7 @@ def run_action(
         "HOME": str(runner),
         "LANG": "C.UTF-8",
         "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_NAME": event_name,
         "GITHUB_EVENT_PATH": str(event),
         "GITHUB_REPOSITORY": REPO,
         "GITHUB_ACTOR": actor,
@@ -345,3 +346,17 @@ def test_attestation_only_pull_request_is_flagged_self_declared(tmp_path: Path, 
     (bot,) = fake_github.bot_comments(12)
     assert "MODEL2 became manual because an attestation by ana@&#8203;example.org" in bot["body"]
     assert "(self-declared: attestation or waiver)" in bot["body"]
+
+
+def test_push_event_writes_summary_and_outputs_without_api_calls(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    ws = tmp_path / "ws"
+    base, head = make_repo(ws)
+    event = tmp_path / "push.json"
+    event.write_text(json.dumps({"before": base, "after": head, "ref": "refs/heads/main"}))
+    saved = _saved_reports(tmp_path)
+    run = run_action(tmp_path, ws, fake_github.url, event, event_name="push", sarif_file="out/scan.sarif", **saved)
+    assert run.proc.returncode == 0, run.proc.stderr
+    assert fake_github.requests == []
+    assert run.outputs["sarif-file"] == "out/scan.sarif" and (ws / "out" / "scan.sarif").is_file()
+    assert run.outputs["previous-score"] == "1.5"
+    assert run.summary.startswith("## ML Test Score: 2 of 7")

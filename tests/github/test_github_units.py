@@ -201,3 +201,29 @@ def test_comment_errors_are_comment_errors() -> None:
 
     with _client(refused) as client, pytest.raises(CommentError, match="more than 65536"):
         client.upsert(5, "x" * 70_000)
+
+
+def test_report_annotations_prefix_subdirectory_and_flag_drops(tmp_path: Path) -> None:
+    import importlib.util
+    import sys
+
+    from mlscore.github.workflow import report_annotations
+    from mlscore.report.diff import compare
+
+    spec = importlib.util.spec_from_file_location("mlscore_tests_canonical_units", Path(__file__).parents[1] / "report" / "canonical.py")
+    assert spec and spec.loader
+    canonical = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = canonical
+    spec.loader.exec_module(canonical)
+    head, base = canonical.canonical_report(head=True), canonical.canonical_report(head=False)
+    # head -> base: INFRA3 drops (an error at the file CI no longer runs), MON3 loses its attestation
+    annotations = report_annotations(base, compare(head, base), path_prefix="svc")
+    errors = [a for a in annotations if a.level == "error"]
+    assert [a.title for a in errors] == ["mlscore INFRA3: score dropped", "mlscore MON3: score dropped"]
+    assert (errors[0].file, errors[0].line) == ("svc/tests/test_pipeline.py", 3)
+    assert "no longer runs" in errors[0].message
+    infra1 = next(a for a in annotations if a.title and a.title.startswith("mlscore INFRA1"))
+    assert (infra1.level, infra1.file, infra1.line) == ("notice", "svc/src/churn/train.py", 22)
+    # the weakest section (Monitoring) comes first among the warnings
+    warnings = [a for a in annotations if a.level == "warning"]
+    assert warnings[0].title is not None and warnings[0].title.startswith("mlscore MON")

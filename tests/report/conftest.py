@@ -28,12 +28,15 @@ canonical = _load_canonical()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-goldens",
-        action="store_true",
-        default=False,
-        help="rewrite golden files from the current output instead of comparing",
-    )
+    try:
+        parser.addoption(
+            "--update-goldens",
+            action="store_true",
+            default=False,
+            help="rewrite golden files from the current output instead of comparing",
+        )
+    except ValueError:  # another conftest (e.g. a future tests/conftest.py) already defines it
+        pass
 
 
 @pytest.fixture
