@@ -153,10 +153,6 @@ class Analyzer:
         m.family("mlscore_queue_capacity").set(self.capacity)
         if reference is not None:
             m.family("mlscore_reference_rows").set(reference.rows)
-        for kind, value in (("input", config.alerts.drift_threshold),
-                            ("prediction", config.alerts.prediction_drift_threshold)):
-            if value is not None:
-                m.child("mlscore_drift_threshold", kind).set(value)
         if trained_at is not None:
             m.child("mlscore_model_trained_timestamp_seconds", self.default_model).set(trained_at)
 

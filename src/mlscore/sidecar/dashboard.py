@@ -14,7 +14,7 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Traffic", ("mlscore_requests", "mlscore_request_duration_seconds", "mlscore_upstream_errors",
                  "mlscore_requests_rejected")),
     ("Drift", ("mlscore_drift_detected", "mlscore_drift_score_max", "mlscore_feature_drift_score",
-               "mlscore_drifted_features", "mlscore_drift_threshold", "mlscore_window_size_rows",
+               "mlscore_drifted_features", "mlscore_window_size_rows",
                "mlscore_window_rows", "mlscore_windows_closed", "mlscore_window_last_closed_timestamp_seconds",
                "mlscore_reference_rows")),
     ("Data quality and predictions", ("mlscore_schema_violations", "mlscore_predictions",

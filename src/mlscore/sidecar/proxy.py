@@ -99,6 +99,8 @@ class Proxy:
         self.default_model = default_model or "unknown"
         self.model_cap = LabelCap(settings.max_models)
         self.connections: set[asyncio.StreamWriter] = set()
+        self.active = 0  # exchanges in flight
+        self.closing = False
 
     # -- one client connection -------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -121,7 +123,12 @@ class Proxy:
                 except HttpError as exc:
                     self._reject(writer, exc.status, "bad_request")
                     return
-                if not await self._exchange(reader, writer, head, t0):
+                self.active += 1
+                try:
+                    keep = await self._exchange(reader, writer, head, t0)
+                finally:
+                    self.active -= 1
+                if not keep or self.closing:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return

@@ -211,12 +211,13 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
         for srv in servers:
             srv.close()
         if proxy is not None:
-            # Let in-flight exchanges finish briefly, then close idle client and upstream connections.
+            # Let in-flight exchanges finish (up to 5 s), then close idle keep-alive connections.
+            proxy.closing = True
             deadline = time.monotonic() + 5.0
-            while proxy.connections and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-                if all(w.transport.is_closing() for w in proxy.connections):
-                    break
+            while proxy.active and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            for w in list(proxy.connections):
+                w.close()
             proxy.pool.close()
         for t in tasks:
             t.cancel()
