@@ -63,6 +63,10 @@ def run_audit(
     target = _target(root, index)
     ctx = build_context(facts)
     ctx.cache["remote_url"] = target.remote_url
+    if index.from_git:
+        from mlscore.facts.git import read_history
+
+        ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
     for report_path in (*config.data_reports, *config.probe_reports):
         ctx.checks.extend(load_checks(Path(report_path)))
     if progress:

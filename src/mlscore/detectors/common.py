@@ -121,6 +121,13 @@ class Context:
     def grep(self, pattern: str | re.Pattern[str], **kwargs: Any) -> list[Hit]:
         return self.facts.grep(pattern, **kwargs)
 
+    def history(self) -> Any:
+        """Git history (mlscore.facts.git.GitHistory), or None when the tree is not a git repository."""
+        value = self.cache.get("git")
+        if callable(value):
+            value = self.cache["git"] = value()
+        return value
+
     def checks_for(self, rule_id: str) -> list[tuple[str, Check]]:
         return [(src, c) for src, c in self.checks if rule_id in c.rules]
 

@@ -79,7 +79,13 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
                                         "dependencies are scanned " + ("on a schedule" if scheduled else
                                                                       "on the team's own pushes")))
     outcomes.extend(_checks(ctx, "MON1"))
-    return best(outcomes)
+    result = best(outcomes)
+    history = ctx.history()
+    if result.level is Level.NONE and history is not None and history.bot_commits:
+        bots = ", ".join(f"{n} {bot}" for bot, n in sorted(history.bot_commits.items()))
+        result.rationale = (f"no dependency bot or scheduled scan in the tree; the git history has commits by {bots}, "
+                            "but a bot configured outside the tree cannot be verified (commit its config file)")
+    return result
 
 
 # -- MON2: input invariants hold in serving -----------------------------------------------------------
@@ -158,7 +164,18 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "a retraining cadence is documented"))
             break
     outcomes.extend(_checks(ctx, "MON4"))
-    return best(outcomes)
+    result = best(outcomes)
+    history = ctx.history()
+    if result.level is not Level.AUTOMATED and history is not None:
+        from mlscore.detectors.model import model_specs
+
+        specs = [s for s in model_specs(ctx) if s[0].cell_of_line is None]
+        changed = history.last_change(specs[0][0].path) if specs else None
+        if changed is not None and history.last_commit is not None:
+            days = (history.last_commit - changed).days
+            result.rationale = (result.rationale or "no retraining schedule or model-age alert") + (
+                f"; for context, {specs[0][0].path} last changed {days} days before the audited commit")
+    return result
 
 
 # -- MON5: numerically stable ------------------------------------------------------------------------
