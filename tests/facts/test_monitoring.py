@@ -79,7 +79,7 @@ def test_grafana_dashboard_provisioning_and_alerting() -> None:
          "alert": {"name": "Slow"}},
     ]}}
     files = {
-        "grafana/dashboards/model.json": json.dumps(dash),
+        "grafana/dashboards/model.json": json.dumps(dash, indent=1),
         "grafana/provisioning/datasources/ds.yaml": "apiVersion: 1\ndatasources:\n  - name: P\n    type: prometheus\n",
         "grafana/provisioning/alerting/rules.yaml": (
             "apiVersion: 1\ngroups:\n  - orgId: 1\n    name: ml\n    rules:\n      - uid: a\n        title: Drift high\n"
@@ -88,9 +88,9 @@ def test_grafana_dashboard_provisioning_and_alerting() -> None:
     }
     f = facts(files)
     (d,) = f.dashboards
-    assert [(p.title, p.metrics, p.categories) for p in d.panels] == [
-        ("Prediction distribution", ("model_prediction_bucket",), ("prediction",)),
-        ("Latency", ("x_seconds_bucket",), ("latency",))]
+    assert [(p.line, p.title, p.metrics, p.categories) for p in d.panels] == [
+        (12, "Prediction distribution", ("model_prediction_bucket",), ("prediction",)),
+        (21, "Latency", ("x_seconds_bucket",), ("latency",))]
     assert [(r.alert, r.source, r.categories) for r in f.rules] == [
         ("Slow", "grafana", ("latency",)), ("Drift high", "grafana", ("drift",))]
     assert [(p.file.split("/")[-2], p.kind, p.datasource_types) for p in f.provisioning] == [
@@ -102,6 +102,13 @@ def test_cloud_alarms_in_terraform() -> None:
           '  namespace = "AWS/SageMaker"\n  threshold = 500\n}\n')
     (alarm,) = facts({"infra/alarms.tf": tf}).alarms
     assert (alarm.line, alarm.kind, alarm.categories) == (1, "cloudwatch_alarm", ("latency",))
+
+
+def test_label_values_do_not_classify_but_5xx_matchers_do() -> None:
+    f = facts({"r.yml": "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+                        "        expr: rate(http_request_size_bytes_sum{handler=\"/predict\"}[5m]) > 1e6\n"
+                        "      - alert: B\n        expr: rate(http_requests_total{code=~\"5..\"}[5m]) > 1\n"})
+    assert [(r.alert, r.categories) for r in f.rules] == [("A", ()), ("B", ("error_rate", "throughput"))]
 
 
 def test_metric_names_and_classify() -> None:

@@ -10,11 +10,12 @@ Public API
   (see ``classify``), ``source``: ``prometheus`` (rule file), ``prometheus_crd`` (``PrometheusRule``),
   ``grafana`` (provisioned or panel alert).
 - ``ScrapeConfig``: ``file``, ``line``, ``job``, ``targets``, ``metrics_path``. ``PrometheusConfig``: ``file``,
-  ``rule_files``, ``alertmanagers`` (bool), ``scrape_configs``.
+  ``rule_files``, ``alertmanagers`` (bool), ``scrape_configs`` (a ``ServiceMonitor``/``PodMonitor`` gives one
+  PrometheusConfig with one ScrapeConfig named after it).
 - ``Receiver``: ``name``, ``kinds`` (slack, email, pagerduty, webhook, opsgenie, msteams, telegram, discord, sns,
   victorops, pushover, wechat, webex). ``AlertmanagerConfig``: ``file``, ``line``, ``receivers``, ``route_receiver``,
   ``routes`` (count), ``notifies`` (some receiver has a notification channel).
-- ``Panel``: ``title``, ``line`` (None in JSON), ``exprs``, ``metrics``, ``categories``. ``Dashboard``: ``file``,
+- ``Panel``: ``title``, ``line`` (of its ``"title"`` in the JSON text), ``exprs``, ``metrics``, ``categories``. ``Dashboard``: ``file``,
   ``title``, ``panels``.
 - ``Provisioning``: ``file``, ``kind`` (datasources | dashboards | alerting | notifiers | contactpoints),
   ``datasource_types``.
@@ -24,6 +25,8 @@ Public API
   ``diagnostics``; ``alerts()`` (rules with an ``alert`` name), ``alerts_in(*categories)``.
 - ``metric_names(expr) -> list[str]``: metric names a PromQL expression mentions (functions, keywords, label
   matchers, ``by (...)`` lists and durations removed).
+- ``expr_signals(expr) -> str``: what to classify a PromQL expression by (metric names, telling functions,
+  5xx matchers; other label values left out).
 - ``classify(*texts) -> tuple[str, ...]``: categories of an expression/name/annotation text: ``latency``,
   ``error_rate``, ``nan``, ``drift``, ``prediction``, ``staleness``, ``data_quality``, ``resource``,
   ``availability``, ``throughput`` (``CATEGORY_PATTERNS`` holds the regexes).
@@ -85,6 +88,18 @@ def metric_names(expr: str) -> list[str]:
             continue
         out.append(name)
     return list(dict.fromkeys(out))
+
+
+def expr_signals(expr: str) -> str:
+    """Text to classify a PromQL expression by: its metric names, telling functions and 5xx matchers (label
+    values such as ``handler="/predict"`` are left out: they say where, not what)."""
+    parts = metric_names(expr)
+    for fn in ("histogram_quantile", "absent", "time()", "timestamp"):
+        if fn in expr:
+            parts.append(fn)
+    if re.search(r"(status|code|status_code)\s*=~?\s*\"5", expr):
+        parts.append("5xx")
+    return " ".join(parts)
 
 
 def classify(*texts: str | None) -> tuple[str, ...]:
@@ -190,7 +205,8 @@ class MonitoringFacts(_Rec):
 _YAML = re.compile(r"\.ya?ml$")
 _SKIP = re.compile(r"^\.github/|^\.gitlab|^\.circleci/|(^|/)(dvc|params|environment|\.pre-commit-config|"
                    r"mkdocs|prefect|bentofile)\.ya?ml$|(^|/)(package(-lock)?|tsconfig|\.eslintrc)\.json$")
-_YAML_HINT = re.compile(r"^\s*-?\s*(alert|expr|record)\s*:|scrape_configs\s*:|^\s*receivers\s*:|kind:\s*PrometheusRule"
+_YAML_HINT = re.compile(r"^\s*-?\s*(alert|expr|record)\s*:|scrape_configs\s*:|^\s*receivers\s*:|"
+                        r"kind:\s*(PrometheusRule|ServiceMonitor|PodMonitor)"
                         r"|^\s*(datasources|providers|contactPoints|groups|notifiers)\s*:", re.M)
 _ALARMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cloudwatch_alarm", re.compile(r"aws_cloudwatch_metric_alarm|AWS::CloudWatch::Alarm|cloudwatch\.Alarm\(")),
@@ -235,7 +251,8 @@ def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
                     alert=name, expr=expr, for_=str(r["for"]) if r.get("for") else None,
                     labels=_str_map(r.get("labels")), annotations=_str_map(r.get("annotations")),
                     metrics=tuple(m for e in exprs for m in metric_names(e)),
-                    categories=classify(expr, name, " ".join(_str_map(r.get("annotations")).values())),
+                    categories=classify(*(expr_signals(e) for e in exprs), name,
+                                        " ".join(_str_map(r.get("annotations")).values())),
                     source="grafana"))
                 continue
             expr = str(r.get("expr", "")).strip()
@@ -246,7 +263,8 @@ def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
                 alert=alert, record=str(r["record"]) if r.get("record") else None, expr=expr,
                 for_=str(r["for"]) if r.get("for") else None, labels=_str_map(r.get("labels")),
                 annotations=annotations, metrics=tuple(metric_names(expr)),
-                categories=classify(expr, alert, annotations.get("summary"), annotations.get("description")),
+                categories=classify(expr_signals(expr), alert, annotations.get("summary"),
+                                    annotations.get("description")),
                 source=source))  # type: ignore[arg-type]
     return out
 
@@ -294,12 +312,23 @@ def _prometheus(path: str, doc: dict[str, Any]) -> PrometheusConfig:
         scrape_configs=tuple(scrapes))
 
 
-def _dashboard(path: str, doc: dict[str, Any]) -> tuple[Dashboard | None, list[AlertRule]]:
+def _dashboard(path: str, doc: dict[str, Any], text: str = "") -> tuple[Dashboard | None, list[AlertRule]]:
     dash = doc.get("dashboard") if isinstance(doc.get("dashboard"), dict) else doc
     if not isinstance(dash.get("panels"), list) and not isinstance(dash.get("rows"), list):
         return None, []
     panels: list[Panel] = []
     alerts: list[AlertRule] = []
+    cursor = [0]
+
+    def title_line(title: str) -> int | None:
+        """Line of the panel's ``"title": ...`` in the JSON text, searching forward from the last panel."""
+        if not text or not title:
+            return None
+        m = re.compile(r'"title"\s*:\s*' + re.escape(json.dumps(title))).search(text, cursor[0])
+        if m is None:
+            return None
+        cursor[0] = m.end()
+        return text.count("\n", 0, m.start()) + 1
 
     def walk(items: Any, depth: int) -> None:
         for p in items if isinstance(items, list) else []:
@@ -308,17 +337,19 @@ def _dashboard(path: str, doc: dict[str, Any]) -> tuple[Dashboard | None, list[A
             exprs = [str(t.get("expr") or t.get("query") or "") for t in p.get("targets") or []
                      if isinstance(t, dict) and (t.get("expr") or t.get("query"))]
             title = str(p.get("title", ""))
-            if exprs or p.get("type") not in ("row", None):
+            if exprs or (title and p.get("type") not in ("row", "text", None)):
                 metrics = [m for e in exprs for m in metric_names(e)]
-                panels.append(Panel(title=title, exprs=tuple(exprs), metrics=tuple(dict.fromkeys(metrics)),
-                                    categories=classify(title, *exprs)))
+                panels.append(Panel(title=title, line=title_line(title), exprs=tuple(exprs),
+                                    metrics=tuple(dict.fromkeys(metrics)),
+                                    categories=classify(title, *(expr_signals(e) for e in exprs))))
             if isinstance(p.get("alert"), dict):
                 a = p["alert"]
                 name = str(a.get("name") or title)
                 alerts.append(AlertRule(file=path, line=1, group=str(dash.get("title", "")), alert=name,
                                         expr=" ; ".join(exprs), metrics=tuple(m for e in exprs for m in
                                                                              metric_names(e)),
-                                        categories=classify(name, *exprs), source="grafana"))
+                                        categories=classify(name, *(expr_signals(e) for e in exprs)),
+                                        source="grafana"))
             walk(p.get("panels"), depth + 1)
 
     walk(dash.get("panels"), 0)
@@ -370,7 +401,7 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                     diags.append(Diagnostic(path=path, message="malformed JSON (Grafana dashboard?), ignored"))
                     continue
                 if isinstance(doc, dict):
-                    dash, panel_alerts = _dashboard(path, doc)
+                    dash, panel_alerts = _dashboard(path, doc, text)
                     if dash is not None:
                         dashboards.append(dash)
                         rules.extend(panel_alerts)
@@ -387,6 +418,17 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                 alarms.extend(_alarms(path, text))
             for doc in docs:
                 if not isinstance(doc, dict):
+                    continue
+                if doc.get("kind") in ("ServiceMonitor", "PodMonitor"):
+                    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+                    eps = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
+                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                    proms.append(PrometheusConfig(file=path, scrape_configs=(ScrapeConfig(
+                        file=path, line=line_of(doc) or 1, job=str(meta.get("name", doc["kind"])),
+                        targets=tuple(str(e.get("port") or e.get("targetPort") or "") for e in eps
+                                      if isinstance(e, dict)),
+                        metrics_path=next((str(e["path"]) for e in eps if isinstance(e, dict) and e.get("path")),
+                                          None)),)))
                     continue
                 if doc.get("kind") == "PrometheusRule":
                     spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
@@ -417,4 +459,4 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
 
 __all__ = ["AlertRule", "AlertmanagerConfig", "CloudAlarm", "Dashboard", "MonitoringFacts", "Panel",
            "PrometheusConfig", "Provisioning", "Receiver", "ScrapeConfig", "classify", "extract_monitoring",
-           "metric_names", "wanted"]
+           "expr_signals", "metric_names", "wanted"]
