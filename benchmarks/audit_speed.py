@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.only:
         repos = [r for r in repos if any(part in r[1] for part in args.only)]
+    load_before = os.getloadavg()
     neutral = Path(tempfile.mkdtemp(prefix="audit-speed-cwd-"))
     rows: list[dict[str, Any]] = []
     version = time_command([*mlscore_cmd(), "--version"], runs=args.runs * 2, env=env, cwd=neutral,
@@ -395,9 +396,13 @@ def main(argv: list[str] | None = None) -> int:
                      "mllint": (asdict(theirs) | {"median": theirs.median}) if theirs else None})
     shutil.rmtree(mypy_cache, ignore_errors=True)
 
+    load_after = os.getloadavg()
     print(render(rows, version, mllint_version, args))
+    print(f"load average (1 min) before: {load_before[0]:.2f}, after: {load_after[0]:.2f}; timings on a shared "
+          "machine are only as quiet as its load.")
     payload = {
         "runs": args.runs, "mllint_runs": args.mllint_runs, "cpu_count": os.cpu_count(),
+        "loadavg_before": load_before, "loadavg_after": load_after,
         "targets": TARGETS, "version": asdict(version) | {"median": version.median},
         "mllint_version": (asdict(mllint_version) | {"median": mllint_version.median}) if mllint_version else None,
         "repos": rows,
