@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from mlscore.errors import ConfigError
+from mlscore.errors import ConfigError, MlscoreError
 from mlscore.sidecar.analysis import Analyzer, Reference, load_reference
 from mlscore.sidecar.config import SidecarConfig, parse_hostport
 from mlscore.sidecar.http import CRLF, HttpError, copy_chunked, copy_length, parse_head, simple_response
@@ -163,6 +163,9 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
                 stop: asyncio.Event | None = None, bound: dict[str, int] | None = None) -> None:
     """Run until SIGTERM/SIGINT (or ``stop``); ``bound`` receives the actual ports (for port 0)."""
     s = config.sidecar
+    mhost, mport = parse_hostport(s.metrics, what="--metrics")
+    listen = parse_hostport(s.listen, what="--listen") if s.upstream else None
+    upstream = parse_upstream(s.upstream) if s.upstream else None
     reference: Reference | None = None
     if s.reference:
         reference = load_reference(s.reference, config.model.prediction_column)
@@ -177,8 +180,8 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
     metrics = Metrics()
     analyzer = Analyzer(config, metrics, reference, trained_at=trained_at)
     proxy = None
-    if s.upstream:
-        proxy = Proxy(s, parse_upstream(s.upstream), metrics, analyzer.submit, config.model.name)
+    if upstream is not None:
+        proxy = Proxy(s, upstream, metrics, analyzer.submit, config.model.name)
     sc = Sidecar(config, metrics, analyzer, proxy, time.time())
     control = ControlServer(sc)
     stop = stop or asyncio.Event()
@@ -188,14 +191,15 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
             pass
-    servers = []
-    mhost, mport = parse_hostport(s.metrics, what="--metrics")
-    servers.append(await asyncio.start_server(control.handle, mhost, mport, limit=s.max_header_bytes,
-                                              reuse_address=True))
-    if proxy is not None:
-        lhost, lport = parse_hostport(s.listen, what="--listen")
-        servers.append(await asyncio.start_server(proxy.handle, lhost, lport, limit=s.max_header_bytes,
-                                                  reuse_address=True, backlog=1024))
+    servers: list[asyncio.base_events.Server] = []
+    try:
+        servers.append(await _listen(control.handle, mhost, mport, s.max_header_bytes, "--metrics"))
+        if proxy is not None and listen is not None:
+            servers.append(await _listen(proxy.handle, listen[0], listen[1], s.max_header_bytes, "--listen"))
+    except MlscoreError:
+        for srv in servers:
+            srv.close()
+        raise
     if bound is not None:
         bound["metrics"] = servers[0].sockets[0].getsockname()[1]
         if proxy is not None:
@@ -222,6 +226,13 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _listen(handler: Any, host: str, port: int, limit: int, what: str) -> asyncio.base_events.Server:
+    try:
+        return await asyncio.start_server(handler, host, port, limit=limit, reuse_address=True, backlog=1024)
+    except OSError as exc:
+        raise MlscoreError(f"{what} {host}:{port}: cannot listen: {exc.strerror or exc}") from None
 
 
 def run(config: SidecarConfig) -> None:
