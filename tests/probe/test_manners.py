@@ -111,6 +111,7 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
     """A minimal, well-behaved V2 server (constant model) for cap and TLS tests."""
 
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16
 
     def _send(self, status: int, doc: object) -> None:
         body = json.dumps(doc).encode()

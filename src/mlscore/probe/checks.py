@@ -217,7 +217,7 @@ def _metadata_summary(protocol: str, doc: dict[str, Any]) -> dict[str, Any]:
         return {"signatures": sorted(sig)[:20]}
     if protocol in ("json", "bentoml"):
         info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
-        return {"title": info.get("title"), "api_version": info.get("version")}
+        return {"api_title": info.get("title"), "api_version": info.get("version")}
     return {"keys": sorted(str(k) for k in doc)[:20]}
 
 

@@ -94,7 +94,7 @@ class Endpoint:
             if self.json_api.layout == "wrapped":
                 return {self.json_api.key: records}
             return records[0] if records else {}
-        return protocols.loads(protocols.encode_request(self.protocol, rows, names))
+        return protocols.request_document(self.protocol, rows, names)
 
     # -- calls ---------------------------------------------------------------------------
 

@@ -289,6 +289,21 @@ def encode_request(
     as given, so callers can put None, strings or absurd numbers in on purpose; float NaN and
     infinities become the non-standard JSON literals ``NaN``/``Infinity``.
     """
+    return dumps(
+        request_document(protocol, rows, feature_names, datatype=datatype, input_name=input_name, request_id=request_id)
+    )
+
+
+def request_document(
+    protocol: str,
+    rows: list[list[Any]],
+    feature_names: list[str] | None = None,
+    *,
+    datatype: str = "FP64",
+    input_name: str = "input-0",
+    request_id: str | None = None,
+) -> Any:
+    """The JSON document :func:`encode_request` sends (for callers that alter it first)."""
     _check_protocol(protocol)
     width = len(rows[0]) if rows else (len(feature_names) if feature_names else 0)
     names = feature_names if feature_names and len(feature_names) == width else None
@@ -300,15 +315,13 @@ def encode_request(
         }
         if request_id is not None:
             doc["id"] = request_id
-    elif protocol == "tfserving":
-        doc = {"instances": [dict(zip(names, r)) for r in rows] if names else rows}
-    elif protocol == "mlflow":
-        doc = {"dataframe_split": {"columns": names or [str(j) for j in range(width)], "data": rows}}
-    elif protocol in ("torchserve", "bentoml", "json"):
-        doc = [dict(zip(names, r)) for r in rows] if names else rows
-        if protocol == "bentoml":
-            doc = {"input_data": doc}
-    return dumps(doc)
+        return doc
+    if protocol == "tfserving":
+        return {"instances": [dict(zip(names, r)) for r in rows] if names else rows}
+    if protocol == "mlflow":
+        return {"dataframe_split": {"columns": names or [str(j) for j in range(width)], "data": rows}}
+    records: Any = [dict(zip(names, r)) for r in rows] if names else rows
+    return {"input_data": records} if protocol == "bentoml" else records
 
 
 def dumps(doc: Any) -> bytes:
@@ -346,25 +359,21 @@ def loads(body: bytes, content_type: str | None = None) -> Any:
         raise PayloadError(f"body is not JSON: {str(exc)[:120]}") from None
 
 
+_DEPTH_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def _check_depth(text: str) -> None:
+    """Reject JSON nested deeper than MAX_DEPTH (strings skipped by the regex engine, not per char)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
     depth = 0
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for match in _DEPTH_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
             depth += 1
             if depth > MAX_DEPTH:
                 raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
-        elif ch in "]}":
+        elif token in ("]", "}"):
             depth -= 1
 
 
