@@ -6,11 +6,11 @@ import difflib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -75,9 +75,16 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._send(400, {"message": "missing API headers"})
             segs = parts.path.strip("/").split("/")
             if method != "GET" and state.fail_writes_with:
-                return self._send(state.fail_writes_with, {"message": "Resource not accessible by integration"})
+                return self._send(
+                    state.fail_writes_with, {"message": "Resource not accessible by integration"}
+                )
             # /repos/{o}/{r}/issues/{n}/comments
-            if len(segs) == 6 and segs[0] == "repos" and segs[3] == "issues" and segs[5] == "comments":
+            if (
+                len(segs) == 6
+                and segs[0] == "repos"
+                and segs[3] == "issues"
+                and segs[5] == "comments"
+            ):
                 number = int(segs[4])
                 if method == "GET":
                     page = int(parse_qs(parts.query).get("page", ["1"])[0])
@@ -89,9 +96,16 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                         headers["Link"] = f'<{nxt}>; rel="next"'
                     return self._send(200, chunk, headers)
                 if method == "POST":
-                    return self._send(201, state.add(number, body["body"], "github-actions[bot]", "Bot"))
+                    return self._send(
+                        201, state.add(number, body["body"], "github-actions[bot]", "Bot")
+                    )
             # /repos/{o}/{r}/issues/comments/{id}
-            if len(segs) == 6 and segs[3] == "issues" and segs[4] == "comments" and method == "PATCH":
+            if (
+                len(segs) == 6
+                and segs[3] == "issues"
+                and segs[4] == "comments"
+                and method == "PATCH"
+            ):
                 cid = int(segs[5])
                 for comments in state.comments.values():
                     for c in comments:
@@ -131,9 +145,10 @@ def fake_github() -> Iterator[FakeGitHub]:
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare with tests/github/golden/<name>; rewrite with --update-goldens or MLSCORE_UPDATE_GOLDENS=1."""
-    update = bool(request.config.getoption("--update-goldens", default=False)) or os.environ.get(
-        "MLSCORE_UPDATE_GOLDENS"
-    ) == "1"
+    update = (
+        bool(request.config.getoption("--update-goldens", default=False))
+        or os.environ.get("MLSCORE_UPDATE_GOLDENS") == "1"
+    )
     directory = Path(__file__).parent / "golden"
 
     def check(name: str, text: str) -> None:
@@ -146,7 +161,11 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             pytest.fail(f"golden file {path} is missing: rerun with MLSCORE_UPDATE_GOLDENS=1")
         expected = path.read_text(encoding="utf-8")
         if expected != text:
-            delta = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), f"golden/{name}", "actual"))
+            delta = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(True), text.splitlines(True), f"golden/{name}", "actual"
+                )
+            )
             pytest.fail(f"output differs from golden/{name}:\n{delta}")
 
     return check

@@ -14,7 +14,6 @@ import pytest
 
 from mlscore.models import Level, Report
 
-
 HERE = Path(__file__).parent
 REPO = "acme/churn-model"
 TOKEN = "ghs_test_token"  # the fake API (conftest.py) accepts only this token
@@ -69,7 +68,9 @@ def make_repo(root: Path) -> tuple[str, str]:
     return base, head
 
 
-def pr_event(path: Path, *, number: int, base: str, head: str, head_repo: str = REPO, author: str = "ana") -> Path:
+def pr_event(
+    path: Path, *, number: int, base: str, head: str, head_repo: str = REPO, author: str = "ana"
+) -> Path:
     path.write_text(
         json.dumps(
             {
@@ -107,17 +108,27 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 
 class ActionRun:
-    def __init__(self, proc: subprocess.CompletedProcess[str], outputs: dict[str, str], summary: str) -> None:
+    def __init__(
+        self, proc: subprocess.CompletedProcess[str], outputs: dict[str, str], summary: str
+    ) -> None:
         self.proc = proc
         self.outputs = outputs
         self.summary = summary
         self.commands = [
-            line for line in proc.stdout.splitlines() if line.startswith("::") and not line.startswith(("::group", "::endgroup"))
+            line
+            for line in proc.stdout.splitlines()
+            if line.startswith("::") and not line.startswith(("::group", "::endgroup"))
         ]
 
 
 def run_action(
-    tmp_path: Path, ws: Path, api: str, event: Path, *, actor: str = "ana", event_name: str = "pull_request",
+    tmp_path: Path,
+    ws: Path,
+    api: str,
+    event: Path,
+    *,
+    actor: str = "ana",
+    event_name: str = "pull_request",
     **inputs: str,
 ) -> ActionRun:
     """Run `mlscore github` as action.yml's run step does: inputs in MLSCORE_*, context in GITHUB_*."""
@@ -150,7 +161,12 @@ def run_action(
     }
     env.update({f"MLSCORE_{k.upper()}": v for k, v in inputs.items()})
     proc = subprocess.run(
-        [sys.executable, "-m", "mlscore", "github"], cwd=ws, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mlscore", "github"],
+        cwd=ws,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return ActionRun(proc, parse_outputs(output.read_text()), summary.read_text())
 
@@ -161,7 +177,10 @@ def _saved_reports(tmp_path: Path, head: Report | None = None) -> dict[str, str]
     head = head or canonical.canonical_report(head=True)
     (reports / "head.json").write_text(head.model_dump_json())
     (reports / "base.json").write_text(canonical.canonical_report(head=False).model_dump_json())
-    return {"report_file": str(reports / "head.json"), "baseline_report_file": str(reports / "base.json")}
+    return {
+        "report_file": str(reports / "head.json"),
+        "baseline_report_file": str(reports / "base.json"),
+    }
 
 
 def test_same_repo_pull_request_comment_created_once_then_updated(
@@ -194,15 +213,23 @@ def test_same_repo_pull_request_comment_created_once_then_updated(
     }
     assert bot["body"].startswith("<!-- mlscore:report -->\n## ML Test Score: 2 of 7")
     assert "ML Test Score 1.5 → 2 (+0.5)" in bot["body"]
-    assert "INFRA3 became automated because `.github/workflows/ci.yml` now runs `tests/test_pipeline.py`" in bot["body"]
+    assert (
+        "INFRA3 became automated because `.github/workflows/ci.yml` now runs `tests/test_pipeline.py`"
+        in bot["body"]
+    )
     assert "self-declared" in bot["body"]
     golden("summary.md", first.summary)
     golden("annotations.txt", "\n".join(first.commands) + "\n")
     assert sum(c.startswith("::warning") for c in first.commands) <= 10
     assert sum(c.startswith("::notice") for c in first.commands) <= 10
     sarif = json.loads((ws / "mlscore.sarif").read_text())
-    assert sarif_checks.schema_errors(sarif) == [] and sarif_checks.github_profile_errors(sarif) == []
-    assert Report.model_validate_json((ws / "mlscore-report" / "report.json").read_text()).score.value == 2.0
+    assert (
+        sarif_checks.schema_errors(sarif) == [] and sarif_checks.github_profile_errors(sarif) == []
+    )
+    assert (
+        Report.model_validate_json((ws / "mlscore-report" / "report.json").read_text()).score.value
+        == 2.0
+    )
     # Every API call carried the token and the API version headers.
     assert all(h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h, _ in fake_github.requests)
 
@@ -219,17 +246,30 @@ def test_same_repo_pull_request_comment_created_once_then_updated(
     lowered = head_report.model_copy(
         update={
             "results": tuple(
-                r.model_copy(update={"level": Level.NONE, "points": 0.0, "evidence": ()}) if r.rule_id == "MON6" else r
+                r.model_copy(update={"level": Level.NONE, "points": 0.0, "evidence": ()})
+                if r.rule_id == "MON6"
+                else r
                 for r in head_report.results
             ),
             "score": canonical.score_of(
-                [r.model_copy(update={"level": Level.NONE, "points": 0.0, "evidence": ()}) if r.rule_id == "MON6" else r
-                 for r in head_report.results]
+                [
+                    r.model_copy(update={"level": Level.NONE, "points": 0.0, "evidence": ()})
+                    if r.rule_id == "MON6"
+                    else r
+                    for r in head_report.results
+                ]
             ),
         }
     )
-    third = run_action(tmp_path, ws, fake_github.url, event, fail_under="2", fail_on_drop="true",
-                       **_saved_reports(tmp_path, lowered))
+    third = run_action(
+        tmp_path,
+        ws,
+        fake_github.url,
+        event,
+        fail_under="2",
+        fail_on_drop="true",
+        **_saved_reports(tmp_path, lowered),
+    )
     assert third.proc.returncode == 0, third.proc.stderr
     assert fake_github.writes() == [
         ("POST", "/repos/acme/churn-model/issues/7/comments"),
@@ -244,14 +284,20 @@ def test_same_repo_pull_request_comment_created_once_then_updated(
 
 
 @pytest.mark.parametrize("kind", ["fork", "dependabot"])
-def test_read_only_pull_requests_post_nothing(tmp_path: Path, fake_github: FakeGitHub, kind: str) -> None:
+def test_read_only_pull_requests_post_nothing(
+    tmp_path: Path, fake_github: FakeGitHub, kind: str
+) -> None:
     ws = tmp_path / "ws"
     base, head = make_repo(ws)
     if kind == "fork":
-        event = pr_event(tmp_path / "event.json", number=8, base=base, head=head, head_repo="mallory/churn-model")
+        event = pr_event(
+            tmp_path / "event.json", number=8, base=base, head=head, head_repo="mallory/churn-model"
+        )
         actor = "mallory"
     else:
-        event = pr_event(tmp_path / "event.json", number=8, base=base, head=head, author="dependabot[bot]")
+        event = pr_event(
+            tmp_path / "event.json", number=8, base=base, head=head, author="dependabot[bot]"
+        )
         actor = "dependabot[bot]"
     run = run_action(tmp_path, ws, fake_github.url, event, actor=actor, **_saved_reports(tmp_path))
     assert run.proc.returncode == 0, run.proc.stderr
@@ -260,20 +306,27 @@ def test_read_only_pull_requests_post_nothing(tmp_path: Path, fake_github: FakeG
     assert run.outputs["comment-url"] == ""
     assert run.outputs["score"] == "2"
     who = "a fork" if kind == "fork" else "Dependabot"
-    assert f"::notice title=mlscore::Not commenting: this pull request comes from {who}" in run.proc.stdout
+    assert (
+        f"::notice title=mlscore::Not commenting: this pull request comes from {who}"
+        in run.proc.stdout
+    )
     # The summary and annotations still work with a read-only token.
     assert "ML Test Score 1.5 → 2 (+0.5)" in run.summary
     assert any(c.startswith("::warning") for c in run.commands)
 
 
-def test_forbidden_comment_is_a_warning_not_a_failure(tmp_path: Path, fake_github: FakeGitHub) -> None:
+def test_forbidden_comment_is_a_warning_not_a_failure(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
     ws = tmp_path / "ws"
     base, head = make_repo(ws)
     fake_github.fail_writes_with = 403
     event = pr_event(tmp_path / "event.json", number=9, base=base, head=head)
     run = run_action(tmp_path, ws, fake_github.url, event, **_saved_reports(tmp_path))
     assert run.proc.returncode == 0, run.proc.stderr
-    assert "::warning title=mlscore::Could not write the pull request comment: POST" in run.proc.stdout
+    assert (
+        "::warning title=mlscore::Could not write the pull request comment: POST" in run.proc.stdout
+    )
     assert "HTTP 403 Resource not accessible by integration" in run.proc.stdout
     assert run.outputs["comment-url"] == ""
 
@@ -282,9 +335,14 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, fake_github: FakeGitHub
     ws = tmp_path / "ws"
     base, head = make_repo(ws)
     event = pr_event(tmp_path / "event.json", number=7, base=base, head=head)
-    run = run_action(tmp_path, ws, fake_github.url, event, fail_under="lots", **_saved_reports(tmp_path))
+    run = run_action(
+        tmp_path, ws, fake_github.url, event, fail_under="lots", **_saved_reports(tmp_path)
+    )
     assert run.proc.returncode == 2
-    assert run.proc.stderr == "mlscore: error: input fail-under (MLSCORE_FAIL_UNDER): not a number: 'lots'\n"
+    assert (
+        run.proc.stderr
+        == "mlscore: error: input fail-under (MLSCORE_FAIL_UNDER): not a number: 'lots'\n"
+    )
     assert fake_github.requests == []
 
 
@@ -313,7 +371,9 @@ def test_real_audit_of_base_and_head_commits(tmp_path: Path, fake_github: FakeGi
     rerun = run_action(tmp_path, ws, fake_github.url, event)
     assert rerun.proc.returncode == 0, rerun.proc.stderr
     assert len(fake_github.bot_comments(11)) == 1
-    assert [w for w in fake_github.writes() if w[0] == "POST"] == [("POST", "/repos/acme/churn-model/issues/11/comments")]
+    assert [w for w in fake_github.writes() if w[0] == "POST"] == [
+        ("POST", "/repos/acme/churn-model/issues/11/comments")
+    ]
     written = Report.model_validate_json((ws / "mlscore-report" / "report.json").read_text())
     assert written.target.commit == head
 
@@ -323,7 +383,9 @@ def test_real_audit_of_base_and_head_commits(tmp_path: Path, fake_github: FakeGi
     reason="engine: run_audit(ref=...) reads [tool.mlscore] (attestations) from the work tree, not from the ref, "
     "so the base report already has the PR's attestation",
 )
-def test_attestation_only_pull_request_is_flagged_self_declared(tmp_path: Path, fake_github: FakeGitHub) -> None:
+def test_attestation_only_pull_request_is_flagged_self_declared(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
     """A PR that only adds an attestation: the comment must say the credit is self-declared."""
     if importlib.util.find_spec("mlscore.engine") is None:
         pytest.skip("mlscore.engine is not written yet")
@@ -348,13 +410,23 @@ def test_attestation_only_pull_request_is_flagged_self_declared(tmp_path: Path, 
     assert "(self-declared: attestation or waiver)" in bot["body"]
 
 
-def test_push_event_writes_summary_and_outputs_without_api_calls(tmp_path: Path, fake_github: FakeGitHub) -> None:
+def test_push_event_writes_summary_and_outputs_without_api_calls(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
     ws = tmp_path / "ws"
     base, head = make_repo(ws)
     event = tmp_path / "push.json"
     event.write_text(json.dumps({"before": base, "after": head, "ref": "refs/heads/main"}))
     saved = _saved_reports(tmp_path)
-    run = run_action(tmp_path, ws, fake_github.url, event, event_name="push", sarif_file="out/scan.sarif", **saved)
+    run = run_action(
+        tmp_path,
+        ws,
+        fake_github.url,
+        event,
+        event_name="push",
+        sarif_file="out/scan.sarif",
+        **saved,
+    )
     assert run.proc.returncode == 0, run.proc.stderr
     assert fake_github.requests == []
     assert run.outputs["sarif-file"] == "out/scan.sarif" and (ws / "out" / "scan.sarif").is_file()

@@ -17,14 +17,36 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 ISSUE_INPUTS = {
-    "path", "config", "select", "ignore", "fail-under", "fail-on-drop", "baseline", "comment", "summary",
-    "annotations", "sarif-file", "upload-sarif", "python-version", "version", "github-token",
+    "path",
+    "config",
+    "select",
+    "ignore",
+    "fail-under",
+    "fail-on-drop",
+    "baseline",
+    "comment",
+    "summary",
+    "annotations",
+    "sarif-file",
+    "upload-sarif",
+    "python-version",
+    "version",
+    "github-token",
 }
 ISSUE_OUTPUTS = {"score", "previous-score", "failed", "report-json", "sarif-file", "comment-url"}
 # What `mlscore github` writes to GITHUB_OUTPUT (checked exactly by test_action_e2e.py).
 COMMAND_OUTPUTS = {
-    "score", "previous-score", "delta", "band", "failed", "failure-reason", "report-json", "markdown-file",
-    "sarif-file", "comment-url", "can-write",
+    "score",
+    "previous-score",
+    "delta",
+    "band",
+    "failed",
+    "failure-reason",
+    "report-json",
+    "markdown-file",
+    "sarif-file",
+    "comment-url",
+    "can-write",
 }
 
 
@@ -46,15 +68,24 @@ def test_workflows_exist() -> None:
 def test_action_yml_passes_the_github_action_schema() -> None:
     proc = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_workflows_pass_the_github_workflow_schema() -> None:
     proc = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
-        capture_output=True, text=True, timeout=120,
+        [
+            _tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -62,15 +93,35 @@ def test_workflows_pass_the_github_workflow_schema() -> None:
 def test_zizmor_offline_finds_nothing() -> None:
     # Without --min-severity, zizmor raises one *low* self-repository finding on `uses: ./`, our self-audit.
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--no-progress", "--min-severity", "low", str(ACTION), str(ROOT / ".github" / "workflows")],
-        capture_output=True, text=True, timeout=120,
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            "--min-severity",
+            "low",
+            str(ACTION),
+            str(ROOT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     findings = proc.stdout + proc.stderr
     lows = re.findall(r"^(\w+)\[([\w-]+)\]", findings, re.M)
     assert {rule for _, rule in lows} <= {"self-repository"}, findings
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--no-progress", "--min-severity", "medium", str(ACTION), str(ROOT / ".github" / "workflows")],
-        capture_output=True, text=True, timeout=120,
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            "--min-severity",
+            "medium",
+            str(ACTION),
+            str(ROOT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -98,7 +149,9 @@ def test_every_input_reaches_the_command_through_env_never_through_run() -> None
         if "run" in step:
             assert step["shell"] == "bash"
     run = next(s for s in steps if s.get("id") == "run")
-    passed = {m.group(1) for v in run["env"].values() if (m := re.search(r"inputs\.([\w-]+)", str(v)))}
+    passed = {
+        m.group(1) for v in run["env"].values() if (m := re.search(r"inputs\.([\w-]+)", str(v)))
+    }
     inputs_used_elsewhere = {"python-version", "version", "upload-sarif", "category"}
     assert set(action["inputs"]) - inputs_used_elsewhere == passed
     for name in passed:
@@ -119,7 +172,9 @@ def test_failing_step_is_last_and_uses_are_pinned() -> None:
         for line in path.read_text().splitlines():
             m = re.match(r"\s*(?:- )?uses:\s*([^\s#]+)", line)
             if m and not m.group(1).startswith("./"):
-                assert re.search(r"@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+", line), f"{path.name}: unpinned {line.strip()}"
+                assert re.search(r"@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+", line), (
+                    f"{path.name}: unpinned {line.strip()}"
+                )
 
 
 def test_pre_commit_hook_definition() -> None:
@@ -140,13 +195,21 @@ def test_the_validators_do_catch_a_bad_action(tmp_path: Path) -> None:
         "name: bad\ndescription: bad\nruns:\n  using: composite\n  steps:\n"
         "    - run: echo ${{ github.event.pull_request.title }}\n"
     )
-    schema = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(bad)],
-                            capture_output=True, text=True, timeout=120)
+    schema = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert schema.returncode == 1
     bad.write_text(
         "name: bad\ndescription: bad\nruns:\n  using: composite\n  steps:\n"
         "    - shell: bash\n      run: echo ${{ github.event.pull_request.title }}\n"
     )
-    audit = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", "--min-severity", "medium", str(bad)],
-                           capture_output=True, text=True, timeout=120)
+    audit = subprocess.run(
+        [_tool("zizmor"), "--offline", "--no-progress", "--min-severity", "medium", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert audit.returncode != 0 and "template-injection" in audit.stdout + audit.stderr

@@ -12,7 +12,13 @@ import pytest
 from mlscore.errors import ConfigError, InputError
 from mlscore.github.comment import MARKER, CommentClient, CommentError
 from mlscore.github.event import read_context, read_inputs
-from mlscore.github.workflow import Annotation, cap_annotations, escape_data, escape_property, write_outputs
+from mlscore.github.workflow import (
+    Annotation,
+    cap_annotations,
+    escape_data,
+    escape_property,
+    write_outputs,
+)
 
 
 def test_escaping_matches_actions_toolkit() -> None:
@@ -22,18 +28,27 @@ def test_escaping_matches_actions_toolkit() -> None:
 
 def test_annotation_command_format() -> None:
     a = Annotation("error", "line one\nline two", "mlscore INFRA3: dropped", "src/a,b.py", 3, 5)
-    assert a.command() == "::error file=src/a%2Cb.py,line=3,endLine=5,title=mlscore INFRA3%3A dropped::line one%0Aline two"
+    assert (
+        a.command()
+        == "::error file=src/a%2Cb.py,line=3,endLine=5,title=mlscore INFRA3%3A dropped::line one%0Aline two"
+    )
     assert Annotation("notice", "no file").command() == "::notice::no file"
     # a line without a file is meaningless and is left out
     assert Annotation("warning", "m", None, None, 4).command() == "::warning::m"
 
 
 def test_caps_keep_ten_per_level_and_report_the_rest() -> None:
-    many = [Annotation("warning", f"w{i}") for i in range(15)] + [Annotation("error", f"e{i}") for i in range(3)]
+    many = [Annotation("warning", f"w{i}") for i in range(15)] + [
+        Annotation("error", f"e{i}") for i in range(3)
+    ]
     many += [Annotation("notice", f"n{i}") for i in range(12)]
     kept = cap_annotations(many)
     levels = [a.level for a in kept]
-    assert levels.count("error") == 3 and levels.count("warning") == 10 and levels.count("notice") == 10
+    assert (
+        levels.count("error") == 3
+        and levels.count("warning") == 10
+        and levels.count("notice") == 10
+    )
     assert kept[-1].message.startswith("8 more finding(s)")  # 5 warnings + 3 notices
     assert [a.message for a in kept if a.level == "warning"] == [f"w{i}" for i in range(10)]
     assert levels == sorted(levels, key=["error", "warning", "notice"].index)
@@ -60,13 +75,25 @@ def _event(tmp_path: Path, payload: dict[str, Any]) -> Path:
 
 
 def _pr(head_repo: Any, author: str = "ana") -> dict[str, Any]:
-    return {"pull_request": {"number": 3, "user": {"login": author}, "base": {"sha": "b" * 40, "ref": "main"},
-                             "head": {"sha": "h" * 40, "ref": "x", "repo": head_repo}}}
+    return {
+        "pull_request": {
+            "number": 3,
+            "user": {"login": author},
+            "base": {"sha": "b" * 40, "ref": "main"},
+            "head": {"sha": "h" * 40, "ref": "x", "repo": head_repo},
+        }
+    }
 
 
 def _env(event: Path, **extra: str) -> dict[str, str]:
-    return {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "acme/app",
-            "GITHUB_ACTOR": "ana", "GITHUB_RUN_ID": "9", **extra}
+    return {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": "acme/app",
+        "GITHUB_ACTOR": "ana",
+        "GITHUB_RUN_ID": "9",
+        **extra,
+    }
 
 
 def test_same_repo_pull_request_can_write(tmp_path: Path) -> None:
@@ -86,21 +113,37 @@ def test_same_repo_pull_request_can_write(tmp_path: Path) -> None:
         (_pr({"full_name": "acme/app"}, author="dependabot[bot]"), "dependabot[bot]"),
     ],
 )
-def test_fork_deleted_fork_and_dependabot_cannot_write(tmp_path: Path, payload: dict[str, Any], actor: str) -> None:
+def test_fork_deleted_fork_and_dependabot_cannot_write(
+    tmp_path: Path, payload: dict[str, Any], actor: str
+) -> None:
     ctx = read_context(_env(_event(tmp_path, payload), GITHUB_ACTOR=actor))
     assert not ctx.can_write
 
 
 def test_push_event_uses_before_unless_new_branch(tmp_path: Path) -> None:
-    ctx = read_context({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(_event(tmp_path, {"before": "a" * 40}))})
+    ctx = read_context(
+        {
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_EVENT_PATH": str(_event(tmp_path, {"before": "a" * 40})),
+        }
+    )
     assert ctx.baseline_sha == "a" * 40 and ctx.can_write
-    ctx = read_context({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(_event(tmp_path, {"before": "0" * 40}))})
+    ctx = read_context(
+        {
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_EVENT_PATH": str(_event(tmp_path, {"before": "0" * 40})),
+        }
+    )
     assert ctx.baseline_sha is None
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"\xff\xfe", "not a JSON event payload"), (b"[1, 2]", "not a JSON object"), (b"{", "not a JSON event payload")],
+    [
+        (b"\xff\xfe", "not a JSON event payload"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"{", "not a JSON event payload"),
+    ],
 )
 def test_bad_event_payloads_are_input_errors(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "event.json"
@@ -115,11 +158,19 @@ def test_pull_request_without_number_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_inputs_parse_and_name_the_bad_one() -> None:
-    inputs = read_inputs({"MLSCORE_SELECT": "DATA, MON1\nINFRA", "MLSCORE_FAIL_UNDER": "2.5", "MLSCORE_COMMENT": "False"})
+    inputs = read_inputs(
+        {
+            "MLSCORE_SELECT": "DATA, MON1\nINFRA",
+            "MLSCORE_FAIL_UNDER": "2.5",
+            "MLSCORE_COMMENT": "False",
+        }
+    )
     assert inputs.select == ("DATA", "MON1", "INFRA")
     assert inputs.fail_under == 2.5 and inputs.comment is False and inputs.summary is True
     assert inputs.baseline == "auto" and inputs.path == "."
-    with pytest.raises(ConfigError, match=r"input comment \(MLSCORE_COMMENT\): expected true or false, got 'maybe'"):
+    with pytest.raises(
+        ConfigError, match=r"input comment \(MLSCORE_COMMENT\): expected true or false, got 'maybe'"
+    ):
         read_inputs({"MLSCORE_COMMENT": "maybe"})
     with pytest.raises(ConfigError, match="outside 0..14"):
         read_inputs({"MLSCORE_FAIL_UNDER": "99"})
@@ -133,7 +184,9 @@ def test_token_is_not_in_repr() -> None:
 
 
 def _client(handler: Any) -> CommentClient:
-    return CommentClient("https://api.github.test", "t0k", "acme/app", transport=httpx.MockTransport(handler))
+    return CommentClient(
+        "https://api.github.test", "t0k", "acme/app", transport=httpx.MockTransport(handler)
+    )
 
 
 def test_comment_created_when_none_is_ours() -> None:
@@ -143,7 +196,12 @@ def test_comment_created_when_none_is_ours() -> None:
         seen.append((request.method, request.url.path))
         assert request.headers["authorization"] == "Bearer t0k"
         if request.method == "GET":
-            return httpx.Response(200, json=[{"id": 1, "body": MARKER + " quoted", "user": {"login": "eve", "type": "User"}}])
+            return httpx.Response(
+                200,
+                json=[
+                    {"id": 1, "body": MARKER + " quoted", "user": {"login": "eve", "type": "User"}}
+                ],
+            )
         body = json.loads(request.content)["body"]
         assert body.startswith(MARKER)
         return httpx.Response(201, json={"id": 2, "html_url": "https://x/2", "body": body})
@@ -151,7 +209,10 @@ def test_comment_created_when_none_is_ours() -> None:
     with _client(handler) as client:
         result = client.upsert(5, "hello")
     assert (result.action, result.id, result.url) == ("created", 2, "https://x/2")
-    assert seen == [("GET", "/repos/acme/app/issues/5/comments"), ("POST", "/repos/acme/app/issues/5/comments")]
+    assert seen == [
+        ("GET", "/repos/acme/app/issues/5/comments"),
+        ("POST", "/repos/acme/app/issues/5/comments"),
+    ]
 
 
 def test_comment_found_on_second_page_is_updated_or_left_alone() -> None:
@@ -163,7 +224,9 @@ def test_comment_found_on_second_page_is_updated_or_left_alone() -> None:
             link = '<https://api.github.test/repos/acme/app/issues/5/comments?per_page=100&page=2>; rel="next"'
             return httpx.Response(200, json=[], headers={"Link": link})
         if request.method == "GET":
-            return httpx.Response(200, json=[{"id": 9, "body": body, "html_url": "u9", "user": {"type": "Bot"}}])
+            return httpx.Response(
+                200, json=[{"id": 9, "body": body, "html_url": "u9", "user": {"type": "Bot"}}]
+            )
         writes.append(request.method)
         return httpx.Response(200, json={"id": 9, "html_url": "u9"})
 
@@ -178,11 +241,16 @@ def test_comment_errors_are_comment_errors() -> None:
     def forbidden(request: httpx.Request) -> httpx.Response:
         return httpx.Response(403, json={"message": "Resource not accessible by integration"})
 
-    with _client(forbidden) as client, pytest.raises(CommentError, match="HTTP 403 Resource not accessible"):
+    with (
+        _client(forbidden) as client,
+        pytest.raises(CommentError, match="HTTP 403 Resource not accessible"),
+    ):
         client.upsert(5, "x")
 
     def escape(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[], headers={"Link": '<https://evil.test/steal>; rel="next"'})
+        return httpx.Response(
+            200, json=[], headers={"Link": '<https://evil.test/steal>; rel="next"'}
+        )
 
     with _client(escape) as client, pytest.raises(CommentError, match="leaves the API"):
         client.upsert(5, "x")
@@ -210,7 +278,9 @@ def test_report_annotations_prefix_subdirectory_and_flag_drops(tmp_path: Path) -
     from mlscore.github.workflow import report_annotations
     from mlscore.report.diff import compare
 
-    spec = importlib.util.spec_from_file_location("mlscore_tests_canonical_units", Path(__file__).parents[1] / "report" / "canonical.py")
+    spec = importlib.util.spec_from_file_location(
+        "mlscore_tests_canonical_units", Path(__file__).parents[1] / "report" / "canonical.py"
+    )
     assert spec and spec.loader
     canonical = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = canonical
@@ -219,7 +289,10 @@ def test_report_annotations_prefix_subdirectory_and_flag_drops(tmp_path: Path) -
     # head -> base: INFRA3 drops (an error at the file CI no longer runs), MON3 loses its attestation
     annotations = report_annotations(base, compare(head, base), path_prefix="svc")
     errors = [a for a in annotations if a.level == "error"]
-    assert [a.title for a in errors] == ["mlscore INFRA3: score dropped", "mlscore MON3: score dropped"]
+    assert [a.title for a in errors] == [
+        "mlscore INFRA3: score dropped",
+        "mlscore MON3: score dropped",
+    ]
     assert (errors[0].file, errors[0].line) == ("svc/tests/test_pipeline.py", 3)
     assert "no longer runs" in errors[0].message
     infra1 = next(a for a in annotations if a.title and a.title.startswith("mlscore INFRA1"))

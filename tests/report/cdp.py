@@ -37,14 +37,29 @@ class Browser:
 
         self.proc = subprocess.Popen(
             [
-                binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-extensions",
-                "--disable-default-apps", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
-                f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank",
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-default-apps",
+                "--no-default-browser-check",
+                "--hide-scrollbars",
+                "--mute-audio",
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-pipe",
+                "about:blank",
             ],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             # Python's own fds are close-on-exec (PEP 446); dup2 makes 3 and 4 inheritable, so only they pass.
-            preexec_fn=wire, close_fds=False,
+            preexec_fn=wire,
+            close_fds=False,
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -92,7 +107,9 @@ class Browser:
         message: dict[str, Any] = json.loads(raw)
         return message
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -122,14 +139,21 @@ class Browser:
                     return message
 
 
-def load_page(browser: Browser, page: Path, width: int = 1280, height: int = 900) -> tuple[str, dict[str, Any]]:
+def load_page(
+    browser: Browser, page: Path, width: int = 1280, height: int = 900
+) -> tuple[str, dict[str, Any]]:
     """Open ``page`` in a new tab with console, log and network events on; return the session id and load event."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"
+    ]
     for domain in ("Page", "Runtime", "Log", "Network"):
         browser.send(f"{domain}.enable", session=session)
-    browser.send("Emulation.setDeviceMetricsOverride",
-                 {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        session=session,
+    )
     browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
     loaded = browser.wait_for("Page.loadEventFired")
     return session, loaded

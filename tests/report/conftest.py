@@ -6,8 +6,8 @@ import difflib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -52,9 +52,10 @@ def base_report():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare text with ``golden/<name>``; rewrite it under --update-goldens (or MLSCORE_UPDATE_GOLDENS=1)."""
-    update = bool(request.config.getoption("--update-goldens", default=False)) or os.environ.get(
-        "MLSCORE_UPDATE_GOLDENS"
-    ) == "1"
+    update = (
+        bool(request.config.getoption("--update-goldens", default=False))
+        or os.environ.get("MLSCORE_UPDATE_GOLDENS") == "1"
+    )
 
     def check(name: str, text: str, directory: Path = GOLDEN_DIR) -> None:
         path = directory / name
@@ -74,6 +75,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
                     tofile="actual",
                 )
             )
-            pytest.fail(f"output differs from golden/{name} (rerun with --update-goldens if intended):\n{delta}")
+            pytest.fail(
+                f"output differs from golden/{name} (rerun with --update-goldens if intended):\n{delta}"
+            )
 
     return check

@@ -21,7 +21,9 @@ def schema_errors(log: dict[str, Any]) -> list[str]:
     cls = validator_for(schema)
     cls.check_schema(schema)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(log)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(log)
+    ]
 
 
 def github_profile_errors(log: dict[str, Any]) -> list[str]:

@@ -14,7 +14,9 @@ from mlscore.models import Evidence, Level, Location, Report
 from mlscore.report import RenderOptions, render
 from mlscore.report.diff import compare
 
-_spec = importlib.util.spec_from_file_location("mlscore_tests_sarif_checks", Path(__file__).parent / "sarif_checks.py")
+_spec = importlib.util.spec_from_file_location(
+    "mlscore_tests_sarif_checks", Path(__file__).parent / "sarif_checks.py"
+)
 assert _spec and _spec.loader
 sarif_checks = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = sarif_checks
@@ -24,7 +26,9 @@ _spec.loader.exec_module(sarif_checks)
 # --- SARIF -----------------------------------------------------------------------------------------
 
 
-def test_sarif_golden_validates_against_oasis_schema_and_github_profile(head_report: Report, golden) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_golden_validates_against_oasis_schema_and_github_profile(
+    head_report: Report, golden
+) -> None:  # type: ignore[no-untyped-def]
     text = render(head_report, "sarif", RenderOptions(anchor="pyproject.toml"))
     golden("report.sarif", text)
     log = json.loads(text)
@@ -36,8 +40,16 @@ def test_sarif_has_one_rule_per_test_and_results_below_automated(head_report: Re
     log = json.loads(render(head_report, "sarif", RenderOptions(anchor="pyproject.toml")))
     run = log["runs"][0]
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
-    assert rule_ids == [r.rule_id for r in sorted(head_report.results, key=lambda r: (
-        ["DATA", "MODEL", "INFRA", "MON"].index(r.rule_id.rstrip("0123456789")), int(r.rule_id[-1])))]
+    assert rule_ids == [
+        r.rule_id
+        for r in sorted(
+            head_report.results,
+            key=lambda r: (
+                ["DATA", "MODEL", "INFRA", "MON"].index(r.rule_id.rstrip("0123456789")),
+                int(r.rule_id[-1]),
+            ),
+        )
+    ]
     below = {r.rule_id for r in head_report.results if r.level != Level.AUTOMATED}
     assert {r["ruleId"] for r in run["results"]} == below
     levels = {r["ruleId"]: r["level"] for r in run["results"]}
@@ -51,10 +63,14 @@ def test_sarif_has_one_rule_per_test_and_results_below_automated(head_report: Re
     assert run["automationDetails"]["id"] == "mlscore/"
 
 
-def test_sarif_fingerprints_are_stable_across_line_moves_and_distinct(head_report: Report, base_report: Report) -> None:
+def test_sarif_fingerprints_are_stable_across_line_moves_and_distinct(
+    head_report: Report, base_report: Report
+) -> None:
     def prints(report: Report) -> dict[str, str]:
         log = json.loads(render(report, "sarif", RenderOptions(anchor="pyproject.toml")))
-        return {r["ruleId"]: r["partialFingerprints"]["mlscore/v1"] for r in log["runs"][0]["results"]}
+        return {
+            r["ruleId"]: r["partialFingerprints"]["mlscore/v1"] for r in log["runs"][0]["results"]
+        }
 
     head, base = prints(head_report), prints(base_report)
     assert head["MODEL3"] == base["MODEL3"]  # evidence moved from line 14 to 18: same alert
@@ -65,13 +81,26 @@ def test_sarif_prefixes_subdirectory_and_suppresses_waived(head_report: Report) 
     waived = head_report.result("MON4")
     assert waived is not None
     report = head_report.model_copy(
-        update={"results": tuple(r if r.rule_id != "MON4" else r.model_copy(update={"waived": "no model age yet"})
-                                 for r in head_report.results)}
+        update={
+            "results": tuple(
+                r if r.rule_id != "MON4" else r.model_copy(update={"waived": "no model age yet"})
+                for r in head_report.results
+            )
+        }
     )
-    log = json.loads(render(report, "sarif", RenderOptions(path_prefix="services/churn", anchor="pyproject.toml")))
+    log = json.loads(
+        render(
+            report, "sarif", RenderOptions(path_prefix="services/churn", anchor="pyproject.toml")
+        )
+    )
     results = {r["ruleId"]: r for r in log["runs"][0]["results"]}
-    assert results["INFRA1"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "services/churn/src/churn/train.py"
-    assert results["MON4"]["suppressions"] == [{"kind": "external", "justification": "no model age yet"}]
+    assert (
+        results["INFRA1"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "services/churn/src/churn/train.py"
+    )
+    assert results["MON4"]["suppressions"] == [
+        {"kind": "external", "justification": "no model age yet"}
+    ]
     assert sarif_checks.schema_errors(log) == []
     assert sarif_checks.github_profile_errors(log) == []
 
@@ -80,7 +109,9 @@ def test_sarif_schema_check_catches_a_broken_log(head_report: Report) -> None:
     log = json.loads(render(head_report, "sarif"))
     log["version"] = "2.0"
     del log["runs"][0]["results"][0]["message"]
-    log["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "/abs/path.py"
+    log["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = (
+        "/abs/path.py"
+    )
     assert sarif_checks.schema_errors(log)
     profile = sarif_checks.github_profile_errors(log)
     assert any("message.text" in e for e in profile)
@@ -88,10 +119,16 @@ def test_sarif_schema_check_catches_a_broken_log(head_report: Report) -> None:
 
 
 def test_sarif_skips_url_evidence_for_locations(head_report: Report) -> None:
-    url_ev = Evidence(summary="wiki page", location=Location(path="https://wiki.example.org/x"), kind="doc")
+    url_ev = Evidence(
+        summary="wiki page", location=Location(path="https://wiki.example.org/x"), kind="doc"
+    )
     report = head_report.model_copy(
-        update={"results": tuple(r if r.rule_id != "DATA3" else r.model_copy(update={"evidence": (url_ev,)})
-                                 for r in head_report.results)}
+        update={
+            "results": tuple(
+                r if r.rule_id != "DATA3" else r.model_copy(update={"evidence": (url_ev,)})
+                for r in head_report.results
+            )
+        }
     )
     log = json.loads(render(report, "sarif", RenderOptions(anchor="README.md")))
     data3 = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "DATA3")
@@ -110,14 +147,21 @@ def test_markdown_with_diff_golden(head_report: Report, base_report: Report, gol
     text = render(head_report, "markdown", RenderOptions(diff=compare(base_report, head_report)))
     golden("report-diff.md", text)
     assert "ML Test Score 1.5 → 2 (+0.5)" in text
-    assert "INFRA3 became automated because `.github/workflows/ci.yml` now runs `tests/test_pipeline.py`" in text
+    assert (
+        "INFRA3 became automated because `.github/workflows/ci.yml` now runs `tests/test_pipeline.py`"
+        in text
+    )
     assert "only because this change adds or edits attestations" in text
 
 
 @pytest.mark.parametrize("budget", [1_000, 3_000, 6_000, 65_536])
-def test_markdown_respects_size_budget(head_report: Report, base_report: Report, budget: int) -> None:
+def test_markdown_respects_size_budget(
+    head_report: Report, base_report: Report, budget: int
+) -> None:
     options = RenderOptions(
-        diff=compare(base_report, head_report), max_chars=budget, run_url="https://github.com/acme/churn-model/actions/runs/1"
+        diff=compare(base_report, head_report),
+        max_chars=budget,
+        run_url="https://github.com/acme/churn-model/actions/runs/1",
     )
     text = render(head_report, "markdown", options)
     assert len(text) <= budget
@@ -132,8 +176,12 @@ def test_markdown_respects_size_budget(head_report: Report, base_report: Report,
 def test_markdown_escapes_hostile_text(head_report: Report) -> None:
     hostile = "<img src=x onerror=alert(1)> | @octocat **bold** [link](http://evil)\n# heading"
     report = head_report.model_copy(
-        update={"results": tuple(r if r.rule_id != "MON2" else r.model_copy(update={"next_step": hostile})
-                                 for r in head_report.results)}
+        update={
+            "results": tuple(
+                r if r.rule_id != "MON2" else r.model_copy(update={"next_step": hostile})
+                for r in head_report.results
+            )
+        }
     )
     text = render(report, "markdown")
     row = next(line for line in text.splitlines() if line.startswith("| **MON2**"))
@@ -161,20 +209,26 @@ def test_junit_golden_and_structure(head_report: Report, golden) -> None:  # typ
 
 def test_junit_survives_control_characters(head_report: Report) -> None:
     report = head_report.model_copy(
-        update={"results": tuple(r if r.rule_id != "MON2" else r.model_copy(update={"rationale": "bad\x00\x1b byte"})
-                                 for r in head_report.results)}
+        update={
+            "results": tuple(
+                r if r.rule_id != "MON2" else r.model_copy(update={"rationale": "bad\x00\x1b byte"})
+                for r in head_report.results
+            )
+        }
     )
     ET.fromstring(render(report, "junit").encode())
 
 
 def test_error_result_is_junit_error_and_sarif_result(head_report: Report) -> None:
     report = head_report.model_copy(
-        update={"results": tuple(r if r.rule_id != "DATA1" else r.model_copy(update={"error": "boom"})
-                                 for r in head_report.results)}
+        update={
+            "results": tuple(
+                r if r.rule_id != "DATA1" else r.model_copy(update={"error": "boom"})
+                for r in head_report.results
+            )
+        }
     )
     root = ET.fromstring(render(report, "junit").encode())
     assert root.get("errors") == "1"
     log = json.loads(render(report, "sarif"))
     assert "DATA1" in {r["ruleId"] for r in log["runs"][0]["results"]}
-
-

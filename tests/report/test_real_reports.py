@@ -17,7 +17,9 @@ from mlscore.report import FORMATS, RenderOptions, render
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "income-model"
 
-_spec = importlib.util.spec_from_file_location("mlscore_tests_sarif_checks_real", Path(__file__).parent / "sarif_checks.py")
+_spec = importlib.util.spec_from_file_location(
+    "mlscore_tests_sarif_checks_real", Path(__file__).parent / "sarif_checks.py"
+)
 assert _spec and _spec.loader
 sarif_checks = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = sarif_checks
@@ -34,7 +36,9 @@ def _run_audit():  # type: ignore[no-untyped-def]
 
 def _hostile_repo(root: Path) -> Path:
     (root / "src").mkdir(parents=True)
-    (root / "src" / "train.py").write_text("import sklearn  # <script>alert('x')</script> | @octocat\n")
+    (root / "src" / "train.py").write_text(
+        "import sklearn  # <script>alert('x')</script> | @octocat\n"
+    )
     (root / "bad.ipynb").write_bytes(b"\xff\xfe{not json")
     (root / "odd name, with: commas%.py").write_text("x = 1\n")
     return root
@@ -51,7 +55,10 @@ def real_reports(tmp_path_factory: pytest.TempPathFactory) -> list[Report]:
 
 def test_real_sarif_is_valid(real_reports: list[Report]) -> None:
     for report in real_reports:
-        for options in (RenderOptions(), RenderOptions(path_prefix="sub/dir", anchor="pyproject.toml")):
+        for options in (
+            RenderOptions(),
+            RenderOptions(path_prefix="sub/dir", anchor="pyproject.toml"),
+        ):
             log = json.loads(render(report, "sarif", options))
             assert sarif_checks.schema_errors(log) == []
             assert sarif_checks.github_profile_errors(log) == []

@@ -15,7 +15,11 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "report.schema.j
 
 def current_schema_text() -> str:
     schema = Report.model_json_schema()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://github.com/mlscore/mlscore/schemas/report.schema.json", **schema}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/mlscore/mlscore/schemas/report.schema.json",
+        **schema,
+    }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
@@ -53,5 +57,8 @@ def test_engine_report_validates_when_engine_exists(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text("import sklearn\n")
     report = run_audit(tmp_path)
     schema = json.loads(SCHEMA_FILE.read_text())
-    errors = [e.message for e in Draft202012Validator(schema).iter_errors(json.loads(render(report, "json")))]
+    errors = [
+        e.message
+        for e in Draft202012Validator(schema).iter_errors(json.loads(render(report, "json")))
+    ]
     assert errors == []

@@ -44,10 +44,14 @@ def test_text_calls_out_weakest_section_first(head_report: Report) -> None:
     assert "There's been first pass at basic productionization" in text
 
 
-def test_text_lists_every_test_with_level_points_evidence_and_next_step(head_report: Report) -> None:
+def test_text_lists_every_test_with_level_points_evidence_and_next_step(
+    head_report: Report,
+) -> None:
     text = render(head_report, "text")
     for result in head_report.results:
-        assert re.search(rf"^  {result.rule_id}\s+{result.level.value}\s", text, re.M), result.rule_id
+        assert re.search(rf"^  {result.rule_id}\s+{result.level.value}\s", text, re.M), (
+            result.rule_id
+        )
     assert "tests/test_pipeline.py:3" in text
     assert "next: Deploy the mlscore sidecar" in text
     # automated tests have no next step line

@@ -24,10 +24,23 @@ from mlscore.report.text import render_diff
     show_default=True,
     help="text and json show only the changes; markdown and html show the new report with its changes.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
-@click.option("--fail-on-drop", is_flag=True, help="Exit 1 when the score is lower in NEW than in OLD.")
-@click.option("--color/--no-color", default=None, help="Colour the text format (default: when stdout is a terminal).")
-def diff(old: Path, new: Path, fmt: str, output: Path | None, fail_on_drop: bool, color: bool | None) -> int:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE, not stdout.",
+)
+@click.option(
+    "--fail-on-drop", is_flag=True, help="Exit 1 when the score is lower in NEW than in OLD."
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text format (default: when stdout is a terminal).",
+)
+def diff(
+    old: Path, new: Path, fmt: str, output: Path | None, fail_on_drop: bool, color: bool | None
+) -> int:
     """Compare two saved JSON audit reports: OLD (the base) and NEW (the head)."""
     old_report, new_report = load_report(old), load_report(new)
     changes = compare(old_report, new_report)

@@ -12,6 +12,7 @@ from mlscore.github.event import ActionInputs, GitHubContext, environment, read_
 from mlscore.github.workflow import (
     SUMMARY_MAX_BYTES,
     Annotation,
+    AnnotationLevel,
     append_summary,
     cap_annotations,
     report_annotations,
@@ -35,18 +36,14 @@ class _Run:
     lines: list[str]
     notes: list[Annotation]
 
-    def note(self, level: str, message: str) -> None:
+    def note(self, level: AnnotationLevel, message: str) -> None:
         """An annotation about the run itself; it is shown even when report annotations are off."""
-        self.notes.append(Annotation(level, message, "mlscore"))  # type: ignore[arg-type]
+        self.notes.append(Annotation(level, message, "mlscore"))
 
 
 def _audit(run: _Run, ref: str | None) -> Report:
-    try:
-        from mlscore.engine import run_audit  # type: ignore[attr-defined]
-    except ImportError:
-        raise MlscoreError(
-            "the audit engine is not available in this installation; pass a saved report with MLSCORE_REPORT_FILE"
-        ) from None
+    from mlscore.engine import run_audit
+
     config = None
     inputs = run.inputs
     if inputs.config or inputs.select or inputs.ignore:
@@ -103,8 +100,11 @@ def _comment(run: _Run, body: str) -> str:
         return ""
     if not ctx.can_write:
         why = "a fork" if ctx.is_fork else "Dependabot"
-        run.note("notice", f"Not commenting: this pull request comes from {why}, so the token is read-only. "
-                           "The report is in the job summary.")
+        run.note(
+            "notice",
+            f"Not commenting: this pull request comes from {why}, so the token is read-only. "
+            "The report is in the job summary.",
+        )
         return ""
     if not inputs.github_token:
         run.note("warning", "Not commenting: no github-token was given.")
@@ -151,23 +151,31 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
         inputs = replace(
             inputs,
             report_file=str(report_file) if report_file else inputs.report_file,
-            baseline_report_file=str(baseline_report_file) if baseline_report_file else inputs.baseline_report_file,
+            baseline_report_file=str(baseline_report_file)
+            if baseline_report_file
+            else inputs.baseline_report_file,
         )
     workspace = ctx.workspace.resolve()
     audit_path = (workspace / inputs.path).resolve()
     try:
         prefix = audit_path.relative_to(workspace).as_posix()
     except ValueError:
-        raise MlscoreError(f"input path {inputs.path!r} is outside GITHUB_WORKSPACE {workspace}") from None
+        raise MlscoreError(
+            f"input path {inputs.path!r} is outside GITHUB_WORKSPACE {workspace}"
+        ) from None
     run = _Run(ctx, inputs, audit_path, "" if prefix == "." else prefix, [], [])
 
-    report = load_report(workspace / inputs.report_file) if inputs.report_file else _audit(run, None)
+    report = (
+        load_report(workspace / inputs.report_file) if inputs.report_file else _audit(run, None)
+    )
     base = _baseline(run)
     diff: ReportDiff | None = compare(base, report) if base is not None else None
 
     reasons: list[str] = []
     if inputs.fail_under is not None and report.score.value < inputs.fail_under:
-        reasons.append(f"score {fmt_points(report.score.value)} is below fail-under {fmt_points(inputs.fail_under)}")
+        reasons.append(
+            f"score {fmt_points(report.score.value)} is below fail-under {fmt_points(inputs.fail_under)}"
+        )
     if inputs.fail_on_drop and diff is not None and diff.delta < 0:
         reasons.append(f"score dropped {fmt_signed(diff.delta)} compared with the base")
 
@@ -175,7 +183,10 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
         diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, anchor=_anchor(audit_path)
     )
     report_dir = Path(inputs.report_dir)
-    json_rel, md_rel = (report_dir / "report.json").as_posix(), (report_dir / "report.md").as_posix()
+    json_rel, md_rel = (
+        (report_dir / "report.json").as_posix(),
+        (report_dir / "report.md").as_posix(),
+    )
     _write(workspace / json_rel, render(report, "json", options))
     markdown_full = render(report, "markdown", options)
     _write(workspace / md_rel, markdown_full)
@@ -188,23 +199,40 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
     click.echo("::endgroup::")
 
     if inputs.summary and ctx.summary_file is not None:
-        summary = render(report, "markdown", RenderOptions(
-            diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=SUMMARY_MAX_BYTES // 4
-        ))
+        summary = render(
+            report,
+            "markdown",
+            RenderOptions(
+                diff=diff,
+                run_url=ctx.run_url,
+                path_prefix=run.path_prefix,
+                max_chars=SUMMARY_MAX_BYTES // 4,
+            ),
+        )
         append_summary(ctx.summary_file, summary)
 
     from mlscore.github.comment import MARKER, MAX_BODY_CHARS
 
     body_budget = MAX_BODY_CHARS - len(MARKER) - 1
-    body = MARKER + "\n" + render(report, "markdown", RenderOptions(
-        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=body_budget
-    ))
+    body = (
+        MARKER
+        + "\n"
+        + render(
+            report,
+            "markdown",
+            RenderOptions(
+                diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=body_budget
+            ),
+        )
+    )
     comment_url = _comment(run, body)
 
     annotations = list(run.notes)
     if inputs.annotations:
         # Notes about the run come first, so the per-level caps never hide them.
-        annotations = cap_annotations(annotations + report_annotations(report, diff, path_prefix=run.path_prefix))
+        annotations = cap_annotations(
+            annotations + report_annotations(report, diff, path_prefix=run.path_prefix)
+        )
     for annotation in annotations:
         click.echo(annotation.command())
     for line in run.lines:

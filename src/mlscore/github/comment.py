@@ -31,10 +31,14 @@ def _is_ours(comment: Any) -> bool:
     if not isinstance(comment, dict):
         return False
     body = comment.get("body")
-    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    user = comment.get("user")
+    if not isinstance(user, dict):
+        user = {}
     # Only a bot's comment is ours: a person who quotes the marker is never edited.
-    return isinstance(body, str) and MARKER in body and (
-        user.get("type") == "Bot" or user.get("login") == "github-actions[bot]"
+    return (
+        isinstance(body, str)
+        and MARKER in body
+        and (user.get("type") == "Bot" or user.get("login") == "github-actions[bot]")
     )
 
 
@@ -94,7 +98,9 @@ class CommentClient:
             hint = ""
             if response.status_code in (401, 403, 404):
                 hint = " (the token cannot write here: a fork or Dependabot pull request, or no `pull-requests: write`)"
-            raise CommentError(f"{method} {url}: HTTP {response.status_code} {message[:200]}{hint}".rstrip())
+            raise CommentError(
+                f"{method} {url}: HTTP {response.status_code} {message[:200]}{hint}".rstrip()
+            )
         return response
 
     def find(self, number: int) -> dict[str, Any] | None:
@@ -124,14 +130,20 @@ class CommentClient:
         if MARKER not in body:
             body = f"{MARKER}\n{body}"
         if len(body) > MAX_BODY_CHARS:
-            raise CommentError(f"comment body has {len(body)} characters, more than {MAX_BODY_CHARS}")
+            raise CommentError(
+                f"comment body has {len(body)} characters, more than {MAX_BODY_CHARS}"
+            )
         existing = self.find(number)
         if existing is not None:
             comment_id = int(existing["id"])
             url = str(existing.get("html_url", ""))
             if existing.get("body") == body:
                 return CommentResult("unchanged", comment_id, url)
-            data = self._request("PATCH", f"/repos/{self._repo}/issues/comments/{comment_id}", json={"body": body}).json()
+            data = self._request(
+                "PATCH", f"/repos/{self._repo}/issues/comments/{comment_id}", json={"body": body}
+            ).json()
             return CommentResult("updated", comment_id, str(data.get("html_url", url)))
-        data = self._request("POST", f"/repos/{self._repo}/issues/{number}/comments", json={"body": body}).json()
+        data = self._request(
+            "POST", f"/repos/{self._repo}/issues/{number}/comments", json={"body": body}
+        ).json()
         return CommentResult("created", int(data["id"]), str(data.get("html_url", "")))

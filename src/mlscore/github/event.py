@@ -52,7 +52,9 @@ class GitHubContext:
     def is_fork(self) -> bool:
         """A pull request from another repository: its GITHUB_TOKEN is read-only."""
         pr = self.pull_request
-        return pr is not None and (pr.head_repo is None or pr.head_repo.lower() != self.repository.lower())
+        return pr is not None and (
+            pr.head_repo is None or pr.head_repo.lower() != self.repository.lower()
+        )
 
     @property
     def is_dependabot(self) -> bool:
@@ -103,6 +105,11 @@ def read_event(path: Path) -> dict[str, Any]:
     return data
 
 
+def _obj(parent: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _pull_request(payload: Mapping[str, Any]) -> PullRequest | None:
     pr = payload.get("pull_request")
     if not isinstance(pr, dict):
@@ -110,10 +117,8 @@ def _pull_request(payload: Mapping[str, Any]) -> PullRequest | None:
     number = pr.get("number", payload.get("number"))
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise InputError("event payload: pull_request.number is missing or not a positive integer")
-    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
-    head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
-    head_repo = head.get("repo") if isinstance(head.get("repo"), dict) else {}
-    user = pr.get("user") if isinstance(pr.get("user"), dict) else {}
+    base, head, user = _obj(pr, "base"), _obj(pr, "head"), _obj(pr, "user")
+    head_repo = _obj(head, "repo")
     return PullRequest(
         number=number,
         base_sha=_str(base.get("sha")),
@@ -194,7 +199,9 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         try:
             fail_under = float(raw_fail)
         except ValueError:
-            raise ConfigError(f"input fail-under (MLSCORE_FAIL_UNDER): not a number: {raw_fail!r}") from None
+            raise ConfigError(
+                f"input fail-under (MLSCORE_FAIL_UNDER): not a number: {raw_fail!r}"
+            ) from None
         if not 0 <= fail_under <= 14:
             raise ConfigError(f"input fail-under (MLSCORE_FAIL_UNDER): {raw_fail} is outside 0..14")
     return ActionInputs(

@@ -55,7 +55,9 @@ class Annotation:
         return f"{head}::{escape_data(self.message)}"
 
 
-def cap_annotations(annotations: Sequence[Annotation], per_level: int = MAX_PER_LEVEL) -> list[Annotation]:
+def cap_annotations(
+    annotations: Sequence[Annotation], per_level: int = MAX_PER_LEVEL
+) -> list[Annotation]:
     """Keep the first ``per_level`` of each level (severity order) and say how many more there are."""
     ordered = sorted(annotations, key=lambda a: _ORDER[a.level])
     kept: list[Annotation] = []
@@ -83,7 +85,9 @@ def cap_annotations(annotations: Sequence[Annotation], per_level: int = MAX_PER_
     return kept
 
 
-def report_annotations(report: Report, diff: ReportDiff | None = None, *, path_prefix: str = "") -> list[Annotation]:
+def report_annotations(
+    report: Report, diff: ReportDiff | None = None, *, path_prefix: str = ""
+) -> list[Annotation]:
     """Annotations for a report: drops as errors, gaps as warnings, half-credit tests as notices."""
     out: list[Annotation] = []
 
@@ -99,7 +103,14 @@ def report_annotations(report: Report, diff: ReportDiff | None = None, *, path_p
                 cause_loc = next((c.location for c in t.causes if c.location), None)
                 file, line, end = where(cause_loc)
                 out.append(
-                    Annotation("error", t.summary.replace("`", ""), f"mlscore {t.rule_id}: score dropped", file, line, end)
+                    Annotation(
+                        "error",
+                        t.summary.replace("`", ""),
+                        f"mlscore {t.rule_id}: score dropped",
+                        file,
+                        line,
+                        end,
+                    )
                 )
             elif t.delta > 0 and t.self_declared:
                 file, line, end = (None, None, None)
@@ -109,7 +120,8 @@ def report_annotations(report: Report, diff: ReportDiff | None = None, *, path_p
                 out.append(
                     Annotation(
                         "warning",
-                        t.summary.replace("`", "") + ". This credit is self-declared (attestation or waiver).",
+                        t.summary.replace("`", "")
+                        + ". This credit is self-declared (attestation or waiver).",
                         f"mlscore {t.rule_id}: self-declared credit",
                         file,
                         line,
@@ -121,7 +133,9 @@ def report_annotations(report: Report, diff: ReportDiff | None = None, *, path_p
     for r in sorted(sorted_results(report), key=lambda r: rank.get(r.section, 99)):
         if r.level == Level.AUTOMATED and not r.error:
             continue
-        located = next((e.location for e in r.evidence if e.location and not is_url(e.location.path)), None)
+        located = next(
+            (e.location for e in r.evidence if e.location and not is_url(e.location.path)), None
+        )
         file, line, end = where(located)
         message = r.rationale
         if r.next_step:
@@ -130,7 +144,16 @@ def report_annotations(report: Report, diff: ReportDiff | None = None, *, path_p
         if r.error:
             level = "warning"
             message = f"The check failed to run: {r.error}"
-        out.append(Annotation(level, message.strip(), f"mlscore {r.rule_id} ({r.level.value}): {r.title}", file, line, end))
+        out.append(
+            Annotation(
+                level,
+                message.strip(),
+                f"mlscore {r.rule_id} ({r.level.value}): {r.title}",
+                file,
+                line,
+                end,
+            )
+        )
     return out
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from mlscore.errors import MlscoreError
 
@@ -65,7 +66,9 @@ def formatter(fmt: str) -> Callable[[Report, RenderOptions], str]:
     if target is None:
         raise MlscoreError(f"unknown report format {fmt!r} (choose from {', '.join(FORMATS)})")
     module_name, attr = target.split(":")
-    function: Callable[[Report, RenderOptions], str] = getattr(importlib.import_module(module_name), attr)
+    function: Callable[[Report, RenderOptions], str] = getattr(
+        importlib.import_module(module_name), attr
+    )
     return function
 
 

@@ -89,7 +89,9 @@ def join_prefix(prefix: str, path: str) -> str:
     return f"{prefix}/{path.lstrip('/')}"
 
 
-def file_url(report: Report, path: str, line: int | None = None, end_line: int | None = None) -> str | None:
+def file_url(
+    report: Report, path: str, line: int | None = None, end_line: int | None = None
+) -> str | None:
     """A browsable link to a file at the audited commit, when the web URL and commit are known."""
     if is_url(path):
         return path

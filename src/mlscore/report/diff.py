@@ -136,11 +136,23 @@ def _evidence_causes(old: RuleResult | None, new: RuleResult | None) -> list[Cau
     # Strongest evidence first, so a summary sentence names what earned the new level.
     for key in sorted(new_ev.keys() - old_ev.keys(), key=lambda k: (-new_ev[k].level.rank, k)):
         e = new_ev[key]
-        causes.append(Cause(kind="evidence_added", message=_describe_added(e), location=e.location, level=e.level))
+        causes.append(
+            Cause(
+                kind="evidence_added",
+                message=_describe_added(e),
+                location=e.location,
+                level=e.level,
+            )
+        )
     for key in sorted(old_ev.keys() - new_ev.keys(), key=lambda k: (-old_ev[k].level.rank, k)):
         e = old_ev[key]
         causes.append(
-            Cause(kind="evidence_removed", message=_describe_removed(e), location=e.location, level=e.level)
+            Cause(
+                kind="evidence_removed",
+                message=_describe_removed(e),
+                location=e.location,
+                level=e.level,
+            )
         )
     return causes
 
@@ -161,7 +173,11 @@ def _attestation_causes(old: RuleResult | None, new: RuleResult | None) -> list[
         )
     elif a_old and not a_new:
         causes.append(
-            Cause(kind="attestation_removed", message=f"the attestation by {a_old.owner} was removed", level=a_old.level)
+            Cause(
+                kind="attestation_removed",
+                message=f"the attestation by {a_old.owner} was removed",
+                level=a_old.level,
+            )
         )
     elif a_old and a_new and a_old != a_new:
         if a_new.expired and not a_old.expired:
@@ -217,7 +233,9 @@ _VERB = {
 }
 
 
-def _summary(rule_id: str, old: RuleResult | None, new: RuleResult | None, causes: list[Cause]) -> str:
+def _summary(
+    rule_id: str, old: RuleResult | None, new: RuleResult | None, causes: list[Cause]
+) -> str:
     old_level = old.level if old else None
     new_level = new.level if new else None
     if new_level is None:
@@ -235,9 +253,22 @@ def _summary(rule_id: str, old: RuleResult | None, new: RuleResult | None, cause
         head = f"{rule_id} evidence changed"
     rising = old_level is None or new_level.rank > old_level.rank
     order = (
-        ["attestation_added", "attestation_changed", "waiver_added", "evidence_added", "error_cleared"]
+        [
+            "attestation_added",
+            "attestation_changed",
+            "waiver_added",
+            "evidence_added",
+            "error_cleared",
+        ]
         if rising
-        else ["attestation_expired", "attestation_removed", "waiver_removed", "error", "evidence_removed", "evidence_added"]
+        else [
+            "attestation_expired",
+            "attestation_removed",
+            "waiver_removed",
+            "error",
+            "evidence_removed",
+            "evidence_added",
+        ]
     )
     for kind in order:
         cause = next((c for c in causes if c.kind == kind), None)
@@ -256,11 +287,7 @@ def compare(old: Report, new: Report) -> ReportDiff:
         causes = _attestation_causes(o, n) + _other_causes(o, n) + _evidence_causes(o, n)
         old_points = o.points if o else 0.0
         new_points = n.points if n else 0.0
-        changed = (
-            causes
-            or (o and n and o.level != n.level)
-            or abs(new_points - old_points) > 1e-9
-        )
+        changed = causes or (o and n and o.level != n.level) or abs(new_points - old_points) > 1e-9
         if not changed:
             continue
         ref = n or o
@@ -298,7 +325,8 @@ def compare(old: Report, new: Report) -> ReportDiff:
             declared_by_section[t.section] = declared_by_section.get(t.section, 0.0) + t.delta
     self_declared_gain = round(sum(declared_by_section.values()), 4)
     without_declared = min(
-        (new_sections.get(s, 0.0) - declared_by_section.get(s, 0.0) for s in SECTION_ORDER), default=0.0
+        (new_sections.get(s, 0.0) - declared_by_section.get(s, 0.0) for s in SECTION_ORDER),
+        default=0.0,
     )
     rise = new.score.value - old.score.value
     return ReportDiff(

@@ -23,8 +23,17 @@ from mlscore.report.common import (
     sections_weakest_first,
 )
 
-_FILL = {Level.AUTOMATED: ("#dafbe1", "#1a7f37"), Level.MANUAL: ("#fff8c5", "#9a6700"), Level.NONE: ("#ffebe9", "#cf222e")}
-_SHORT = {"data": "Data", "model": "Model", "infrastructure": "Infrastructure", "monitoring": "Monitoring"}
+_FILL = {
+    Level.AUTOMATED: ("#dafbe1", "#1a7f37"),
+    Level.MANUAL: ("#fff8c5", "#9a6700"),
+    Level.NONE: ("#ffebe9", "#cf222e"),
+}
+_SHORT = {
+    "data": "Data",
+    "model": "Model",
+    "infrastructure": "Infrastructure",
+    "monitoring": "Monitoring",
+}
 
 
 def templates_dir() -> Any:
@@ -62,7 +71,12 @@ def environment() -> Any:
 def codespans(text: str) -> Markup:
     """Escape text, then turn `backtick spans` into <code> elements."""
     parts = re.split(r"(`[^`]+`)", text)
-    out = [Markup("<code>{}</code>").format(p[1:-1]) if p.startswith("`") and p.endswith("`") else escape(p) for p in parts]
+    out = [
+        Markup("<code>{}</code>").format(p[1:-1])
+        if p.startswith("`") and p.endswith("`")
+        else escape(p)
+        for p in parts
+    ]
     return Markup("").join(out)
 
 
@@ -84,16 +98,29 @@ def render(report: Report, options: RenderOptions) -> str:
         for s in sections_weakest_first(report)
     ]
     top = max_total or 7.0
-    band_ticks = [{"value": v, "max": top, "label": fmt_points(v)} for v in (1, 2, 3, 5, 7) if v <= top]
+    band_ticks = [
+        {"value": v, "max": top, "label": fmt_points(v)} for v in (1, 2, 3, 5, 7) if v <= top
+    ]
     if score.scoring == "2016":
-        band_ticks = [{"value": v, "max": top, "label": fmt_points(v)} for v in (2, 4, 6, 10, 14) if v <= top]
+        band_ticks = [
+            {"value": v, "max": top, "label": fmt_points(v)} for v in (2, 4, 6, 10, 14) if v <= top
+        ]
 
     matrix = []
     for section in SECTION_ORDER:
         cells = []
         for r in grouped.get(section, []):
             fill, ink = _FILL[r.level]
-            cells.append({"rule_id": r.rule_id, "title": r.title, "level": r.level.value, "fill": fill, "stroke": ink, "ink": ink})
+            cells.append(
+                {
+                    "rule_id": r.rule_id,
+                    "title": r.title,
+                    "level": r.level.value,
+                    "fill": fill,
+                    "stroke": ink,
+                    "ink": ink,
+                }
+            )
         matrix.append({"title": _SHORT[section.value], "cells": cells})
 
     sections = []
@@ -101,8 +128,13 @@ def render(report: Report, options: RenderOptions) -> str:
         results = grouped.get(s.section, [])
         if results:
             sections.append(
-                {"section": s.section, "points": s.points, "max_points": s.max_points, "weakest": s.section in weakest,
-                 "results": results}
+                {
+                    "section": s.section,
+                    "points": s.points,
+                    "max_points": s.max_points,
+                    "weakest": s.section in weakest,
+                    "results": results,
+                }
             )
 
     def evidence_url(evidence: Evidence) -> str | None:
@@ -127,7 +159,11 @@ def render(report: Report, options: RenderOptions) -> str:
             section_rows=section_rows,
             band_ticks=band_ticks,
             matrix=matrix,
-            legend=[("automated", *_FILL[Level.AUTOMATED]), ("manual", *_FILL[Level.MANUAL]), ("none", *_FILL[Level.NONE])],
+            legend=[
+                ("automated", *_FILL[Level.AUTOMATED]),
+                ("manual", *_FILL[Level.MANUAL]),
+                ("none", *_FILL[Level.NONE]),
+            ],
             sections=sections,
             evidence_url=evidence_url,
             commit_url=commit_url,

@@ -24,7 +24,10 @@ def _clean(text: str) -> str:
 
 
 def _details(result: RuleResult) -> str:
-    lines = [f"{result.rule_id}: {LEVEL_WORD[result.level]}, {fmt_points(result.points)} points", result.rationale]
+    lines = [
+        f"{result.rule_id}: {LEVEL_WORD[result.level]}, {fmt_points(result.points)} points",
+        result.rationale,
+    ]
     for ev in result.evidence:
         where = evidence_where(ev)
         lines.append(f"evidence [{ev.level.value}] {where + '  ' if where else ''}{ev.summary}")
@@ -57,7 +60,9 @@ def _testcase(parent: ET.Element, result: RuleResult) -> str:
         ET.SubElement(props, "property", {"name": name, "value": value})
     details = _details(result)
     if result.error:
-        ET.SubElement(case, "error", {"message": _clean(result.error), "type": "detector-error"}).text = details
+        ET.SubElement(
+            case, "error", {"message": _clean(result.error), "type": "detector-error"}
+        ).text = details
         return "error"
     if result.waived:
         ET.SubElement(case, "skipped", {"message": _clean(f"waived: {result.waived}")})
@@ -77,7 +82,12 @@ def render(report: Report, options: RenderOptions) -> str:
     """Render JUnit XML: a testsuite per section, the score as properties."""
     root = ET.Element(
         "testsuites",
-        {"name": "mlscore", "tests": str(len(report.results)), "time": "0", "timestamp": report.generated_at},
+        {
+            "name": "mlscore",
+            "tests": str(len(report.results)),
+            "time": "0",
+            "timestamp": report.generated_at,
+        },
     )
     totals = {"failures": 0, "errors": 0, "skipped": 0}
     grouped = results_by_section(report)
@@ -86,10 +96,14 @@ def render(report: Report, options: RenderOptions) -> str:
         results = grouped.get(section, [])
         if not results:
             continue
-        suite = ET.SubElement(root, "testsuite", {"name": f"ML Test Score: {section.title}", "time": "0"})
+        suite = ET.SubElement(
+            root, "testsuite", {"name": f"ML Test Score: {section.title}", "time": "0"}
+        )
         props = ET.SubElement(suite, "properties")
         score = points.get(section)
-        ET.SubElement(props, "property", {"name": "points", "value": fmt_points(score.points if score else 0)})
+        ET.SubElement(
+            props, "property", {"name": "points", "value": fmt_points(score.points if score else 0)}
+        )
         counts = {"failure": 0, "error": 0, "skipped": 0}
         for result in results:
             outcome = _testcase(suite, result)

@@ -18,7 +18,9 @@ def load_report(path: str | Path) -> Report:
     try:
         size = p.stat().st_size
         if size > MAX_REPORT_BYTES:
-            raise InputError(f"{p}: report is {size} bytes, more than the {MAX_REPORT_BYTES} byte limit")
+            raise InputError(
+                f"{p}: report is {size} bytes, more than the {MAX_REPORT_BYTES} byte limit"
+            )
         raw = p.read_bytes()
     except OSError as exc:
         raise InputError(f"{p}: cannot read report: {exc.strerror or exc}") from None
@@ -31,4 +33,6 @@ def load_report(path: str | Path) -> Report:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "(top level)"
-        raise InputError(f"{p}: not an mlscore audit report: {where}: {first.get('msg', 'invalid')}") from None
+        raise InputError(
+            f"{p}: not an mlscore audit report: {where}: {first.get('msg', 'invalid')}"
+        ) from None

@@ -44,7 +44,10 @@ def code(text: str) -> str:
 def md_summary(text: str) -> str:
     """A diff summary: `code` spans kept as code, everything else escaped."""
     parts = re.split(r"(`[^`]*`)", text)
-    return "".join(code(p[1:-1]) if p.startswith("`") and p.endswith("`") and len(p) > 1 else md(p) for p in parts)
+    return "".join(
+        code(p[1:-1]) if p.startswith("`") and p.endswith("`") and len(p) > 1 else md(p)
+        for p in parts
+    )
 
 
 def _evidence_cell(report: Report, result: RuleResult, options: RenderOptions) -> str:
@@ -58,7 +61,9 @@ def _evidence_cell(report: Report, result: RuleResult, options: RenderOptions) -
         assert loc is not None
         path = loc.path if is_url(loc.path) else _prefixed(options, loc.path)
         url = file_url(report, path, loc.line, loc.end_line)
-        label = code(str(loc).replace(loc.path, path, 1)) if not is_url(loc.path) else code(loc.path)
+        label = (
+            code(str(loc).replace(loc.path, path, 1)) if not is_url(loc.path) else code(loc.path)
+        )
         items.append(f"[{label}]({url})" if url and not is_url(loc.path) else label)
     if len(result.evidence) > 3:
         items.append(f"+{len(result.evidence) - 3} more")
@@ -75,7 +80,9 @@ def _flags(result: RuleResult) -> str:
     flags = []
     if result.attestation:
         a = result.attestation
-        flags.append("attestation expired" if a.expired else f"attested by {md(a.owner)} (self-declared)")
+        flags.append(
+            "attestation expired" if a.expired else f"attested by {md(a.owner)} (self-declared)"
+        )
     if result.waived:
         flags.append(f"waived: {md(result.waived)}")
     if result.status.value == "failing":
@@ -85,7 +92,9 @@ def _flags(result: RuleResult) -> str:
     return (" _(" + "; ".join(flags) + ")_") if flags else ""
 
 
-def _section_block(report: Report, results: list[RuleResult], title: str, options: RenderOptions) -> str:
+def _section_block(
+    report: Report, results: list[RuleResult], title: str, options: RenderOptions
+) -> str:
     lines = [
         f"<details><summary><b>{title}</b></summary>",
         "",
@@ -156,8 +165,14 @@ def render(report: Report, options: RenderOptions) -> str:
     weakest = set(score.weakest)
     for s in sections_weakest_first(report):
         name = f"**{s.section.title}** (weakest)" if s.section in weakest else s.section.title
-        head.append(f"| {name} | {fmt_points(s.points)} / {fmt_points(s.max_points)} | {s.automated} | {s.manual} | {s.none} |")
-    head += ["", "The score is the minimum of the four sections, so the weakest section is the one to raise.", ""]
+        head.append(
+            f"| {name} | {fmt_points(s.points)} / {fmt_points(s.max_points)} | {s.automated} | {s.manual} | {s.none} |"
+        )
+    head += [
+        "",
+        "The score is the minimum of the four sections, so the weakest section is the one to raise.",
+        "",
+    ]
 
     grouped = results_by_section(report)
     blocks = []
@@ -168,7 +183,10 @@ def render(report: Report, options: RenderOptions) -> str:
             blocks.append(_section_block(report, results, title, options))
     if report.diagnostics:
         diag = [f"<details><summary>{len(report.diagnostics)} warning(s)</summary>", ""]
-        diag += [f"- {code(d.path) + ': ' if d.path else ''}{md(d.message)}" for d in report.diagnostics[:50]]
+        diag += [
+            f"- {code(d.path) + ': ' if d.path else ''}{md(d.message)}"
+            for d in report.diagnostics[:50]
+        ]
         if len(report.diagnostics) > 50:
             diag.append(f"- … and {len(report.diagnostics) - 50} more")
         diag += ["", "</details>", ""]

@@ -45,7 +45,9 @@ def _rule(result: RuleResult) -> dict[str, object]:
         "id": result.rule_id,
         "name": _slug(result.title) or result.rule_id.lower(),
         "shortDescription": {"text": _clip(result.title)},
-        "fullDescription": {"text": _clip(f"ML Test Score {section.title} test {number}: {result.title}")},
+        "fullDescription": {
+            "text": _clip(f"ML Test Score {section.title} test {number}: {result.title}")
+        },
         "helpUri": INFORMATION_URI,
         "help": {"text": _clip(help_text, 4000), "markdown": help_md},
         "defaultConfiguration": {"level": "warning"},
@@ -89,7 +91,9 @@ def _location(result: RuleResult, anchor: str, prefix: str) -> dict[str, object]
 
 def _message(result: RuleResult) -> str:
     points = fmt_points(result.points)
-    parts = [f"{result.rule_id} is {LEVEL_WORD[result.level]} ({points} points): {result.title.rstrip('.')}."]
+    parts = [
+        f"{result.rule_id} is {LEVEL_WORD[result.level]} ({points} points): {result.title.rstrip('.')}."
+    ]
     if result.rationale:
         parts.append(result.rationale)
     if result.next_step:

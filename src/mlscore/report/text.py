@@ -95,10 +95,15 @@ def _diff_lines(diff: ReportDiff, style: _Style) -> list[str]:
         lines.append(f"  evidence changed without a change in points: {ids}")
     if diff.score_rise_self_declared:
         lines.append(
-            style("  The score rises only because of attestations or waivers (self-declared credit).", fg="magenta")
+            style(
+                "  The score rises only because of attestations or waivers (self-declared credit).",
+                fg="magenta",
+            )
         )
     elif diff.self_declared_gain > 0:
-        lines.append(f"  {fmt_points(diff.self_declared_gain)} point(s) of the gain are self-declared (attestations).")
+        lines.append(
+            f"  {fmt_points(diff.self_declared_gain)} point(s) of the gain are self-declared (attestations)."
+        )
     if diff.scoring_mismatch:
         lines.append("  ! the two reports use different scoring rules (2016 vs 2017)")
     return lines
@@ -135,7 +140,13 @@ def render(report: Report, options: RenderOptions) -> str:
         results = grouped.get(s.section, [])
         if not results:
             continue
-        lines += ["", style(f"{s.section.title} ({fmt_points(s.points)} of {fmt_points(s.max_points)})", bold=True)]
+        lines += [
+            "",
+            style(
+                f"{s.section.title} ({fmt_points(s.points)} of {fmt_points(s.max_points)})",
+                bold=True,
+            ),
+        ]
         for result in results:
             lines += _result_lines(result, style)
     if report.diagnostics:
