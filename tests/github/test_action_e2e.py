@@ -432,3 +432,16 @@ def test_push_event_writes_summary_and_outputs_without_api_calls(
     assert run.outputs["sarif-file"] == "out/scan.sarif" and (ws / "out" / "scan.sarif").is_file()
     assert run.outputs["previous-score"] == "1.5"
     assert run.summary.startswith("## ML Test Score: 2 of 7")
+
+
+def test_missing_baseline_commit_is_a_warning(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    """A shallow checkout lacks the base commit: the run goes on without a comparison and says why."""
+    ws = tmp_path / "ws"
+    base, head = make_repo(ws)
+    event = pr_event(tmp_path / "event.json", number=13, base="f" * 40, head=head)
+    run = run_action(tmp_path, ws, fake_github.url, event, comment="false")
+    assert run.proc.returncode == 0, run.proc.stderr
+    assert f"::warning title=mlscore::Could not audit the baseline {'f' * 12}" in run.proc.stdout
+    assert "fetch-depth: 0" in run.proc.stdout
+    assert run.outputs["previous-score"] == "" and run.outputs["delta"] == ""
+    assert fake_github.requests == []

@@ -22,9 +22,8 @@ from mlscore.models import Report
 from mlscore.report import RenderOptions, render
 from mlscore.report.common import fmt_points, fmt_signed
 from mlscore.report.diff import ReportDiff, compare
-from mlscore.report.load import load_report
+from mlscore.report.load import load_report, sarif_anchor
 
-_ANCHORS = ("pyproject.toml", "setup.cfg", "setup.py", "README.md", "README.rst", "README")
 
 
 @dataclass
@@ -78,10 +77,6 @@ def _baseline(run: _Run) -> Report | None:
             f"Could not audit the baseline {ref[:12]}: {exc}. Check out with `fetch-depth: 0` to compare with it.",
         )
         return None
-
-
-def _anchor(audit_path: Path) -> str | None:
-    return next((name for name in _ANCHORS if (audit_path / name).is_file()), None)
 
 
 def _write(path: Path, text: str) -> None:
@@ -180,7 +175,7 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
         reasons.append(f"score dropped {fmt_signed(diff.delta)} compared with the base")
 
     options = RenderOptions(
-        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, anchor=_anchor(audit_path)
+        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, anchor=sarif_anchor(audit_path)
     )
     report_dir = Path(inputs.report_dir)
     json_rel, md_rel = (

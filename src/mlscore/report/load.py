@@ -36,3 +36,11 @@ def load_report(path: str | Path) -> Report:
         raise InputError(
             f"{p}: not an mlscore audit report: {where}: {first.get('msg', 'invalid')}"
         ) from None
+
+
+ANCHOR_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "README.md", "README.rst", "README")
+
+
+def sarif_anchor(root: Path) -> str | None:
+    """The file SARIF results with no evidence file point at (GitHub needs a location): the first that exists."""
+    return next((name for name in ANCHOR_FILES if (root / name).is_file()), None)
