@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlscore.data.readers import TableReader, detect_format
+from mlscore.data.readers import TableReader, arrow_bools, arrow_floats, detect_format
 from mlscore.models import Check, Diagnostic
 from mlscore.profile.drift import ColumnDrift, column_drift
 
@@ -183,8 +183,7 @@ def _count_outside_unit(opts: CheckOptions) -> int | None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        arr = pc.cast(batch.column(0), pa.float64())
-        v = arr.to_numpy(zero_copy_only=False)
+        v = arrow_floats(pc.cast(batch.column(0), pa.float64()))
         with np.errstate(invalid="ignore"):
             total += int(np.sum((v < 0) | (v > 1)))
     return total
@@ -271,12 +270,10 @@ def _to_numpy(arr: Any) -> np.ndarray:
     if pa.types.is_dictionary(t):
         arr = arr.cast(t.value_type)
         t = arr.type
-    if pa.types.is_integer(t) and arr.null_count == 0:
-        return arr.to_numpy()
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return arrow_floats(arr)
     if pa.types.is_boolean(t) and arr.null_count == 0:
-        return arr.to_numpy(zero_copy_only=False)
+        return arrow_bools(arr)
     return np.array(arr.to_pylist(), dtype=object)
 
 

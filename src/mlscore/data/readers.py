@@ -294,8 +294,9 @@ def profile_batch(
                 arr = arr.cast(pa.int64())
             elif pa.types.is_date(t):
                 arr = arr.cast(pa.timestamp("s"))
-            values = arr.to_numpy(zero_copy_only=False)
-            col._update_numeric(values)
+            elif pa.types.is_timestamp(t) and t.tz is not None:
+                arr = arr.cast(pa.timestamp(t.unit))
+            col._update_numeric(arrow_floats(arr))
         else:
             if numeric_type or pa.types.is_boolean(t):
                 vc = pc.value_counts(arr)
@@ -312,6 +313,44 @@ def profile_batch(
         if name not in seen:
             col.add_nulls(n)
     prof.row_count += n
+
+
+def arrow_floats(arr: Any) -> Any:
+    """An Arrow array as float64 numpy with NaN for nulls, without pyarrow's pandas-backed to_numpy."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_timestamp(arr.type):
+        unit = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[arr.type.unit]
+        out = arrow_floats(pc.cast(arr, pa.int64()))
+        return out / unit
+    if arr.type != pa.float64():
+        arr = pc.cast(arr, pa.float64())
+    if arr.null_count:
+        arr = pc.fill_null(arr, float("nan"))
+    if len(arr) == 0:
+        return np.empty(0, dtype=np.float64)
+    buf = arr.buffers()[1]
+    return np.frombuffer(buf, dtype=np.float64, count=len(arr) + arr.offset)[arr.offset :]
+
+
+def arrow_bools(arr: Any) -> Any:
+    """A boolean Arrow array (nulls as False) as a numpy bool array, without pandas."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if arr.null_count:
+        arr = pc.fill_null(arr, False)
+    if len(arr) == 0:
+        return np.zeros(0, dtype=bool)
+    bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)].astype(bool)
 
 
 def _track_mixed(mixed: dict[str, list[Any]], name: str, vc: Any) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlscore.data.readers import arrow_bools, arrow_floats
 from mlscore.errors import InputError
 from mlscore.models import Check, Diagnostic
 
@@ -117,13 +118,11 @@ class NativeValidator:
             arr = arr.cast(t.value_type)
             t = arr.type
         if pa.types.is_integer(t) or pa.types.is_floating(t):
-            values = arr.to_numpy().astype(np.float64) if arr.null_count == 0 else (
-                pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-            )
+            values = arrow_floats(arr)
             nulls = np.isnan(values)
             out = ("num", values, nulls)
         elif pa.types.is_string(t) or pa.types.is_large_string(t):
-            nulls = pc.is_null(arr).to_numpy(zero_copy_only=False)
+            nulls = arrow_bools(pc.is_null(arr))
             out = ("str", arr, nulls)
         elif pa.types.is_null(t):
             out = ("null", None, np.ones(len(arr), dtype=bool))
@@ -240,8 +239,7 @@ class NativeValidator:
         if kind == "str":
             if not all(isinstance(v, str) for v in vs):
                 raise _Unsupported("mixed value_set")
-            return pc.is_in(values, value_set=pa.array(vs, pa.string())).to_numpy(zero_copy_only=False) & ~pc.is_null(
-                values).to_numpy(zero_copy_only=False)
+            return arrow_bools(pc.is_in(values, value_set=pa.array(vs, pa.string()))) & ~arrow_bools(pc.is_null(values))
         if not all(_is_number(v) for v in vs):
             raise _Unsupported("non-numeric value_set")
         return np.isin(values, np.asarray(vs, dtype=np.float64))
@@ -262,7 +260,7 @@ class NativeValidator:
             return np.zeros(len(keep), dtype=bool)
         import pyarrow as pa
 
-        return pc.is_in(values, value_set=pa.array(sorted(many), pa.string())).to_numpy(zero_copy_only=False) & keep
+        return arrow_bools(pc.is_in(values, value_set=pa.array(sorted(many), pa.string()))) & keep
 
     def _agg(
         self, res: ExpectationResult, typ: str, kw: dict[str, Any], kind: str, values: Any, nulls: np.ndarray

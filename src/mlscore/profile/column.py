@@ -452,8 +452,9 @@ class ColumnProfile:
         self.m2 += bm2 + delta * delta * self.n * bn / n_new
         self.min = bmin if self.min is None else min(self.min, bmin)
         self.max = bmax if self.max is None else max(self.max, bmax)
-        if self.integral and not (x_is_int := bool(np.all(np.floor(f) == f))):
-            self.integral = x_is_int
+        if self.integral:
+            head = f[:64]
+            self.integral = bool(np.all(np.floor(head) == head)) and bool(np.all(np.floor(f) == f))
         if self.distinct is not None:
             if bn > 2000 and np.unique(f[:2000]).size > self.distinct_cap:
                 self.distinct = None
