@@ -378,11 +378,6 @@ def test_real_audit_of_base_and_head_commits(tmp_path: Path, fake_github: FakeGi
     assert written.target.commit == head
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: run_audit(ref=...) reads [tool.mlscore] (attestations) from the work tree, not from the ref, "
-    "so the base report already has the PR's attestation",
-)
 def test_attestation_only_pull_request_is_flagged_self_declared(
     tmp_path: Path, fake_github: FakeGitHub
 ) -> None:

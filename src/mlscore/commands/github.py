@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mlscore.config import Config
 from mlscore.errors import MlscoreError
 from mlscore.github.event import ActionInputs, GitHubContext, environment, read_context, read_inputs
 from mlscore.github.workflow import (
@@ -25,7 +26,6 @@ from mlscore.report.diff import ReportDiff, compare
 from mlscore.report.load import load_report, sarif_anchor
 
 
-
 @dataclass
 class _Run:
     ctx: GitHubContext
@@ -40,21 +40,53 @@ class _Run:
         self.notes.append(Annotation(level, message, "mlscore"))
 
 
+def _config(run: _Run, ref: str | None) -> Config | None:
+    """The configuration for auditing ``ref`` (None: the work tree), read from that commit's own files.
+
+    A base commit must be scored with the attestations and waivers it had, not with the ones the pull
+    request adds; otherwise self-declared credit would never show up as a change.
+    """
+    from mlscore.config import load_config
+
+    inputs = run.inputs
+    overrides = {"select": inputs.select or None, "ignore": inputs.ignore or None}
+    config_file = (run.ctx.workspace / inputs.config) if inputs.config else None
+    if ref is None:
+        if config_file is None and not (inputs.select or inputs.ignore):
+            return None
+        return load_config(run.audit_path, config_file=config_file, overrides=overrides)
+    import tempfile
+
+    from mlscore.config import MAX_CONFIG_BYTES
+    from mlscore.facts.files import index_git_ref
+
+    index = index_git_ref(run.audit_path, ref)
+    with tempfile.TemporaryDirectory(prefix="mlscore-config-") as tmp:
+        for name in ("pyproject.toml", ".mlscore.toml"):
+            data = index.read_bytes(name, limit=MAX_CONFIG_BYTES)
+            if data is not None:
+                (Path(tmp) / name).write_bytes(data)
+        config = load_config(Path(tmp), config_file=config_file, overrides=overrides)
+
+    # Paths in the config (rules_dirs, data_reports, ...) are relative to the audited tree, not the copy.
+    def rebase(paths: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(
+            str(run.audit_path / Path(p).relative_to(tmp)) if p.startswith(tmp) else p
+            for p in paths
+        )
+
+    return config.model_copy(
+        update={
+            key: rebase(getattr(config, key))
+            for key in ("rules_dirs", "data_reports", "probe_reports")
+        }
+    )
+
+
 def _audit(run: _Run, ref: str | None) -> Report:
     from mlscore.engine import run_audit
 
-    config = None
-    inputs = run.inputs
-    if inputs.config or inputs.select or inputs.ignore:
-        from mlscore.config import load_config
-
-        config_file = (run.ctx.workspace / inputs.config) if inputs.config else None
-        config = load_config(
-            run.audit_path,
-            config_file=config_file,
-            overrides={"select": inputs.select or None, "ignore": inputs.ignore or None},
-        )
-    report: Report = run_audit(run.audit_path, ref=ref, config=config)
+    report: Report = run_audit(run.audit_path, ref=ref, config=_config(run, ref))
     return report
 
 
