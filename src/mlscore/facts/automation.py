@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import configparser
 import fnmatch
+import functools
 import posixpath
 import re
 import sys
@@ -193,7 +194,7 @@ class _Ctx:
                     swallow_reason=self.swallow_reason or swallow, surfaces=self.surfaces,
                     disabled=self.disabled, depth=self.depth)
 
-    @property
+    @functools.cached_property
     def surfaced(self) -> bool:
         return any(s in STRONG_SURFACES for s in self.surfaces)
 
@@ -220,13 +221,20 @@ class _Repo:
     def __post_init__(self) -> None:
         self.files = sorted(set(self.files))
         self.fileset = set(self.files)
+        basenames = self.basenames
+        modules = self.modules
         for f in self.files:
-            self.basenames.setdefault(posixpath.basename(f), []).append(f)
+            base = f.rpartition("/")[2]
+            lst = basenames.get(base)
+            if lst is None:
+                basenames[base] = [f]
+            else:
+                lst.append(f)
             if f.endswith(".py"):
                 mod = f[:-3].replace("/", ".")
                 if mod.endswith(".__init__"):
-                    mod = mod[: -len(".__init__")]
-                self.modules.setdefault(mod, f)
+                    mod = mod[:-9]
+                modules.setdefault(mod, f)
 
     def read(self, path: str) -> str | None:
         if path not in self.texts:
@@ -309,6 +317,7 @@ class _Resolver:
         self.unresolved: list[Unresolved] = []
         self._seen_imports: dict[tuple[str, tuple[TriggerKind, ...], bool, bool], int] = {}
         self.budget = MAX_COMMANDS
+        self._reach_keys: set[tuple[Any, ...]] = set()
 
     # ------------------------------------------------------------------ recording
     def add_reach(self, path: str, ctx: _Ctx, how: How, via: str, depth: int = 0,
@@ -319,13 +328,14 @@ class _Resolver:
         lst = self.reaches.setdefault(path, [])
         if len(lst) >= 50:
             return
-        key = (ctx.triggers, ctx.swallowed, ctx.surfaced, how, depth, tuple(str(c) for c in chain))
-        if any((r.triggers, r.swallowed, r.surfaced, r.how, r.depth, tuple(str(c) for c in r.chain)) == key
-               for r in lst):
+        key = (path, ctx.triggers, ctx.swallowed, ctx.surfaced, how, depth,
+               tuple((c.path, c.line) for c in chain))
+        if key in self._reach_keys:
             return
-        lst.append(Reach(path=path, triggers=ctx.triggers, swallowed=ctx.swallowed,
-                         swallow_reason=ctx.swallow_reason, surfaced=ctx.surfaced, surfaces=ctx.surfaces,
-                         how=how, depth=depth, via=via[:300], chain=chain))
+        self._reach_keys.add(key)
+        lst.append(Reach(
+            path=path, triggers=ctx.triggers, swallowed=ctx.swallowed, swallow_reason=ctx.swallow_reason,
+            surfaced=ctx.surfaced, surfaces=ctx.surfaces, how=how, depth=depth, via=via[:300], chain=chain))
         if path.endswith(".py") and how != "import":
             self.follow_imports(path, ctx, via, chain)
 
@@ -630,6 +640,7 @@ class _Resolver:
             doctest = doctest or "--doctest-modules" in addopts
             ignores.extend(a.split("=", 1)[1] for a in addopts if a.startswith("--ignore="))
         patterns = words(cfg.get("python_files", "")) or ["test_*.py", "*_test.py"]
+        default_patterns = patterns == ["test_*.py", "*_test.py"]
         roots: list[str] = []
         missing: list[str] = []
         if paths:
@@ -669,7 +680,9 @@ class _Resolver:
                 how: How | None = None
                 if f == root and (f.endswith(".py") or f.endswith(".ipynb")):
                     how = "notebook" if f.endswith(".ipynb") else "test"
-                elif f.endswith(".py") and any(fnmatch.fnmatchcase(base, pat) for pat in patterns):
+                elif f.endswith(".py") and ((base.startswith("test_") or base.endswith("_test.py"))
+                                            if default_patterns else
+                                            any(fnmatch.fnmatchcase(base, pat) for pat in patterns)):
                     how = "test"
                 elif base == "conftest.py":
                     how = "config"
@@ -1233,14 +1246,42 @@ _IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([
                         re.M)
 
 
+def _src_roots(repo: _Repo, here: str) -> list[str]:
+    """``<ancestor>/src`` directories above ``here`` (monorepo packages with a src layout), nearest first."""
+    def compute() -> list[str]:
+        out = []
+        d = here
+        while d:
+            d = posixpath.dirname(d)
+            cand = posixpath.join(d, "src") if d else "src"
+            if cand != here and repo.is_dir(cand):
+                out.append(cand)
+            if not d:
+                break
+        return [c for c in out if c != "src"]
+
+    return repo.cached(("srcroots", here), compute)  # type: ignore[no-any-return]
+
+
 def _scan_imports(repo: _Repo, path: str, text: str) -> list[str]:
     """Repo files a Python file imports (regex; relative imports, src layout and script dirs handled)."""
     if len(text) > 2_000_000:
         return []
     here = posixpath.dirname(path)
     out: list[str] = []
-    roots = [here, "", "src"]
-    for m in _IMPORT_RE.finditer(text):
+    roots = [here, "", "src", *_src_roots(repo, here)]
+    pos, n = 0, len(text)
+    while True:
+        i = text.find("import", pos)
+        if i < 0:
+            break
+        start = text.rfind("\n", 0, i) + 1
+        end = text.find("\n", i)
+        end = n if end < 0 else end
+        pos = end + 1
+        m = _IMPORT_RE.match(text, start, end)
+        if m is None:
+            continue
         frm, names, plain = m.group(1), m.group(2), m.group(3)
         cands: list[str] = []
         if plain:

@@ -249,7 +249,13 @@ def _poetry_spec(v: Any) -> tuple[str, bool, str]:
     return s, pinned, "pypi"
 
 
+_PYPROJECT_DEP_HINTS = ("dependencies", "requires", "[tool.poetry", "[tool.pdm", "[tool.uv", "[tool.hatch",
+                        "dependency-groups")
+
+
 def _pyproject(path: str, text: str, diags: list[Diagnostic]) -> list[Requirement]:
+    if not any(h in text for h in _PYPROJECT_DEP_HINTS):
+        return []  # nothing to read; skip the (pure Python) TOML parse
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError, RecursionError):
@@ -447,13 +453,10 @@ def _conda(path: str, text: str, diags: list[Diagnostic]) -> tuple[list[Requirem
 
 def _lock_count(path: str, text: str, eco: str, diags: list[Diagnostic]) -> LockFile | None:
     if eco in ("poetry", "uv", "pdm"):
-        try:
-            data = tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
-            diags.append(Diagnostic(path=path, message="malformed lock file"))
-            return LockFile(file=path, ecosystem=eco)  # type: ignore[arg-type]
-        pk = data.get("package")
-        n = len(pk) if isinstance(pk, list) else 0
+        # counting [[package]] tables is enough, and much cheaper than parsing a multi-megabyte lock
+        n = len(re.findall(r"(?m)^\[\[package\]\]\s*$", text))
+        if n == 0 and text.strip() and not re.search(r"(?m)^\s*(version|lock-version|\[metadata\])", text):
+            diags.append(Diagnostic(path=path, message="lock file without packages (malformed?)"))
         hashed = "hash" in text[:200_000] or "sha256" in text[:200_000]
         return LockFile(file=path, ecosystem=eco, packages=n, hashed=hashed)  # type: ignore[arg-type]
     if eco == "pipenv":

@@ -134,11 +134,8 @@ _DVC = re.compile(r"(^|/)dvc\.yaml$")
 _YAML = re.compile(r"\.ya?ml$")
 _CRONTAB = re.compile(r"(^|/)(crontab|[^/]+\.crontab|[^/]+\.cron|cron\.d/[^/]+)$")
 #: Substrings that make a Python file worth parsing for orchestrators.
-PY_HINTS = re.compile(
-    r"\bDAG\(|@dag\b|airflow|prefect|dagster|ScheduleDefinition|@dsl\.pipeline|\bkfp\b|\btfx\b|kedro|FlowSpec|"
-    r"metaflow|sagemaker\.workflow|zenml|flytekit|apscheduler|\bschedule\.every\b|PipelineJob|"
-    r"create_recurring_run|create_schedule"
-)
+PY_HINTS = ("airflow", "prefect", "dagster", "kfp", "tfx", "kedro", "metaflow", "sagemaker", "zenml", "flytekit",
+            "apscheduler", "schedule.every", "aiplatform")
 _YAML_HINTS = re.compile(r"kind:\s*[\"']?(CronJob|CronWorkflow|Workflow|WorkflowTemplate|ClusterWorkflowTemplate)\b"
                          r"|^deployments:", re.M)
 SCHEDULE_GLOBS = ("**/dvc.yaml", "**/params.yaml", "**/prefect.yaml", "**/*.py (orchestrator hints only)",
@@ -299,7 +296,7 @@ def _call_name(node: Any) -> str:
 def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[PipelineEntry]:
     import ast  # noqa: PLC0415 - only for files that mention an orchestrator
 
-    if not PY_HINTS.search(text):
+    if not any(h in text for h in PY_HINTS):
         return []
     try:
         tree = ast.parse(text, filename=path)

@@ -56,8 +56,13 @@ _SWALLOWERS = {"true", ":", "echo", "printf", "/bin/true", "exit 0", "return 0",
 _COMMANDISH = re.compile(r"^(\./|[a-z][\w.+-]*(/[\w.+-]+)*)(\s|$)")
 
 
+_PLAIN = re.compile(r"[^'\"\\$`]*")
+
+
 def words(text: str) -> list[str]:
     """Split ``text`` into shell words (quotes removed, ``${{ }}`` kept whole); never raises."""
+    if _PLAIN.fullmatch(text):
+        return text.split()
     out: list[str] = []
     cur: list[str] = []
     has = False
@@ -175,8 +180,13 @@ def _open_quote(line: str) -> bool:
     return bool(quote)
 
 
+_SIMPLE_LINE = re.compile(r"[^'\"\\$`#&|;()<>]*")
+
+
 def _segments(line: str) -> tuple[list[tuple[str, str]], str | None]:
     """Split one logical line into (command text, following operator) pairs; also return a trailing comment."""
+    if _SIMPLE_LINE.fullmatch(line):
+        return [(line, "")], None
     segs: list[tuple[str, str]] = []
     cur: list[str] = []
     i, n = 0, len(line)
@@ -399,7 +409,7 @@ def split_script(
     for k, (seg_text, lineno, argv, cmd_cwd, reason, ee) in enumerate(raw_cmds):
         if reason is None and not ee and k != last and k not in exempt and not handles_errors:
             reason = "errexit off (set +e or shell without -e) and not the last command"
-        commands.append(ShellCommand(
+        commands.append(ShellCommand.model_construct(
             text=seg_text, line=lineno, argv=tuple(argv), cwd=cmd_cwd,
             swallowed=reason is not None, swallow_reason=reason,
         ))

@@ -56,49 +56,78 @@ class _TooBig(Exception):
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """Safe loader whose mappings and sequences carry line numbers."""
+    """Safe loader used for parsing and composing only; ``_build`` turns nodes into line-aware data."""
 
 
-def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
-    data = LineDict()
-    data.line = node.start_mark.line + 1
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _scalar(loader: Any, node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return node.value.lower() in ("yes", "true", "on", "y")
+    if tag == "tag:yaml.org,2002:int":
         try:
-            hash(key)
-        except TypeError:
-            key = str(key)
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.key_lines[key] = key_node.start_mark.line + 1
+            return loader.construct_yaml_int(node)
+        except (ValueError, TypeError):
+            return node.value
+    if tag == "tag:yaml.org,2002:float":
+        try:
+            return loader.construct_yaml_float(node)
+        except (ValueError, TypeError):
+            return node.value
+    return node.value  # timestamps, binary, unknown tags (!Ref ...): plain text, never objects
 
 
-def _construct_seq(loader: Any, node: yaml.SequenceNode) -> Any:
-    data = LineList()
-    data.line = node.start_mark.line + 1
-    yield data
-    for child in node.value:
-        data.append(loader.construct_object(child, deep=True))
-        data.item_lines.append(child.start_mark.line + 1)
-
-
-def _construct_undefined(loader: Any, node: yaml.Node) -> Any:
-    """Unknown tags (``!Ref``, ``!reference``, ``!!python/...``) become plain data, never objects."""
-    if isinstance(node, yaml.MappingNode):
-        return (yield from _construct_map(loader, node))
+def _build(loader: Any, node: yaml.Node, memo: dict[int, Any]) -> Any:
+    """Python data for a composed node: LineDict/LineList/scalars; shared (aliased) nodes built once."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if isinstance(node, yaml.ScalarNode):
+        value = _scalar(loader, node)
+        memo[key] = value
+        return value
     if isinstance(node, yaml.SequenceNode):
-        return (yield from _construct_seq(loader, node))
-    yield loader.construct_scalar(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:omap", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-_Loader.add_constructor(None, _construct_undefined)
-# Timestamps and other implicit types stay as text where it matters little; keep dates as strings so
-# that records stay JSON-friendly.
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+        seq = LineList()
+        seq.line = node.start_mark.line + 1
+        memo[key] = seq
+        for child in node.value:
+            seq.append(_build(loader, child, memo))
+            seq.item_lines.append(child.start_mark.line + 1)
+        return seq
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    memo[key] = mapping
+    merged: list[tuple[Any, Any, int]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for src in sources:
+                built = _build(loader, src, memo)
+                if isinstance(built, dict):
+                    src_lines = getattr(built, "key_lines", {})
+                    merged.extend((k, v, src_lines.get(k, mapping.line)) for k, v in built.items())
+            continue
+        k = _build(loader, key_node, memo)
+        try:
+            hash(k)
+        except TypeError:
+            k = str(k)
+        mapping[k] = _build(loader, value_node, memo)
+        mapping.key_lines[k] = key_node.start_mark.line + 1
+    for k, v, line in merged:
+        if k not in mapping:
+            mapping[k] = v
+            mapping.key_lines[k] = line
+    return mapping
 
 
 def _expanded_size(root: yaml.Node, limit: int) -> int:
@@ -135,6 +164,9 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
         raise _TooBig("nesting too deep") from exc
 
 
+_ANCHOR = re.compile(r"&[^\s&]")
+
+
 def load_yaml_docs(
     path: str, text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES
 ) -> tuple[list[Any], list[Diagnostic]]:
@@ -143,14 +175,16 @@ def load_yaml_docs(
         return [], [Diagnostic(path=path, message=f"YAML file larger than {max_bytes} bytes, not parsed")]
     docs: list[Any] = []
     diags: list[Diagnostic] = []
+    has_anchors = _ANCHOR.search(text) is not None  # no anchors: no aliases, no bomb
     loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            _expanded_size(node, max_nodes)
-            docs.append(loader.construct_document(node))
+            if has_anchors:
+                _expanded_size(node, max_nodes)
+            docs.append(_build(loader, node, {}))
     except _TooBig as exc:
         diags.append(Diagnostic(path=path, message=f"YAML refused: {exc} (alias bomb?)"))
     except yaml.YAMLError as exc:
