@@ -460,7 +460,7 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
                     if next(counter, None) is None:
                         return
                 try:
-                    resp = ep.post(body)
+                    resp = ep.client.timed_post(ep.infer_path(), body)
                 except BudgetExhausted as exc:
                     with lock:
                         failures.append(str(exc))
