@@ -302,7 +302,10 @@ def rules(
 @_rules_dir_option
 @_output_option
 def explain(rule_id: str, fmt: str, rules_dirs: tuple[Path, ...], output: Path | None) -> int:
-    """Explain one test (e.g. MON3): what it asks, what earns credit, what does not, how to raise it."""
+    """Explain one test: what it asks, what earns credit, what does not, how to raise it.
+
+    ID is a test id (MON3, mon3, "Monitor 3") or a rule name (training-serving-skew).
+    """
     catalog = _load(rules_dirs)
     rule = catalog.get(rule_id)
     source = _override_source(catalog, rule)
