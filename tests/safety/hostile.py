@@ -57,13 +57,13 @@ def _limit_memory() -> None:  # runs in the child before exec
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def audit(path: Path, *, cwd: Path | None = None, extra: tuple[str, ...] = ()) -> AuditRun:
-    """`mlscore audit PATH --format json`, run from ``cwd`` (default: PATH itself, as a user would)."""
+def audit(path: Path, *, cwd: Path | None = None, fmt: str = "json", extra: tuple[str, ...] = ()) -> AuditRun:
+    """`mlscore audit PATH --format FMT`, run from ``cwd`` (default: PATH itself, as a user would)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MLSCORE_"))}
     env["HOME"] = str(path.parent / "home")
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     Path(env["HOME"]).mkdir(exist_ok=True)
-    cmd = [*mlscore_command(), "audit", str(path), "--format", "json", *extra]
+    cmd = [*mlscore_command(), "audit", str(path), "--format", fmt, *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,

@@ -69,13 +69,17 @@ def test_passwd_never_appears_in_any_report_format(tmp_path):
     root = tmp_path / "repo"
     _minimal_project(root)
     _links_out(root, PASSWD)
-    for fmt in ("json", "text"):
-        out = tmp_path / f"report.{fmt}"
-        run = audit(root, extra=("--output", str(out)))
-        assert run.returncode in (0, 1), run.describe()
-        texts = [run.stdout, run.stderr, out.read_text(errors="replace") if out.exists() else ""]
+    out = tmp_path / "reports"
+    run = audit(root, fmt="json,text,sarif,markdown,html,junit", extra=("--output-dir", str(out)))
+    assert run.returncode in (0, 1), run.describe()
+    written = sorted(out.iterdir())
+    assert len(written) == 6, written
+    for path in written:
+        text = path.read_text(errors="replace")
         for fragment in fragments:
-            assert not any(fragment in t for t in texts), f"{fmt}: /etc/passwd content leaked: {fragment!r}"
+            assert fragment not in text, f"{path.name}: /etc/passwd content leaked: {fragment!r}"
+    for fragment in fragments:
+        assert fragment not in run.stdout + run.stderr
 
 
 def test_symlink_loops_terminate(tmp_path):
