@@ -162,7 +162,7 @@ def test_dependabot_and_renovate() -> None:
 
 
 def test_malformed_files() -> None:
-    f = facts({"pyproject.toml": "[project\n", "setup.py": "setup(\n", "environment.yml": "dependencies: [",
+    f = facts({"pyproject.toml": "[project\ndependencies = [\n", "setup.py": "setup(\n", "environment.yml": "dependencies: [",
                "requirements.txt": "\x00\x01 garbage ==\n"})
     assert sorted((d.path, d.message[:18]) for d in f.diagnostics) == [
         ("environment.yml", "malformed YAML at "), ("pyproject.toml", "malformed TOML, de"),
