@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -232,3 +233,22 @@ def test_error_result_is_junit_error_and_sarif_result(head_report: Report) -> No
     assert root.get("errors") == "1"
     log = json.loads(render(report, "sarif"))
     assert "DATA1" in {r["ruleId"] for r in log["runs"][0]["results"]}
+
+
+def test_markdown_keeps_code_spans_in_next_steps_and_escapes_table_pipes(head_report: Report) -> None:
+    step = "Run `pip list | grep x` weekly | then <b>record</b> it"
+    ev = Evidence(summary="x", location=Location(path="odd|name.py", line=2))
+    report = head_report.model_copy(
+        update={
+            "results": tuple(
+                r.model_copy(update={"next_step": step, "evidence": (ev,)}) if r.rule_id == "MON2" else r
+                for r in head_report.results
+            )
+        }
+    )
+    row = next(line for line in render(report, "markdown").splitlines() if line.startswith("| **MON2**"))
+    assert "`pip list \\| grep x`" in row
+    assert "weekly \\| then &lt;b&gt;record&lt;/b&gt; it" in row
+    assert "`odd\\|name.py:2`" in row
+    cells = re.split(r"(?<!\\)\|", row)
+    assert len(cells) == 7  # five cells between the outer pipes

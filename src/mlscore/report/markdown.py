@@ -32,20 +32,22 @@ def md(text: str) -> str:
     return _MENTION.sub("@&#8203;", text)
 
 
-def code(text: str) -> str:
-    """A code span that survives backticks inside the text."""
+def code(text: str, table: bool = False) -> str:
+    """A code span that survives backticks inside the text; in a table, pipes are escaped (GFM)."""
     text = " ".join(text.split())
+    if table:
+        text = text.replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def md_summary(text: str) -> str:
-    """A diff summary: `code` spans kept as code, everything else escaped."""
+def md_summary(text: str, table: bool = False) -> str:
+    """Text with `code` spans kept as code, everything else escaped."""
     parts = re.split(r"(`[^`]*`)", text)
     return "".join(
-        code(p[1:-1]) if p.startswith("`") and p.endswith("`") and len(p) > 1 else md(p)
+        code(p[1:-1], table) if p.startswith("`") and p.endswith("`") and len(p) > 1 else md(p)
         for p in parts
     )
 
@@ -62,7 +64,7 @@ def _evidence_cell(report: Report, result: RuleResult, options: RenderOptions) -
         path = loc.path if is_url(loc.path) else _prefixed(options, loc.path)
         url = file_url(report, path, loc.line, loc.end_line)
         label = (
-            code(str(loc).replace(loc.path, path, 1)) if not is_url(loc.path) else code(loc.path)
+            code(str(loc).replace(loc.path, path, 1), True) if not is_url(loc.path) else code(loc.path, True)
         )
         items.append(f"[{label}]({url})" if url and not is_url(loc.path) else label)
     if len(result.evidence) > 3:
@@ -102,7 +104,7 @@ def _section_block(
         "| --- | --- | ---: | --- | --- |",
     ]
     for r in results:
-        next_step = md(r.next_step) if r.level != Level.AUTOMATED and r.next_step else ""
+        next_step = md_summary(r.next_step, table=True) if r.level != Level.AUTOMATED and r.next_step else ""
         lines.append(
             f"| **{r.rule_id}** {md(r.title)}{_flags(r)} | {_LEVEL_ICON[r.level]} {LEVEL_WORD[r.level]} "
             f"| {fmt_points(r.points)} | {_evidence_cell(report, r, options)} | {next_step} |"
