@@ -217,3 +217,26 @@ def test_python_inline_imports_are_reached_as_imports() -> None:
     assert (inv.kind, inv.location.line, inv.targets) == ("python_inline", 7, ("src/data/download.py",))
     r = m.reaches("src/data/download.py")[0]
     assert (r.how, r.depth, r.chain_text) == ("import", 1, ".github/workflows/ci.yml:7 -> src/data/download.py")
+
+
+def test_docker_build_compose_run_mlflow_run_kedro_run() -> None:
+    files = {
+        ".github/workflows/ci.yml": wf("docker build -f docker/Dockerfile .", "docker compose run api pytest tests",
+                                       "mlflow run . -e train -P alpha=0.5", "kedro run"),
+        "docker/Dockerfile": "FROM python:3.11\nCOPY . /app\nWORKDIR /app\nRUN python scripts/smoke.py\n",
+        "scripts/smoke.py": "",
+        "docker-compose.yml": "services:\n  api:\n    build: ./service\n    command: uvicorn app:app\n",
+        "service/tests/test_api.py": "",
+        "MLproject": "name: p\nentry_points:\n  train:\n    parameters: {alpha: float}\n"
+                     "    command: python train.py --alpha {alpha}\n",
+        "train.py": "",
+        "src/proj/pipeline_registry.py": "", "src/proj/pipelines/features/pipeline.py": "",
+    }
+    m = model(files)
+    assert chains(m, "scripts/smoke.py") == [".github/workflows/ci.yml:6 -> docker/Dockerfile:4 -> scripts/smoke.py"]
+    assert chains(m, "service/tests/test_api.py") == [
+        ".github/workflows/ci.yml:7 -> docker-compose.yml:2 -> service/tests/test_api.py"]
+    assert chains(m, "train.py") == [".github/workflows/ci.yml:8 -> MLproject:5 -> train.py"]
+    assert m.reaches("src/proj/pipelines/features/pipeline.py")[0].how == "stage"
+    assert [i.kind for i in m.invocations if i.location.path == ".github/workflows/ci.yml"] == [
+        "docker", "docker", "mlflow", "kedro"]

@@ -472,6 +472,15 @@ class _Resolver:
             return "jupyter", [], []
         if head in ("great_expectations", "gx") and "checkpoint" in rest:
             return self.gx_checkpoint(rest, cwd, ctx, cmd.text)
+        if head == "docker" and rest[:1] == ["build"] or head == "docker" and rest[:2] == ["buildx", "build"]:
+            return self.docker_build(rest[1:] if rest[0] == "build" else rest[2:], cwd, ctx, cmd.text)
+        if (head == "docker" and rest[:2] in (["compose", "run"], ["compose", "exec"])) or (
+                head == "docker-compose" and rest[:1] in (["run"], ["exec"])):
+            return self.compose_run(rest[2:] if head == "docker" else rest[1:], cwd, ctx, cmd.text)
+        if head == "mlflow" and rest[:1] == ["run"]:
+            return self.mlflow_run(rest[1:], cwd, ctx, cmd.text)
+        if head == "kedro" and rest[:1] == ["run"]:
+            return self.kedro_run(cwd, ctx, cmd.text)
         if head == "pre-commit" and rest[:1] == ["run"]:
             return self.pre_commit(cwd, ctx, cmd.text)
         if head == "nose2":
@@ -1102,6 +1111,120 @@ class _Resolver:
             self.add_reach(h, ctx, "config", text)
         return "gx", hits, ([] if hits else [f"checkpoints/{name}"])
 
+    def docker_build(self, rest: list[str], cwd: str | None, ctx: _Ctx,
+                     text: str) -> tuple[str, list[str], list[str]]:
+        """``docker build [-f FILE] CONTEXT``: the Dockerfile's RUN commands run at build time."""
+        from mlscore.facts.manifests import parse_dockerfile  # noqa: PLC0415 - avoids an import cycle
+
+        dockerfile: str | None = None
+        pos: list[str] = []
+        i = 0
+        takes = {"-t", "--tag", "--build-arg", "--target", "--platform", "--label", "--cache-from", "--cache-to",
+                 "--secret", "--ssh", "--network", "--progress", "-o", "--output", "--iidfile", "--shm-size"}
+        while i < len(rest):
+            a = rest[i]
+            if a in ("-f", "--file") and i + 1 < len(rest):
+                dockerfile = rest[i + 1]
+                i += 2
+                continue
+            if a.startswith("--file="):
+                dockerfile = a.split("=", 1)[1]
+            elif a in takes:
+                i += 1
+            elif not a.startswith("-"):
+                pos.append(a)
+            i += 1
+        context = _join(cwd, pos[0]) if pos and not _dynamic(pos[0]) and "://" not in pos[0] else (cwd or "")
+        path = _join(cwd, dockerfile) if dockerfile else _join(context or None, "Dockerfile")
+        if dockerfile and _dynamic(dockerfile):
+            return "docker", [], []
+        body = self.repo.read(path)
+        if body is None:
+            return "docker", [], [path]
+        self.add_reach(path, ctx, "config", text)
+        parsed = self.repo.cached(("dockerfile", path), lambda: parse_dockerfile(path, body))
+        for run in parsed.runs:  # RUN paths are relative to the image's WORKDIR: approximate with the context
+            self.run_command(run.model_copy(update={"cwd": context or None}) if context else run, path, ctx)
+        return "docker", [path], []
+
+    def compose_run(self, rest: list[str], cwd: str | None, ctx: _Ctx,
+                    text: str) -> tuple[str, list[str], list[str]]:
+        """``docker compose run [opts] SERVICE [CMD...]``: CMD (or the service's command) in its build context."""
+        from mlscore.facts.manifests import extract_manifests  # noqa: PLC0415
+
+        i = 0
+        takes = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish", "--name",
+                 "--entrypoint", "-l", "--label", "-f", "--file"}
+        while i < len(rest) and rest[i].startswith("-"):
+            i += 2 if rest[i] in takes else 1
+        if i >= len(rest):
+            return "docker", [], []
+        service, cmd_argv = rest[i], rest[i + 1:]
+        compose_files = [f for f in (_join(cwd, n) for n in ("docker-compose.yml", "docker-compose.yaml",
+                                                            "compose.yml", "compose.yaml")) if self.repo.exists(f)]
+        if not compose_files:
+            return "docker", [], []
+        facts = self.repo.cached(("compose", compose_files[0]),
+                                 lambda: extract_manifests(compose_files[:1], self.repo.read))
+        svc = next((c for c in facts.compose if c.name == service), None)
+        if svc is None:
+            return "docker", [compose_files[0]], [f"{compose_files[0]}:{service}"]
+        build = _join(posixpath.dirname(svc.file) or None, svc.build) if svc.build else None
+        hop = ctx.hop(Location(path=svc.file, line=svc.line))
+        if cmd_argv:
+            sub = ShellCommand(text=" ".join(cmd_argv), line=svc.line, argv=tuple(cmd_argv), cwd=build or None)
+            self.run_command(sub, svc.file, ctx)
+        elif svc.command:
+            self.run_script(svc.command, svc.file, svc.line, hop, errexit=True, cwd=build or None)
+        return "docker", [compose_files[0]], []
+
+    def mlflow_run(self, rest: list[str], cwd: str | None, ctx: _Ctx,
+                   text: str) -> tuple[str, list[str], list[str]]:
+        """``mlflow run URI [-e ENTRY]``: the MLproject entry point's command."""
+        entry = "main"
+        uri = None
+        i = 0
+        while i < len(rest):
+            a = rest[i]
+            if a in ("-e", "--entry-point") and i + 1 < len(rest):
+                entry = rest[i + 1]
+                i += 2
+                continue
+            if a in ("-P", "--param-list", "-A", "--docker-args", "--experiment-name", "--experiment-id",
+                     "-b", "--backend", "-c", "--backend-config", "--env-manager", "--run-name", "--version"):
+                i += 2
+                continue
+            if not a.startswith("-") and uri is None:
+                uri = a
+            i += 1
+        if uri is None or "://" in uri or uri.startswith("git@"):
+            return "mlflow", [], []
+        base = _join(cwd, uri)
+        path = _join(base or None, "MLproject")
+        body = self.repo.read(path)
+        if body is None:
+            return "mlflow", [], [path]
+        doc, d = load_yaml(path, body)
+        self.repo.diags.extend(d)
+        eps = doc.get("entry_points") if isinstance(doc, dict) else None
+        ep = eps.get(entry) if isinstance(eps, dict) else None
+        if not isinstance(ep, dict) or not isinstance(ep.get("command"), str):
+            return "mlflow", [path], [f"{path}:{entry}"]
+        command = re.sub(r"\{(\w+)\}", r"$\1", ep["command"])
+        line = line_of(ep, "command") or line_of(eps, entry) or 1
+        self.add_reach(path, ctx, "config", text)
+        self.run_script(command, path, line, ctx, errexit=False, cwd=base or None)
+        return "mlflow", [path], []
+
+    def kedro_run(self, cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
+        """``kedro run``: the project's pipeline registry and pipeline modules (their nodes are imported)."""
+        prefix = (cwd.rstrip("/") + "/") if cwd else ""
+        hits = [f for f in self.repo.under(cwd or "") if f.startswith(prefix) and (
+            f.endswith("/pipeline_registry.py") or re.search(r"/pipelines/[^/]+/pipeline\.py$", f))]
+        for h in hits:
+            self.add_reach(h, ctx, "stage", text)
+        return "kedro", hits, []
+
     def pre_commit(self, cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
         path = _join(cwd, ".pre-commit-config.yaml")
         body = self.repo.read(path)
@@ -1710,6 +1833,12 @@ def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
                     disabled=ctx.disabled or step.disabled, depth=ctx.depth)
         if step.expanded:
             _run_steps(res, step.expanded, sctx.hop(Location(path=step.file, line=step.line)))
+            continue
+        if step.uses is not None and not step.commands and step.uses.name.startswith("docker/build-push-action"):
+            ins = step.uses.inputs
+            argv = ["docker", "build", *(["-f", ins["file"]] if ins.get("file") else []), ins.get("context", ".")]
+            cmd = ShellCommand(text=" ".join(argv), line=step.line, argv=tuple(argv), cwd=step.working_directory)
+            res.run_command(cmd, step.file, sctx)
             continue
         if step.uses is not None and not step.commands:
             kind = "setup" if step.setup_only else "action"
