@@ -70,25 +70,21 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     "validate job never makes it automated; says none",
     ("INFRA6", "manual"): "a documented manual canary procedure (docs/release.md '## Canary release') is not "
     "read: infra6 has no doc check; says none",
-    ("INFRA7", "manual"): "neither the immutable image tag in k8s/deployment.yaml (ctx.manifests is empty: "
-    "facts/views.py populate is a stub) nor the '## Rolling back the model' runbook heading (regex "
-    "`roll ?back` does not match 'Rolling back') is found; says none",
-    ("INFRA7", "automated"): "an Argo Rollouts canary with an AnalysisTemplate (automatic abort/rollback) is not "
-    "seen: ctx.manifests is never filled (facts/views.py populate is a stub); says none",
-    ("MON1", "automated"): "Dependabot covering pip is not seen: ctx.deps is never filled (facts/views.py "
-    "populate is a stub), so mon1's bot loop never runs; says none",
+    ("INFRA7", "manual"): "the level is right (the pinned image tag is found) but the runbook heading "
+    "'## Rolling back the model' is missed: infra7's regex `roll ?back` does not match 'Rolling back' "
+    "(detectors/infra.py infra7 docs loop)",
     ("MON2", "manual"): "a drift report of exported serving inputs against the training data run by hand "
     "(evidently DataDriftPreset in scripts/serving_drift.py) is not recognised; only scheduled commands count; "
     "says none",
     ("MON3", "manual"): "a test asserting that the online and the training feature paths give equal values is not "
     "recognised (mon3 knows only skew APIs and mlscore commands); says none",
-    ("MON6", "automated"): "a Prometheus alert rule on p99 latency is not seen: ctx.monitoring is never filled "
-    "(facts/views.py populate is a stub); says manual",
     ("MON7", "manual"): "the latency histogram is credited as the prediction distribution because its help text "
     "'Time to answer /predict' matches `predict`; evidence should be the churn_prediction_score histogram "
     "(churn/serve.py:17), not :16 (detectors/monitoring.py mon7)",
-    ("MON7", "automated"): "a Prometheus alert rule on the prediction distribution is not seen: ctx.monitoring is "
-    "never filled (facts/views.py populate is a stub); says manual",
+    ("MON7", "automated"): "the level is right but the evidence is the latency alert "
+    "(alerts.yml:4 ChurnLatencyP99High, whose summary mentions /predict) and the latency histogram (serve.py:16); "
+    "the prediction-distribution evidence is alerts.yml:11 ChurnPredictionShift and the churn_prediction_score "
+    "histogram at serve.py:17",
 }
 
 
