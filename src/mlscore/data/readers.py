@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ FORMATS = {
 }
 BATCH_ROWS = 1 << 17
 CSV_BLOCK = 16 << 20
+PARALLEL_ROWS = 32_768  # batches at least this long are profiled column-parallel
 WIDE = 500
 MIXED_SHARE = 0.95  # a text column whose values are at least this share numbers mixes types
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # above this many columns, profiles use fewer histogram bins
@@ -256,6 +258,7 @@ def profile_batch(
 
     n = batch.num_rows
     seen = set()
+    tasks: list[tuple[Any, tuple[Any, ...]]] = []
     for name, arr in zip(batch.schema.names, batch.columns):
         if name in seen:
             raise InputError(f"{path}: column name {name!r} appears twice")
@@ -296,23 +299,55 @@ def profile_batch(
                 arr = arr.cast(pa.timestamp("s"))
             elif pa.types.is_timestamp(t) and t.tz is not None:
                 arr = arr.cast(pa.timestamp(t.unit))
-            col._update_numeric(arrow_floats(arr))
+            tasks.append((_update_numeric, (col, arr)))
         else:
-            if numeric_type or pa.types.is_boolean(t):
-                vc = pc.value_counts(arr)
-                keys = vc.field("values").to_pylist()
-            else:
-                if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-                    arr = arr.cast(pa.string())
-                vc = pc.value_counts(arr)
-                keys = vc.field("values").to_pylist()
-                if mixed is not None:
-                    _track_mixed(mixed, name, vc)
-            col.update_counts(keys, vc.field("counts").to_pylist())
+            if not (numeric_type or pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t)):
+                arr = arr.cast(pa.string())
+            track = mixed is not None and (pa.types.is_string(t) or pa.types.is_large_string(t))
+            tasks.append((_count_categories, (col, arr, mixed if track else None)))
+    if len(tasks) > 1 and n >= PARALLEL_ROWS and _workers() > 1:
+        for fut in [_pool().submit(fn, *args) for fn, args in tasks]:
+            fut.result()
+    else:
+        for fn, args in tasks:
+            fn(*args)
     for name, col in prof.columns.items():
         if name not in seen:
             col.add_nulls(n)
     prof.row_count += n
+
+
+def _update_numeric(col: Any, arr: Any) -> None:
+    col._update_numeric(arrow_floats(arr))
+
+
+def _count_categories(col: Any, arr: Any, mixed: dict[str, list[Any]] | None) -> None:
+    import pyarrow.compute as pc
+
+    vc = pc.value_counts(arr)
+    if mixed is not None:
+        _track_mixed(mixed, col.name, vc)
+    col.update_counts(vc.field("values").to_pylist(), vc.field("counts").to_pylist())
+
+
+_POOL: Any = None
+
+
+def _workers() -> int:
+    env = os.environ.get("MLSCORE_THREADS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _pool() -> Any:
+    """One lazily created thread pool: numpy and Arrow kernels release the GIL on large arrays."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="mlscore-profile")
+    return _POOL
 
 
 def arrow_floats(arr: Any) -> Any:
