@@ -1494,7 +1494,7 @@ def _parse_makefile(path: str, text: str) -> _Makefile:
                     r.recipe.append((start + 1, body))
             continue
         stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith("#") or len(stripped) > 4000:
             continue
         m = _MAKE_ASSIGN.match(stripped)
         if m:

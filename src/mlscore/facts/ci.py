@@ -914,7 +914,8 @@ def _parse_circleci(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 # --------------------------------------------------------------------------------------------------- Jenkins
 
 _JENKINS_SH = re.compile(
-    r"""\b(sh|bat|powershell)\s*\(?\s*(?:script\s*:\s*)?(?P<q>'''|\"\"\"|'|")(?P<body>.*?)(?P=q)(?P<rest>[^\n]*)""",
+    r"""\b(sh|bat|powershell)\s*\(?\s*(?:script\s*:\s*)?(?P<q>'''|\"\"\"|'|")(?P<body>.{0,20000}?)(?P=q)"""
+    r"""(?P<rest>[^\n]{0,500})""",
     re.S,
 )
 _JENKINS_CRON = re.compile(r"\b(cron|pollSCM)\s*\(\s*(['\"])(.*?)\2")
@@ -928,6 +929,7 @@ def _strip_groovy_comments(text: str) -> str:
 
 
 def _parse_jenkins(path: str, text: str) -> tuple[list[Job], list[CommentedStep]]:
+    text = text[:500_000]
     commented = [CommentedStep(file=path, line=i, text=raw.strip().lstrip("/").strip())
                  for i, raw in enumerate(text.split("\n"), start=1)
                  if re.match(r"^\s*//\s*(sh|bat)\b", raw)]

@@ -235,7 +235,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
     expose: list[str] = []
     copies: list[str] = []
     stages: set[str] = set()
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
     i = 0
     while i < len(lines):
         start = i

@@ -48,6 +48,7 @@ class ShellScript(BaseModel):
     commented: tuple[ShellCommand, ...] = ()
 
 
+MAX_SCRIPT = 500_000
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac",
@@ -335,6 +336,8 @@ def split_script(
     text: str, *, first_line: int = 1, errexit: bool = True, pipefail: bool = False, cwd: str | None = None
 ) -> ShellScript:
     """Split a shell script into simple commands with swallowing marked; see the module docstring."""
+    if len(text) > MAX_SCRIPT:
+        text = text[:MAX_SCRIPT]  # bounded work on hostile input
     commands: list[ShellCommand] = []
     commented: list[ShellCommand] = []
     raw_cmds: list[tuple[str, int, list[str], str | None, str | None, bool]] = []
