@@ -88,7 +88,7 @@ def run(opts: CheckOptions, ref: DatasetProfile, cur: DatasetProfile, diagnostic
     if opts.target is None:
         return out
     # ---------------------------------------------------------------- labelled data
-    evald = _load_labeled(opts, opts.current, diagnostics) if _has(cur, opts) else None
+    evald = _load_labeled(opts, opts.current, diagnostics) if _has(cur, opts) and _rows(opts.current) else None
     refd = _load_labeled(opts, opts.reference, diagnostics) if _has(ref, opts) and _rows(opts.reference) else None
     data = evald or refd
     if data is None:

@@ -156,7 +156,8 @@ def render_html(report: DataReport) -> str:
 
     env.globals["svg_plot"] = lambda col: Markup(_svg_plot(col))  # names inside are escaped
     template = env.get_template("data.html.j2")
-    return template.render(report=report, drift_columns=[c for c in report.columns if c.drift is not None])
+    return template.render(report=report, version=report.version,
+                           drift_columns=[c for c in report.columns if c.drift is not None])
 
 
 def _template_dirs() -> list[Path]:
