@@ -423,3 +423,9 @@ def test_docs_page_is_up_to_date() -> None:
     assert page.read_text(encoding="utf-8") == expected, (
         "docs/rules.md is stale: mlscore rules --format markdown --details -o docs/rules.md"
     )
+
+
+def test_every_detector_named_by_a_rule_exists_and_every_detector_is_used(cat: Catalog) -> None:
+    from mlscore.detectors import DETECTORS
+
+    assert cat.detector_names() == set(DETECTORS)

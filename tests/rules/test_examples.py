@@ -369,3 +369,26 @@ def test_mon7_quality_job_passes_and_flags_a_biased_slice(project: Path) -> None
     bad = _run_script(_example("MON7"), project, "served_biased.parquet")
     assert bad.returncode == 1
     assert bad.stderr.strip() == "prediction quality regressed on: all, FR"
+
+
+def test_mon3_workflow_command_passes_on_same_data_and_fails_on_skew(tmp_path: Path) -> None:
+    """The `mlscore data check` step of the MON3 workflow, run as the workflow runs it."""
+    pytest.importorskip("pyarrow")
+    workflow = yaml.safe_load(_example("MON3"))
+    steps = workflow["jobs"]["skew"]["steps"]
+    script = next(step["run"] for step in steps if "mlscore data check" in step.get("run", ""))
+    rng = np.random.default_rng(5)
+    features = _frame(rng, 3000).drop(columns=["label"])
+    (tmp_path / "data").mkdir()
+    features.to_parquet(tmp_path / "data" / "train_features.parquet")
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1"}
+    _frame(rng, 1000).drop(columns=["label"]).to_parquet(tmp_path / "serving.parquet")
+    same = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert same.returncode == 0, same.stderr
+    assert json.loads((tmp_path / "reports" / "skew.json").read_text())["status"] == "passing"
+    skewed = _frame(rng, 1000).drop(columns=["label"])
+    skewed["height_cm"] = skewed["height_cm"] + 8.0  # serving computes height differently
+    skewed.to_parquet(tmp_path / "serving.parquet")
+    failed = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1, failed.stderr
+    assert json.loads((tmp_path / "reports" / "skew.json").read_text())["status"] == "failing"
