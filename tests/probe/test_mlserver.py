@@ -175,8 +175,29 @@ def test_server_says_ready_while_the_model_is_gone(served: Served, tmp_path: Pat
     code, doc = probe([served.server.url, "--model", "doomed", "--protocol", "v2", "--check", "readiness"], tmp_path / "r.json")
     ready = checks_of(doc)["readiness"]
     assert code == 1 and ready["status"] == "failing"
-    assert ready["details"] == {"model_ready": 404, "model_ready_path": "/v2/models/doomed/ready", "server_ready": 200}
-    assert "GET /v2/health/ready -> 200 although model 'doomed' is not ready" in ready["message"]
+    assert ready["details"] == {
+        "model_ready": 404, "model_ready_path": "/v2/models/doomed/ready", "server_ready": 200, "models_ready_on_server": 3,
+    }
+    assert "GET /v2/health/ready -> 200 (3 other model(s) loaded) although model 'doomed' is not ready" in ready["message"]
+
+
+def test_server_says_ready_with_no_model_loaded(tmp_path: Path) -> None:
+    """MLServer's /v2/health/ready stays 200 after its only model is unloaded (SERVING.md §2)."""
+    from tests.support.mlserver import require_mlserver, running_mlserver, train_iris_model
+
+    root = tmp_path / "solo"
+    spec = train_iris_model(root / "solo", "solo", "v1")
+    with running_mlserver(root, [spec], executable=require_mlserver()) as server:
+        request = urllib.request.Request(f"{server.url}/v2/repository/models/solo/unload", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback test server
+            assert response.status == 200
+        code, doc = probe([server.url, "--model", "solo", "--check", "liveness", "--check", "readiness"], tmp_path / "solo.json")
+    checks = checks_of(doc)
+    assert code == 1 and checks["liveness"]["status"] == "passing"
+    ready = checks["readiness"]
+    assert ready["status"] == "failing" and ready["details"]["models_ready_on_server"] == 0
+    assert ready["message"].startswith("GET /v2/health/ready -> 200 with no model loaded although model 'solo' is not ready (GET /v2/models/solo/ready -> 404")
+    assert "probe /v2/models/solo/ready instead" in ready["message"]
 
 
 def test_every_format_renders_the_real_report(full_run: tuple[int, dict[str, Any], Path]) -> None:

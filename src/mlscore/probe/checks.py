@@ -161,13 +161,29 @@ def check_readiness(ctx: Context) -> Check:
     if model_ok:
         return _check("readiness", rules, title, "passing", f"{model_ready.describe()}" + (f"; {server_ready.describe()}" if server_ready else ""), **details)
     if server_ready is not None and server_ready.ok:
+        loaded = ""
+        index = _repository_index(ctx) if ctx.endpoint.protocol == "v2" else None
+        if index is not None:
+            ready_models = sorted({str(e.get("name")) for e in index if isinstance(e, dict) and e.get("state") == "READY"})
+            details["models_ready_on_server"] = len(ready_models)
+            loaded = " with no model loaded" if not ready_models else f" ({len(ready_models)} other model(s) loaded)"
         return _check(
             "readiness", rules, title, "failing",
-            f"{server_ready.describe()} although model {ctx.model!r} is not ready ({model_ready.describe()}: {model_ready.snippet(80)}); "
+            f"{server_ready.describe()}{loaded} although model {ctx.model!r} is not ready ({model_ready.describe()}: {model_ready.snippet(80)}); "
             f"a load balancer using server readiness would send traffic to a server without the model: probe {model_path} instead",
             **details,
         )
     return _check("readiness", rules, title, "failing", f"model {ctx.model!r} is not ready: {model_ready.describe()}: {model_ready.snippet(80)}", **details)
+
+
+def _repository_index(ctx: Context) -> list[Any] | None:
+    """MLServer's model repository extension: every model with its version and state."""
+    try:
+        resp = ctx.client.post("/v2/repository/index", b"{}")
+    except TransportError:
+        return None
+    doc = _json_or_none(resp) if resp.ok else None
+    return doc[:1000] if isinstance(doc, list) else None
 
 
 def _json_or_none(resp: Response | None) -> Any:
@@ -263,13 +279,9 @@ def _listed_versions(ctx: Context) -> list[str]:
     ep = ctx.endpoint
     listed: list[str] = []
     if ep.protocol == "v2" and ctx.model:
-        try:
-            resp = ctx.client.post("/v2/repository/index", b"{}")
-        except TransportError:
-            resp = None
-        doc = _json_or_none(resp) if resp is not None and resp.ok else None
-        if isinstance(doc, list):
-            for entry in doc[:1000]:
+        doc = _repository_index(ctx)
+        if doc is not None:
+            for entry in doc:
                 if isinstance(entry, dict) and entry.get("name") == ctx.model and entry.get("version"):
                     listed.append(str(entry["version"])[:80])
     if ep.protocol == "tfserving" and ctx.tfs_status:
@@ -449,6 +461,7 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
         ep.post(body)
     samples: list[tuple[float, float, int]] = []
     failures: list[str] = []
+    stopped: list[str] = []
     lock = threading.Lock()
     counter = iter(range(requests))
     stop = threading.Event()
@@ -463,7 +476,7 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
                     resp = ep.client.timed_post(ep.infer_path(), body)
                 except BudgetExhausted as exc:
                     with lock:
-                        failures.append(str(exc))
+                        stopped.append(str(exc))
                     stop.set()
                     return
                 except TransportError as exc:
@@ -483,7 +496,7 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
         t.join()
     wall = time.monotonic() - started
     samples.sort()
-    return {"samples": samples, "failures": failures, "wall_s": wall}
+    return {"samples": samples, "failures": failures, "wall_s": wall, "stopped": stopped[0] if stopped else None}
 
 
 def check_latency(ctx: Context) -> Check:
@@ -502,6 +515,8 @@ def check_latency(ctx: Context) -> Check:
     ok = [s[1] for s in samples if 200 <= s[2] < 300]
     bad = [s for s in samples if not 200 <= s[2] < 300]
     if not ok:
+        if not bad and not result["failures"] and result["stopped"]:
+            return _check("latency", rules, title, "skipped", f"not run: {result['stopped']} (raise --max-requests or --time-budget)")
         return _check("latency", rules, title, "failing", f"no request succeeded ({len(bad)} non-2xx, {len(result['failures'])} failed: {(result['failures'] or ['-'])[0]})")
     ms = [v * 1000 for v in ok]
     stats = {
@@ -524,6 +539,9 @@ def check_latency(ctx: Context) -> Check:
         f"p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms, p99 {stats['p99_ms']:.2f} ms, "
         f"{stats['throughput_rps']} req/s over {len(samples)} requests at concurrency {ctx.options.concurrency}"
     )
+    if result["stopped"]:
+        stats["stopped_early"] = result["stopped"]
+        msg += f" (stopped early: {result['stopped']})"
     problems = []
     if bad or result["failures"]:
         codes = sorted({s[2] for s in bad})
