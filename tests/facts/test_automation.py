@@ -240,3 +240,10 @@ def test_docker_build_compose_run_mlflow_run_kedro_run() -> None:
     assert m.reaches("src/proj/pipelines/features/pipeline.py")[0].how == "stage"
     assert [i.kind for i in m.invocations if i.location.path == ".github/workflows/ci.yml"] == [
         "docker", "docker", "mlflow", "kedro"]
+
+
+def test_step_event_conditions_narrow_triggers() -> None:
+    text = ("on: [push, pull_request]\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+            "      - if: github.event_name == 'push'\n        run: python deploy.py\n")
+    m = model({".github/workflows/ci.yml": text, "deploy.py": ""})
+    assert m.reaches("deploy.py")[0].triggers == ("ci_push",)

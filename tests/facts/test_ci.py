@@ -360,3 +360,29 @@ def test_wanted() -> None:
     no = ["src/ci.yml", ".github/dependabot.yml", "workflows/ci.yml", "README.md", "jenkins.py"]
     assert all(wanted(p) for p in yes)
     assert not any(wanted(p) for p in no)
+
+
+def test_event_name_conditions_filter_triggers() -> None:
+    wf = """
+    on:
+      push:
+      pull_request:
+      schedule: [{cron: "0 3 * * *"}]
+    jobs:
+      nightly:
+        if: github.event_name == 'schedule'
+        runs-on: x
+        steps: [{run: python monitor.py}]
+      tests:
+        if: ${{ github.event_name != 'schedule' }}
+        runs-on: x
+        steps:
+          - run: pytest
+          - if: github.event_name == 'push' || github.event_name == 'schedule'
+            run: python report.py
+    """
+    jobs = {j.id: j for j in extract_ci(*make_repo({".github/workflows/a.yml": wf})).jobs}
+    assert [t.kind for t in jobs["nightly"].triggers] == ["schedule"]
+    assert [t.kind for t in jobs["tests"].triggers] == ["push", "pull_request"]
+    assert jobs["tests"].steps[0].events is None
+    assert sorted(jobs["tests"].steps[1].events or ()) == ["push", "schedule", "tag"]

@@ -1827,7 +1827,11 @@ def _job_ctx(job: Job) -> _Ctx:
 
 def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
     for step in steps:
-        sctx = _Ctx(triggers=ctx.triggers, chain=ctx.chain, origin=ctx.origin,
+        triggers = ctx.triggers
+        if step.events is not None:
+            allowed = {_CI_TRIGGER.get(k) for k in step.events}
+            triggers = tuple(t for t in triggers if t in allowed)
+        sctx = _Ctx(triggers=triggers, chain=ctx.chain, origin=ctx.origin,
                     swallowed=ctx.swallowed or step.swallowed, swallow_reason=ctx.swallow_reason or step.swallow_reason,
                     surfaces=tuple(dict.fromkeys((*ctx.surfaces, *step.surfaces))),
                     disabled=ctx.disabled or step.disabled, depth=ctx.depth)

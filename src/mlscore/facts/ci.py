@@ -15,7 +15,10 @@ Public API
   from ``working-directory``/``cd``); ``commented`` command lines; ``uses``; ``swallowed`` + ``swallow_reason``
   (``continue-on-error``, ``allow_failure``, ``after_script``...); ``disabled`` (``if: false``, ``enabled: false``);
   ``surfaces`` (kinds of result surfacing, see ``SURFACE_KINDS``); ``setup_only`` (checkout/setup/install only);
-  ``expanded`` (the steps of a local composite action it uses).
+  ``expanded`` (the steps of a local composite action it uses); ``events`` (trigger kinds it runs for when its
+  ``if:`` tests ``github.event_name``, else None).
+- ``event_filter(condition) -> (allowed kinds | None, excluded kinds)``: reads ``github.event_name ==/!=``
+  tests; jobs' triggers are already filtered by their own ``if:``.
 - ``Job``: ``file``/``line``/``id``/``name``/``system``, ``triggers``, ``steps``, ``swallowed``, ``disabled``,
   ``needs``, ``calls`` (reusable workflow ref), ``called_from`` (caller locations whose triggers it inherited),
   ``surfaces`` (union over steps and job-level reports), ``matrix``.
@@ -49,6 +52,8 @@ TriggerKind = Literal[
     "workflow_run", "external", "other",
 ]
 
+_CI_KINDS = ("push", "pull_request", "schedule", "manual", "release", "tag", "merge_request", "workflow_call",
+             "workflow_run", "external", "other")
 CI_GLOBS: tuple[str, ...] = (
     ".github/workflows/*.yml", ".github/workflows/*.yaml", ".github/actions/*/action.yml",
     ".github/actions/*/action.yaml", "action.yml", "action.yaml", ".gitlab-ci.yml", "*.gitlab-ci.yml",
@@ -100,6 +105,7 @@ class Step(_Rec):
     surfaces: tuple[str, ...] = ()
     setup_only: bool = False
     expanded: tuple[Step, ...] = ()
+    events: tuple[str, ...] | None = None
 
 
 class Job(_Rec):
@@ -195,6 +201,28 @@ def _falsy_condition(value: Any) -> bool:
         return v in ("false", "${{false}}", "0", "${{0}}") or v.startswith("false&&") or v.startswith(
             "${{false&&") or v.endswith("&&false") or v.endswith("&&false}}")
     return False
+
+
+_EVENT_KINDS: dict[str, tuple[str, ...]] = {
+    "push": ("push", "tag"), "pull_request": ("pull_request",), "pull_request_target": ("pull_request",),
+    "merge_group": ("pull_request",), "schedule": ("schedule",), "workflow_dispatch": ("manual",),
+    "repository_dispatch": ("manual",), "release": ("release",), "workflow_run": ("workflow_run",),
+    "workflow_call": ("workflow_call",),
+}
+
+
+def event_filter(condition: Any) -> tuple[set[str] | None, set[str]]:
+    """(allowed trigger kinds or None for all, excluded kinds) of a GitHub ``if:`` on ``github.event_name``."""
+    if not isinstance(condition, str) or "event_name" not in condition:
+        return None, set()
+    c = condition.replace("${{", "").replace("}}", "")
+    eq = re.findall(r"github\.event_name\s*==\s*['\"]([\w-]+)['\"]", c)
+    ne = re.findall(r"github\.event_name\s*!=\s*['\"]([\w-]+)['\"]", c)
+    only: set[str] | None = None
+    if eq and ("||" not in c or all("event_name" in d for d in c.split("||"))):
+        only = {k for e in eq for k in _EVENT_KINDS.get(e, ("other",))}
+    excluded = {k for e in ne for k in _EVENT_KINDS.get(e, ())} if ne and "||" not in c else set()
+    return only, excluded
 
 
 def _str(value: Any) -> str | None:
@@ -422,7 +450,12 @@ def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults
         swallowed = _truthy(coe)
         reason = "continue-on-error: true" if swallowed else None
         wd = _str(st.get("working-directory")) or defaults_wd
-        common = dict(name=name, condition=_str(cond) if cond is not None else None, disabled=disabled)
+        only, excluded = event_filter(cond)
+        events = None
+        if only is not None or excluded:
+            events = tuple(k for k in (only if only is not None else set(_CI_KINDS)) if k not in excluded)
+        common = dict(name=name, condition=_str(cond) if cond is not None else None, disabled=disabled,
+                      events=events)
         if "run" in st:
             script = text_lines(st.get("run")) or ""
             shell = _str(st.get("shell")) or defaults_shell
@@ -497,9 +530,11 @@ def _parse_github(path: str, text: str, read: Reader | None, files: set[str],
         strategy = job.get("strategy")
         surf = tuple(dict.fromkeys(
             s for st in steps for s in (*st.surfaces, *(x for e in st.expanded for x in e.surfaces))))
+        only, excluded = event_filter(job.get("if"))
+        job_triggers = [t for t in triggers if (only is None or t.kind in only) and t.kind not in excluded]
         out.append(Job(
             file=path, line=line_of(jobs, job_id) or 1, id=str(job_id), name=_str(job.get("name")),
-            system="github", triggers=tuple(triggers), steps=tuple(steps), swallowed=swallowed,
+            system="github", triggers=tuple(job_triggers), steps=tuple(steps), swallowed=swallowed,
             swallow_reason="continue-on-error: true" if swallowed else None,
             disabled=_falsy_condition(job.get("if")), needs=needs_t, calls=calls, surfaces=surf,
             matrix=isinstance(strategy, dict) and "matrix" in strategy,
