@@ -252,3 +252,17 @@ def test_markdown_keeps_code_spans_in_next_steps_and_escapes_table_pipes(head_re
     assert "`odd\\|name.py:2`" in row
     cells = re.split(r"(?<!\\)\|", row)
     assert len(cells) == 7  # five cells between the outer pipes
+
+
+def test_file_links_follow_the_forge(head_report: Report) -> None:
+    from mlscore.report.common import file_url
+
+    def url(web: str | None, line: int | None = 3, end: int | None = None) -> str | None:
+        target = head_report.target.model_copy(update={"web_url": web, "commit": "abc"})
+        return file_url(head_report.model_copy(update={"target": target}), "a b/c.py", line, end)
+
+    assert url("https://github.com/o/r") == "https://github.com/o/r/blob/abc/a%20b/c.py#L3"
+    assert url("https://github.com/o/r", 3, 5) == "https://github.com/o/r/blob/abc/a%20b/c.py#L3-L5"
+    assert url("https://gitlab.com/o/r", 3, 5) == "https://gitlab.com/o/r/-/blob/abc/a%20b/c.py#L3-5"
+    assert url("https://bitbucket.org/o/r") == "https://bitbucket.org/o/r/src/abc/a%20b/c.py#lines-3"
+    assert url(None) is None

@@ -98,11 +98,17 @@ def file_url(
     web, commit = report.target.web_url, report.target.commit
     if not web or not commit:
         return None
-    url = f"{web.rstrip('/')}/blob/{quote(commit, safe='')}/{quote(path, safe='/')}"
+    web = web.rstrip("/")
+    rev, file = quote(commit, safe=""), quote(path, safe="/")
+    if "bitbucket.org" in web:
+        url = f"{web}/src/{rev}/{file}"
+        return url + (f"#lines-{line}" if line else "")
+    # GitLab's canonical route is /-/blob/; GitHub (and GitHub Enterprise) use /blob/.
+    url = f"{web}/-/blob/{rev}/{file}" if "gitlab" in web else f"{web}/blob/{rev}/{file}"
     if line:
         url += f"#L{line}"
         if end_line and end_line != line:
-            url += f"-L{end_line}"
+            url += f"-L{end_line}" if "gitlab" not in web else f"-{end_line}"
     return url
 
 
