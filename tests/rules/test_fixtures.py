@@ -1,6 +1,8 @@
 """Every rubric test against fixture repositories for none / manual / automated, compared exactly.
 
-Each ``fixtures/<RULE>/<case>/`` is a small repository written as real files. The test copies it into
+Each ``fixtures/<RULE>/<case>/`` is a small repository written as real files; ``<case>`` is ``none``,
+``manual`` or ``automated``, or a variant ``<level>-<trap>`` for one more tempting trap of LABELING.md (a
+swallowed CI step, a start-up-only check, CI on fixtures for an outcome test...). The test copies it into
 ``tmp_path``, makes it a git repository with gitpython (so the file index comes from git and honours
 .gitignore), audits it with only that rule selected, and compares level, points and the evidence
 locations (``path:line``, in order) with ``fixtures/<RULE>/expected.json``.
@@ -76,8 +78,14 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON2", "manual"): "a drift report of exported serving inputs against the training data run by hand "
     "(evidently DataDriftPreset in scripts/serving_drift.py) is not recognised; only scheduled commands count; "
     "says none",
+    ("MON2", "manual-ci-on-push"): "a check of production inputs run by CI on push (`mlscore data check` on a "
+    "copy of the serving inputs) is not recognised: mon2 only looks at scheduled commands (_scheduled_data_check), "
+    "so push-only runs, which LABELING G6 makes 0.5, give none",
     ("MON3", "manual"): "a test asserting that the online and the training feature paths give equal values is not "
     "recognised (mon3 knows only skew APIs and mlscore commands); says none",
+    ("MON5", "manual-startup-check"): "a one-off `if not np.isfinite(probe)` at module import (start-up) is "
+    "taken as a live guard: mon5 greps `if ... isfinite(` followed by raise anywhere in non-test code without "
+    "checking that it runs per prediction or per step; decision 3 makes a start-up check 0.5",
     ("MON7", "manual"): "the latency histogram is credited as the prediction distribution because its help text "
     "'Time to answer /predict' matches `predict`; evidence should be the churn_prediction_score histogram "
     "(churn/serve.py:17), not :16 (detectors/monitoring.py mon7)",
@@ -88,12 +96,18 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
 }
 
 
+def _cases(rule: str) -> list[str]:
+    """The three standard cases, then variants named ``<level>-<trap>`` (e.g. ``manual-swallowed``)."""
+    variants = sorted(
+        d.name for d in (FIXTURES / rule).glob("*-*") if d.is_dir() and d.name.split("-", 1)[0] in CASES
+    ) if (FIXTURES / rule).is_dir() else []
+    return [c for c in CASES if (FIXTURES / rule / c).is_dir()] + variants
+
+
 def _params() -> list[Any]:
     params = []
     for rule in ALL_RULES:
-        for case in CASES:
-            if not (FIXTURES / rule / case).is_dir():
-                continue
+        for case in _cases(rule):
             marks = []
             bug = KNOWN_BUGS.get((rule, case))
             if bug:
@@ -172,6 +186,16 @@ def test_every_rule_has_fixtures_for_every_possible_case() -> None:
                 continue
             missing.append(f"{rule}/{case}")
     assert not missing, f"fixture or expectation missing: {missing}"
+
+
+def test_variant_cases_expect_the_level_they_are_named_after() -> None:
+    for rule in ALL_RULES:
+        for case in _cases(rule):
+            if case in CASES:
+                continue
+            entry = _expected(rule)["cases"].get(case)
+            assert entry is not None and {"level", "points", "evidence", "why"} <= entry.keys(), f"{rule}/{case}"
+            assert entry["level"] == case.split("-", 1)[0], f"{rule}/{case} expects {entry['level']}"
 
 
 def test_known_bugs_name_existing_cases() -> None:
