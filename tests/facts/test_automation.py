@@ -247,3 +247,27 @@ def test_step_event_conditions_narrow_triggers() -> None:
             "      - if: github.event_name == 'push'\n        run: python deploy.py\n")
     m = model({".github/workflows/ci.yml": text, "deploy.py": ""})
     assert m.reaches("deploy.py")[0].triggers == ("ci_push",)
+
+
+def test_submitted_jobs_anyscale_azureml_kubectl_ray() -> None:
+    files = {
+        ".github/workflows/ci.yml": wf("anyscale jobs submit deploy/jobs/workloads.yaml --wait",
+                                       "az ml job create --file ml/job.yml", "kubectl apply -f k8s/train-job.yaml",
+                                       "ray job submit --working-dir . -- python tune.py"),
+        "deploy/jobs/workloads.yaml": "name: w\nruntime_env:\n  working_dir: .\nentrypoint: bash deploy/jobs/run.sh\n",
+        "deploy/jobs/run.sh": "python -m pytest tests/code > out.txt\ncat out.txt\n",
+        "tests/code/test_a.py": "",
+        "ml/job.yml": "code: ../src\ncommand: >-\n  python train.py --data ${{inputs.data}}\n",
+        "src/train.py": "",
+        "k8s/train-job.yaml": ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: t}\nspec:\n  template:\n    spec:\n"
+                               "      containers:\n        - name: t\n          command: [python, jobs/evaluate.py]\n"),
+        "jobs/evaluate.py": "", "tune.py": "",
+    }
+    m = model(files)
+    r = m.reaches("tests/code/test_a.py")[0]
+    assert r.chain_text == (".github/workflows/ci.yml:6 -> deploy/jobs/workloads.yaml:4 -> deploy/jobs/run.sh:1"
+                            " -> tests/code/test_a.py")
+    assert (r.swallowed, r.swallow_reason) == (True, "errexit off (set +e or shell without -e) and not the last command")
+    assert chains(m, "src/train.py") == [".github/workflows/ci.yml:7 -> ml/job.yml:3 -> src/train.py"]
+    assert chains(m, "jobs/evaluate.py") == [".github/workflows/ci.yml:8 -> k8s/train-job.yaml:8 -> jobs/evaluate.py"]
+    assert chains(m, "tune.py") == [".github/workflows/ci.yml:9 -> tune.py"]

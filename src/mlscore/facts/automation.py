@@ -479,6 +479,21 @@ class _Resolver:
             return self.compose_run(rest[2:] if head == "docker" else rest[1:], cwd, ctx, cmd.text)
         if head == "mlflow" and rest[:1] == ["run"]:
             return self.mlflow_run(rest[1:], cwd, ctx, cmd.text)
+        if head == "anyscale" and rest[:2] in (["job", "submit"], ["jobs", "submit"]):
+            return self.job_file(rest[2:], cwd, ctx, cmd.text, "anyscale")
+        if head == "az" and rest[:3] == ["ml", "job", "create"]:
+            return self.job_file(rest[3:], cwd, ctx, cmd.text, "azureml")
+        if head in ("kubectl", "oc") and rest[:1] in (["apply"], ["create"]) or head == "argo" and rest[:1] == [
+                "submit"]:
+            return self.job_file(rest[1:], cwd, ctx, cmd.text, "kubernetes")
+        if head == "ray" and rest[:2] == ["job", "submit"] and "--" in rest:
+            inner = rest[rest.index("--") + 1:]
+            wd = next((rest[k + 1] for k, a in enumerate(rest[:-1]) if a == "--working-dir"), None)
+            sub = ShellCommand(text=" ".join(inner), line=cmd.line, argv=tuple(inner),
+                               cwd=_join(cwd, wd) or None if wd and not _dynamic(wd) else cwd)
+            if not inner:
+                return "job_submit", [], []
+            return self.dispatch(_unwrap(list(inner)), sub, file, ctx)
         if head == "kedro" and rest[:1] == ["run"]:
             return self.kedro_run(cwd, ctx, cmd.text)
         if head == "pre-commit" and rest[:1] == ["run"]:
@@ -1215,6 +1230,68 @@ class _Resolver:
         self.add_reach(path, ctx, "config", text)
         self.run_script(command, path, line, ctx, errexit=False, cwd=base or None)
         return "mlflow", [path], []
+
+    def job_file(self, rest: list[str], cwd: str | None, ctx: _Ctx, text: str,
+                 kind: str) -> tuple[str, list[str], list[str]]:
+        """A job submitted from a spec file: Anyscale ``entrypoint``, Azure ML ``command`` (+ ``code``),
+        Kubernetes Job/Pod/Argo Workflow container commands. The job runs every time the CI step does."""
+        from mlscore.facts.schedules import _k8s_entries  # noqa: PLC0415 - shared container parsing
+        from mlscore.facts.yamlsafe import load_yaml_docs  # noqa: PLC0415
+
+        spec = None
+        for k, a in enumerate(rest):
+            if a in ("-f", "--file", "--config-file", "--filename") and k + 1 < len(rest):
+                spec = rest[k + 1]
+                break
+            if a.startswith(("--file=", "--filename=", "--config-file=")):
+                spec = a.split("=", 1)[1]
+                break
+            if not a.startswith("-") and a.endswith((".yaml", ".yml")) and spec is None:
+                spec = a
+        if spec is None or _dynamic(spec):
+            return "job_submit", [], []
+        path = _join(cwd, spec)
+        body = self.repo.read(path)
+        if body is None:
+            return "job_submit", [], [] if self.repo.is_dir(path) else [path]
+        docs, d = load_yaml_docs(path, body)
+        self.repo.diags.extend(d)
+        self.add_reach(path, ctx, "config", text)
+        base = posixpath.dirname(path) or None
+        for doc in docs:
+            if not isinstance(doc, dict):
+                continue
+            if kind == "anyscale" and isinstance(doc.get("entrypoint"), str):
+                renv = doc.get("runtime_env") if isinstance(doc.get("runtime_env"), dict) else {}
+                wd = renv.get("working_dir") if isinstance(renv.get("working_dir"), str) else None
+                job_cwd = _join(cwd, wd) or None if wd and "://" not in wd else cwd
+                self.run_script(doc["entrypoint"], path, line_of(doc, "entrypoint") or 1, ctx, errexit=False,
+                                cwd=job_cwd)
+            elif kind == "azureml" and isinstance(doc.get("command"), str):
+                code = doc.get("code") if isinstance(doc.get("code"), str) else None
+                job_cwd = _join(base, code) or None if code and "://" not in code else base
+                command = re.sub(r"\$\{\{[^}]*\}\}", "$ARG", doc["command"])
+                line = line_of(doc, "command") or 1
+                lines = body.split("\n")
+                if line <= len(lines) and re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", lines[line - 1]):
+                    line += 1  # a block scalar starts on the next line
+                self.run_script(command, path, line, ctx, errexit=False, cwd=job_cwd)
+            elif kind == "kubernetes" and doc.get("kind") in ("Job", "Pod", "Workflow"):
+                for entry in _k8s_entries(path, doc) if doc.get("kind") == "Workflow" else []:
+                    for c in entry.commands:
+                        self.run_command(c, path, ctx)
+                if doc.get("kind") in ("Job", "Pod"):
+                    from mlscore.facts.schedules import _container_command, _containers  # noqa: PLC0415
+
+                    pod = doc.get("spec")
+                    if doc.get("kind") == "Job" and isinstance(pod, dict):
+                        pod = (pod.get("template") or {}).get("spec") if isinstance(pod.get("template"),
+                                                                                    dict) else None
+                    for c, ln in _containers(pod):
+                        sc = _container_command(c, ln)
+                        if sc is not None:
+                            self.run_command(sc, path, ctx)
+        return "job_submit", [path], []
 
     def kedro_run(self, cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
         """``kedro run``: the project's pipeline registry and pipeline modules (their nodes are imported)."""
