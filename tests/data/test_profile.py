@@ -131,3 +131,37 @@ def test_import_does_not_pull_pandas_or_pyarrow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_quantile_sketch_relative_accuracy_and_merge() -> None:
+    from mlscore.profile.sketch import QuantileSketch
+
+    rng = np.random.default_rng(5)
+    a = np.concatenate([-rng.lognormal(0, 2, 20_000), np.zeros(100), rng.pareto(1.2, 80_000) + 1])
+    whole = QuantileSketch(0.01)
+    whole.add(a)
+    parts = QuantileSketch(0.01).merge(QuantileSketch(0.01))
+    for chunk in np.array_split(a, 7):
+        s = QuantileSketch(0.01)
+        s.add(chunk)
+        parts = parts.merge(s)
+    assert parts.to_dict() == whole.to_dict()
+    srt = np.sort(a)
+    for q in (0.001, 0.1, 0.2, 0.5, 0.9, 0.999):
+        got = whole.quantile(q)
+        # the returned value is within 1% of some value whose rank is the requested one
+        k = int(q * (a.size - 1))
+        assert got is not None
+        assert abs(got - srt[k]) <= 0.0101 * abs(srt[k]) + 1e-12
+    assert QuantileSketch.from_dict(whole.to_dict()).to_dict() == whole.to_dict()
+
+
+def test_skewed_columns_get_accurate_quantiles() -> None:
+    rng = np.random.default_rng(6)
+    a = rng.lognormal(10, 1.5, 200_000)  # income-like
+    col = ColumnProfile("income")
+    for chunk in np.array_split(a, 5):
+        col.update(chunk)
+    assert col.sketch is not None
+    for q in (0.1, 0.5, 0.9):
+        assert col.quantile(q) == pytest.approx(np.quantile(a, q), rel=0.011)

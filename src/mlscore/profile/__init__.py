@@ -9,8 +9,10 @@ Profiles
     One column: ``count`` (rows seen), ``null_count`` (None/NaN), ``inf_count``; for numeric columns
     ``min``/``max``/``mean``/``variance`` (population, ddof=0, finite values only), a fixed-bin
     ``Histogram`` (``hist``), exact value counts while the column has at most ``distinct_cap`` distinct
-    values (``distinct``), and the exact finite values while there are at most ``exact_cap`` of them
-    (``exact``, used for exact K-S on small data); for categorical columns exact category counts
+    values (``distinct``), the exact finite values while there are at most ``exact_cap`` of them
+    (``exact``, used for exact K-S on small data), and for skewed columns (range > 30 x IQR in the first
+    batch) a mergeable relative-accuracy quantile sketch (``sketch``, 1%; ``mlscore.profile.sketch``);
+    for categorical columns exact category counts
     (``categories``), pruned to the top ``topk`` once there are more than ``2 * topk`` categories (the
     pruned mass goes to ``other_count``). ``kind`` is "numeric", "categorical" or None (not seen yet; it
     is inferred from the first non-null values).

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from mlscore.profile.sketch import QuantileSketch
+
 DEFAULT_BINS = 2048
 DEFAULT_TOPK = 1000
 DEFAULT_DISTINCT_CAP = 64
@@ -325,6 +327,7 @@ class ColumnProfile:
         self.max: float | None = None
         self.integral = True
         self.hist: Histogram | None = None
+        self.sketch: QuantileSketch | None = None
         self.distinct: dict[float, int] | None = {}
         self.exact: list[np.ndarray] | None = []
         # categorical
@@ -398,6 +401,10 @@ class ColumnProfile:
         exact = self.exact_values()
         if exact is not None and exact.size == self.n:
             return float(np.quantile(exact, q))
+        if self.sketch is not None and self.sketch.count == self.n:
+            value = self.sketch.quantile(q)
+            if value is not None and self.min is not None and self.max is not None:
+                return min(max(value, self.min), self.max)
         if self.hist is None:
             return None
         x, f = self.hist.knots(self.min, self.max)
@@ -474,7 +481,11 @@ class ColumnProfile:
                 self.exact.append(np.array(f, dtype=np.float64, copy=True))
         if self.hist is None:
             self.hist = Histogram.for_range(bmin, bmax, self.nbins)
+            if _skewed(f, bmin, bmax):  # equal-width bins would give poor quantiles: keep a sketch too
+                self.sketch = QuantileSketch()
         self.hist.add(f, bmin, bmax)
+        if self.sketch is not None:
+            self.sketch.add(f)
         self.n = n_new
 
     def _update_categorical(self, values: Sequence[Any] | np.ndarray) -> None:
@@ -552,6 +563,11 @@ class ColumnProfile:
         out.min = min(mins) if mins else None
         out.max = max(maxs) if maxs else None
         out.integral = self.integral and other.integral
+        if self.sketch is not None and other.sketch is not None:
+            out.sketch = self.sketch.merge(other.sketch)
+        elif self.n == 0 or other.n == 0:
+            src = self.sketch or other.sketch
+            out.sketch = src.merge(QuantileSketch(src.alpha)) if src is not None else None
         if self.hist is None or other.hist is None:
             h = self.hist or other.hist
             out.hist = h.copy() if h is not None else None
@@ -599,6 +615,7 @@ class ColumnProfile:
             d.update(
                 n=self.n, mean=self.mean, m2=self.m2, min=self.min, max=self.max, integral=self.integral,
                 hist=self.hist.to_dict() if self.hist is not None else None,
+                sketch=self.sketch.to_dict() if self.sketch is not None else None,
                 distinct=(
                     None if self.distinct is None
                     else "from_exact" if exact is not None and exact.size == self.n
@@ -632,6 +649,8 @@ class ColumnProfile:
             col.max = None if d.get("max") is None else float(d["max"])
             col.integral = bool(d.get("integral", False))
             col.hist = Histogram.from_dict(d["hist"]) if d.get("hist") else None
+            if d.get("sketch"):
+                col.sketch = QuantileSketch.from_dict(d["sketch"])
             ex = d.get("exact")
             col.exact = None if ex is None else ([np.asarray(ex, dtype=np.float64)] if ex else [])
             dist = d.get("distinct")
@@ -650,6 +669,16 @@ class ColumnProfile:
 
     def __repr__(self) -> str:
         return f"ColumnProfile({self.name!r}, kind={self.kind!r}, count={self.count})"
+
+
+def _skewed(f: np.ndarray, lo: float, hi: float) -> bool:
+    """Heavy tails or outliers: the range is much wider than the interquartile range."""
+    probe = f[:4096]
+    if probe.size < 16:
+        return False
+    q1, q3 = np.quantile(probe, [0.25, 0.75])
+    iqr = float(q3 - q1)
+    return iqr <= 0 or (hi - lo) > 30.0 * iqr
 
 
 def _dtype_name(values: Sequence[Any] | np.ndarray) -> str:
