@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -158,17 +158,6 @@ def rule_json_schema() -> dict[str, Any]:
         "$id": "https://github.com/mlscore/mlscore/blob/main/rules/rule.schema.json",
         **schema,
     }
-
-
-class _Dir(Protocol):
-    """What the loader needs of a directory: a pathlib.Path or an importlib.resources Traversable."""
-
-    @property
-    def name(self) -> str: ...
-
-    def iterdir(self) -> Iterable[Any]: ...
-
-    def is_dir(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -344,7 +333,7 @@ def load_rule_file(path: Any, expected_id: str | None = None) -> RuleSpec:
     except UnicodeDecodeError as exc:
         raise InputError(f"{where}: not UTF-8 (invalid byte at offset {exc.start})") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+        data = yaml.load(text, Loader=_Loader)  # a safe loader: CSafeLoader or SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

@@ -192,8 +192,10 @@ def render_rule_markdown(rule: RuleSpec, source: str | None = None, level: int =
         example.text.rstrip("\n"),
         "```",
         "",
-        f"Detectors: `{_detector_text(rule)}`. Reported as severity `{rule.severity}`, precision "
-        f"`{rule.precision}`.",
+        (
+            f"Detectors: `{_detector_text(rule)}`. Reported as severity `{rule.severity}`, precision "
+            f"`{rule.precision}`."
+        ),
         "",
         "References: " + ", ".join(f"<{url}>" for url in rule.references),
         "",
