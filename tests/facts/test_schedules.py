@@ -198,3 +198,18 @@ def test_wanted() -> None:
     assert all(wanted(p) for p in ["dvc.yaml", "sub/dvc.yaml", "params.yaml", "dags/x.py", "k8s/cron.yaml",
                                    "prefect.yaml", "ops/crontab", "etc/cron.d/retrain"])
     assert not any(wanted(p) for p in [".github/workflows/ci.yml", "README.md", "dvc.lock", "data.csv"])
+
+
+def test_prefect_deployment_of_an_imported_flow_names_the_flow_module() -> None:
+    files = {
+        "batch/score.py": "from prefect import flow\n\n@flow\ndef ride_duration_prediction():\n    pass\n",
+        "batch/score_deploy.py": ("from prefect.deployments import Deployment\n"
+                                  "from prefect.orion.schemas.schedules import CronSchedule\n"
+                                  "from score import ride_duration_prediction\n\n"
+                                  "deployment = Deployment.build_from_flow(\n    flow=ride_duration_prediction,\n"
+                                  "    name='d',\n    schedule=CronSchedule(cron='0 3 2 * *'),\n)\n"),
+    }
+    f = facts(files)
+    sched = [e for e in f.entries if e.trigger == "schedule"]
+    assert [(e.file, e.line, e.cron, e.python_files) for e in sched] == [
+        ("batch/score_deploy.py", 5, "0 3 2 * *", ("batch/score_deploy.py", "batch/score.py"))]

@@ -21,7 +21,7 @@ Public API
   ("schedule" when a cron/interval schedule is declared, else "pipeline"); ``cron`` (text as written);
   ``enabled`` (False for ``suspend: true``, ``default_status=STOPPED``, inactive prefect schedules, a schedule of
   None); ``commands`` (shell commands it runs, ``shell.ShellCommand``); ``python_files`` (repo files it runs as
-  pipeline code: the DAG/flow file itself); ``tasks`` (operator/component/step names, e.g.
+  pipeline code: the DAG/flow file itself, plus the module of a flow a deployment imports and schedules); ``tasks`` (operator/component/step names, e.g.
   ``GreatExpectationsOperator:validate``, ``ExampleValidator``, ``asset:features``); ``swallowed``.
 - ``DvcStage``: a ``dvc.yaml`` stage: ``name``, ``line``, ``cmd`` (+ ``cmd_line``), ``wdir``, ``deps``, ``outs``,
   ``metrics``, ``plots``, ``params``; ``dvc_stages(path, text) -> list[DvcStage] | None``.
@@ -293,7 +293,8 @@ def _call_name(node: Any) -> str:
     return ""
 
 
-def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[PipelineEntry]:
+def _python_entries(path: str, text: str, diags: list[Diagnostic],
+                    resolve: Callable[[str, str], str | None] | None = None) -> list[PipelineEntry]:
     import ast  # noqa: PLC0415 - only for files that mention an orchestrator
 
     if not any(h in text for h in PY_HINTS):
@@ -352,6 +353,12 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[Pipel
             return str(consts[node.id])
         return None
 
+    imported: dict[str, str] = {}  # local name -> module it comes from
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                imported[alias.asname or alias.name] = node.module
+    flow_modules: list[str] = []
     entries: list[PipelineEntry] = []
     bash: list[ShellCommand] = []
     tasks: list[str] = []
@@ -413,7 +420,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[Pipel
             did = const_str(node.args[0]) if node.args else None
             did = did or const_str(kw(node, "dag_id")) or "dag"
             dags.append((node.lineno, "airflow", did, value(sv) if sv is not None else None))
-        elif short.endswith(("Operator", "Sensor")) or short in ("task", "BashOperator"):
+        elif short.endswith(("Operator", "Sensor")):
             tid = const_str(kw(node, "task_id")) or ""
             tasks.append(f"{short}:{tid}" if tid else short)
             bc = kw(node, "bash_command")
@@ -437,6 +444,10 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[Pipel
             flows.append((node.lineno, "dagster", const_str(node.args[0]) if node.args else "asset_job"))
         elif short in ("serve", "deploy", "to_deployment", "build_from_flow") and "prefect" in text:
             sv = kw(node, "cron", "interval", "rrule", "schedule", "schedules")
+            target = kw(node, "flow") if short == "build_from_flow" else (
+                node.func.value if isinstance(node.func, ast.Attribute) else None)
+            if isinstance(target, ast.Name) and target.id in imported:
+                flow_modules.append(imported[target.id])
             if sv is not None:
                 k, c = value(sv)
                 if k != "none":
@@ -483,7 +494,8 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[Pipel
     if m and "tfx" in text and m.group(1).strip() != "None":
         schedules.append((text[: m.start()].count("\n") + 1, "tfx", m.group(1).strip()[:120], True))
 
-    files_t = (path,)
+    extra = [resolve(path, mod) for mod in dict.fromkeys(flow_modules)] if resolve else []
+    files_t = (path, *(e for e in extra if e and e != path))
     cmds_t = tuple(bash)
     tasks_t = tuple(dict.fromkeys(tasks))[:200]
     for line, system, name, sched in dags:
@@ -498,6 +510,14 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic]) -> list[Pipel
         entries.append(PipelineEntry(file=path, line=line, system=system, name=name,
                                      trigger=trig, cron=cron, enabled=enabled,  # type: ignore[arg-type]
                                      commands=cmds_t, python_files=files_t, tasks=tasks_t))
+    # one schedule per (system, cron): CronSchedule(...) inside build_from_flow(schedule=...) is seen twice
+    seen_sched: set[tuple[str, str | None]] = set()
+    unique: list[tuple[int, str, str | None, bool]] = []
+    for sched in sorted(schedules):
+        if (sched[1], sched[2]) not in seen_sched:
+            seen_sched.add((sched[1], sched[2]))
+            unique.append(sched)
+    schedules = unique
     enabled_scheds = [s for s in schedules if s[3]]
     for line, system, cron, enabled in schedules:
         entries.append(PipelineEntry(file=path, line=line, system=system, name=f"{system} schedule",
@@ -546,6 +566,18 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
 
     file_list = sorted(f for f in files if wanted(f))
     file_set = set(file_list)
+
+    def resolve(importer: str, module: str) -> str | None:
+        """Repo file of ``module`` imported by ``importer``: next to it, at the root, or under src/."""
+        rel = module.replace(".", "/")
+        here = posixpath.dirname(importer)
+        for base in (here, "", "src"):
+            for cand in (f"{rel}.py", f"{rel}/__init__.py"):
+                full = posixpath.join(base, cand) if base else cand
+                if full in file_set:
+                    return full
+        return None
+
     diags: list[Diagnostic] = []
     entries: list[PipelineEntry] = []
     dvc: list[DvcStage] = []
@@ -571,7 +603,7 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
                     entries.append(PipelineEntry(file=path, line=st.line, system="dvc", name=st.name,
                                                  trigger="pipeline", commands=cmds))
             elif path.endswith(".py"):
-                entries.extend(_python_entries(path, text, diags))
+                entries.extend(_python_entries(path, text, diags, resolve))
             elif _YAML.search(path):
                 if base == "prefect.yaml":
                     doc, d = load_yaml(path, text)
