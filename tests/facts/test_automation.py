@@ -271,3 +271,25 @@ def test_submitted_jobs_anyscale_azureml_kubectl_ray() -> None:
     assert chains(m, "src/train.py") == [".github/workflows/ci.yml:7 -> ml/job.yml:3 -> src/train.py"]
     assert chains(m, "jobs/evaluate.py") == [".github/workflows/ci.yml:8 -> k8s/train-job.yaml:8 -> jobs/evaluate.py"]
     assert chains(m, "tune.py") == [".github/workflows/ci.yml:9 -> tune.py"]
+
+
+def test_pre_commit_gx_actions_and_python_shell() -> None:
+    text = ("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: pre-commit/action@v3.0.1\n"
+            "      - uses: great-expectations/great_expectations_action@main\n        with:\n"
+            "          CHECKPOINTS: 'taxi, churn'\n      - shell: python\n        run: |\n"
+            "          from pipeline import validate\n          validate.main()\n")
+    files = {
+        ".github/workflows/ci.yml": text,
+        ".pre-commit-config.yaml": ("repos:\n  - repo: local\n    hooks:\n      - id: schema\n"
+                                    "        entry: python tools/check_schema.py\n        language: system\n"
+                                    "        pass_filenames: false\n"),
+        "tools/check_schema.py": "",
+        "great_expectations/checkpoints/taxi.yml": "name: taxi\n",
+        "pipeline/__init__.py": "", "pipeline/validate.py": "",
+    }
+    m = model(files)
+    assert chains(m, "tools/check_schema.py") == [
+        ".github/workflows/ci.yml:6 -> .pre-commit-config.yaml:4 -> tools/check_schema.py"]
+    assert m.reaches("great_expectations/checkpoints/taxi.yml")[0].how == "config"
+    assert [u.reference for u in m.unresolved] == ["checkpoints/churn"]
+    assert m.reaches("pipeline/validate.py")[0].how == "import"

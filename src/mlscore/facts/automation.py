@@ -1922,11 +1922,30 @@ def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
             res.run_command(cmd, step.file, sctx)
             continue
         if step.uses is not None and not step.commands:
+            name, ins = step.uses.name, step.uses.inputs
+            extra: ShellCommand | None = None
+            if name.startswith("pre-commit/action"):
+                extra = ShellCommand(text="pre-commit run --all-files", line=step.line,
+                                     argv=("pre-commit", "run", "--all-files"), cwd=step.working_directory)
+            elif name.startswith("great-expectations/great_expectations_action"):
+                cps = [c.strip() for c in re.split(r"[,\s]+", ins.get("CHECKPOINTS", "")) if c.strip()]
+                for cp in cps:
+                    argv = ("great_expectations", "checkpoint", "run", cp)
+                    res.run_command(ShellCommand(text=" ".join(argv), line=step.line, argv=argv), step.file, sctx)
+            if extra is not None:
+                res.run_command(extra, step.file, sctx)
+                continue
             kind = "setup" if step.setup_only else "action"
             text = step.uses.ref + (" " + " ".join(f"{k}={v}" for k, v in step.uses.inputs.items())
                                     if step.uses.inputs else "")
             loc = Location(path=step.file, line=step.line)
             res.record(ShellCommand(text=text, line=step.line, argv=(step.uses.name,)), sctx.hop(loc), loc, kind)
+            continue
+        if step.run is not None and not step.commands and (step.shell or "").startswith("python"):
+            # ``shell: python``: the script runs as Python; record it like ``python -c``
+            cmd = ShellCommand(text=f"python -c <run block of {len(step.run)} chars>", line=step.line,
+                               argv=("python", "-c", step.run), cwd=step.working_directory)
+            res.run_command(cmd, step.file, sctx)
             continue
         for cmd in step.commands:
             res.run_command(cmd, step.file, sctx)
