@@ -240,3 +240,32 @@ def test_unknown_baseline_ref_is_exit_2(project: Path, capsys: pytest.CaptureFix
     code, _out, err = run([str(project), "--baseline", "no-such-ref"], capsys)
     assert code == 2
     assert err.startswith("mlscore: error: ") and "no-such-ref" in err
+
+
+def test_text_report_marks_attestations_and_waivers(git_repo: GitRepoFactory,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    root, _repo = git_repo({".mlscore.toml": """
+        [[attest]]
+        rule = "MODEL2"
+        owner = "ana@acme.example"
+        date = 2025-10-01
+        link = "https://wiki.acme.example/ab"
+
+        [[attest]]
+        rule = "DATA3"
+        owner = "bo@acme.example"
+        date = 2024-01-01
+        expires = 2024-12-31
+
+        [[waive]]
+        rule = "MON1"
+        reason = "no third-party runtime dependencies"
+    """})
+    code, out, _err = run([str(root), "--select", "MODEL2,DATA3,MON1"], capsys)
+    assert code == 0
+    assert "  MODEL2 manual     0.5  Offline and online metrics correlate." in out
+    assert "! attested by ana@acme.example on 2025-10-01 (self-declared)" in out
+    assert "  DATA3  none         0" in out
+    assert "! attested by bo@acme.example on 2024-01-01 (expired, not counted)" in out
+    assert "attestation by bo@acme.example expired on 2024-12-31" in out
+    assert "! waived: no third-party runtime dependencies" in out
