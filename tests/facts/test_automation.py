@@ -293,3 +293,10 @@ def test_pre_commit_gx_actions_and_python_shell() -> None:
     assert m.reaches("great_expectations/checkpoints/taxi.yml")[0].how == "config"
     assert [u.reference for u in m.unresolved] == ["checkpoints/churn"]
     assert m.reaches("pipeline/validate.py")[0].how == "import"
+
+
+def test_surfacing_only_covers_earlier_steps() -> None:
+    m = model({".github/workflows/ci.yml": wf("cml comment create report.md", "pytest tests || true"),
+               "tests/test_a.py": ""})
+    r = m.reaches("tests/test_a.py")[0]
+    assert (r.swallowed, r.surfaced, r.counts) == (True, False, False)

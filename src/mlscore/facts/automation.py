@@ -1893,24 +1893,43 @@ def _excluded_dir(path: str, root: str) -> bool:
 # --------------------------------------------------------------------------------------------------- builder
 
 
+def _step_surfaces(step: Step) -> set[str]:
+    out = set(step.surfaces)
+    for e in step.expanded:
+        out |= _step_surfaces(e)
+    return out
+
+
 def _job_ctx(job: Job) -> _Ctx:
+    """The job's context; surfacing that comes from steps is applied per step (only to earlier steps)."""
     trig = trigger_kinds(job.triggers)
+    from_steps: set[str] = set()
+    for st in job.steps:
+        from_steps |= _step_surfaces(st)
     return _Ctx(
         triggers=trig, chain=(), origin=f"{job.file} job {job.id}",
         swallowed=job.swallowed, swallow_reason=job.swallow_reason,
-        surfaces=job.surfaces, disabled=job.disabled,
+        surfaces=tuple(s for s in job.surfaces if s not in from_steps), disabled=job.disabled,
     )
 
 
 def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
-    for step in steps:
+    steps = list(steps)
+    # a step's result can only be surfaced by itself or a later step of the same job (G7)
+    later: list[set[str]] = [set() for _ in steps]
+    acc: set[str] = set()
+    for k in range(len(steps) - 1, -1, -1):
+        if not steps[k].disabled:
+            acc = acc | _step_surfaces(steps[k])
+        later[k] = set(acc)
+    for k, step in enumerate(steps):
         triggers = ctx.triggers
         if step.events is not None:
             allowed = {_CI_TRIGGER.get(k) for k in step.events}
             triggers = tuple(t for t in triggers if t in allowed)
         sctx = _Ctx(triggers=triggers, chain=ctx.chain, origin=ctx.origin,
                     swallowed=ctx.swallowed or step.swallowed, swallow_reason=ctx.swallow_reason or step.swallow_reason,
-                    surfaces=tuple(dict.fromkeys((*ctx.surfaces, *step.surfaces))),
+                    surfaces=tuple(dict.fromkeys((*ctx.surfaces, *sorted(later[k])))),
                     disabled=ctx.disabled or step.disabled, depth=ctx.depth)
         if step.expanded:
             _run_steps(res, step.expanded, sctx.hop(Location(path=step.file, line=step.line)))
