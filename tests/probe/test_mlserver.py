@@ -125,7 +125,7 @@ def test_skew_catches_a_mismatched_preprocessing_step(served: Served, tmp_path: 
     code, doc = probe(
         [
             served.server.url, "--model", "iris-unscaled", "--protocol", "v2", "--sample", str(served.sample_parquet),
-            "--expected-predictions", str(served.expected_proba), "--output", "predict_proba", "--atol", "1e-3",
+            "--expected-predictions", str(served.expected_proba), "--model-output", "predict_proba", "--atol", "1e-3",
             "--check", "skew",
         ],
         tmp_path / "skew.json",
@@ -144,7 +144,7 @@ def test_same_model_passes_skew_on_probabilities_from_jsonl(served: Served, tmp_
     code, doc = probe(
         [
             served.server.url, "--model", "iris", "--sample", str(served.sample_jsonl), "--expected-predictions",
-            str(served.expected_proba), "--output", "predict_proba", "--atol", "1e-9", "--check", "skew",
+            str(served.expected_proba), "--model-output", "predict_proba", "--atol", "1e-9", "--check", "skew",
             "--check", "edge-inputs",
         ],
         tmp_path / "ok.json",

@@ -54,7 +54,7 @@ def headers_from_env(specs: tuple[str, ...], environ: dict[str, str] | None = No
 @click.option("--features", help="Comma-separated feature columns of --sample, in the model's order (default: all).")
 @click.option("--drop", "drop", multiple=True, help="A --sample column that is not a feature (target, id); repeatable.")
 @click.option("--api", help="Inference route of a plain JSON or BentoML service (default: from its OpenAPI document).")
-@click.option("--output", "outputs", multiple=True, help="V2 output to request and compare, e.g. predict_proba; repeatable.")
+@click.option("--model-output", "outputs", multiple=True, help="V2 output to request and compare, e.g. predict_proba; repeatable.")
 @click.option("--versions", help="Comma-separated model versions that should answer (rollback targets).")
 @click.option("--metrics-url", help="Prometheus metrics URL, when it is not in one of the usual places.")
 @click.option("--requests", "n_requests", type=click.IntRange(10, 100_000), default=200, show_default=True, help="Requests in the latency run.")
@@ -76,7 +76,7 @@ def headers_from_env(specs: tuple[str, ...], environ: dict[str, str] | None = No
 @click.option("--oversized-mb", type=click.FloatRange(0, 64), default=4.0, show_default=True, help="Size of the oversized-payload bad input (0: skip).")
 @click.option("--check", "only", multiple=True, help="Run only this check (repeatable); see docs/probe.md for ids.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), help="Report format (default: from -o's extension, else text).")
-@click.option("--output-file", "-o", "output_file", type=click.Path(dir_okay=False, writable=True), help="Write the report here (a text summary goes to stderr).")
+@click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False, writable=True), help="Write the report here (a text summary goes to stderr).")
 @click.option("--fail-on", type=click.Choice(["failing", "never"]), default="failing", show_default=True, help="Exit 1 when a check fails or errs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def probe(
