@@ -104,3 +104,12 @@ def test_scripts_that_exit_on_error_themselves_are_not_blanket_swallowed() -> No
 
 def test_subshell_parentheses_are_stripped() -> None:
     assert split_script('if !([ -d "$P" ]); then echo x; fi').commands[0].argv == ("[", "-d", "$P", "]")
+
+
+def test_literal_variables_and_eval_are_expanded() -> None:
+    script = ('TESTS=tests/unit\ncommand="python3 -m pytest --cov=pkg $TESTS"\necho "$command"\neval "$command"\n'
+              'export MODEL_DIR=models\npython train.py --out ${MODEL_DIR}/m.pkl --tag $UNKNOWN\n')
+    got = [c.argv for c in split_script(script).commands]
+    assert got == [("echo", "python3 -m pytest --cov=pkg tests/unit"),
+                   ("python3", "-m", "pytest", "--cov=pkg", "tests/unit"),
+                   ("python", "train.py", "--out", "models/m.pkl", "--tag", "$UNKNOWN")]

@@ -59,6 +59,7 @@ CI_GLOBS: tuple[str, ...] = (
     ".github/actions/*/action.yaml", "action.yml", "action.yaml", ".gitlab-ci.yml", "*.gitlab-ci.yml",
     ".gitlab/ci/*.yml", "azure-pipelines.yml", "azure-pipelines*.yml", "azure-pipelines*.yaml",
     ".azure-pipelines/*.yml", ".azure-pipelines/*.yaml", ".azure-pipelines/**/*.yml", ".azure/*.yml",
+    "**/.azuredevops/**/*.yml", "**/.ado/**/*.yml", "**/devops-pipelines/**/*.yml",
     ".circleci/config.yml", ".circleci/config.yaml", "Jenkinsfile", "**/Jenkinsfile", "Jenkinsfile.*",
     "cloudbuild.yaml", "cloudbuild.yml", "**/cloudbuild.yaml", "**/cloudbuild.yml", "cloudbuild*.yaml",
     "buildspec.yml", "buildspec.yaml", "**/buildspec.yml", "buildspec*.yml", ".travis.yml",
@@ -149,7 +150,8 @@ Step.model_rebuild()
 _GITHUB_WF = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
 _GITHUB_ACTION = re.compile(r"^(\.github/actions/.+/|)action\.ya?ml$")
 _GITLAB = re.compile(r"(^|/)\.gitlab-ci\.ya?ml$|\.gitlab-ci\.ya?ml$|^\.gitlab/ci/.+\.ya?ml$")
-_AZURE = re.compile(r"^(.*/)?azure-pipelines[^/]*\.ya?ml$|^\.azure-pipelines/.+\.ya?ml$|^\.azure/[^/]+\.ya?ml$")
+_AZURE = re.compile(r"^(.*/)?azure-pipelines[^/]*\.ya?ml$|^\.azure-pipelines/.+\.ya?ml$|^\.azure/[^/]+\.ya?ml$|"
+                    r"(^|/)\.(azuredevops|ado)/.+\.ya?ml$|(^|/)(azure-|ado-)?devops-pipelines/.+\.ya?ml$")
 _CIRCLE = re.compile(r"^\.circleci/config\.ya?ml$")
 _JENKINS = re.compile(r"(^|/)Jenkinsfile([._-][^/]*)?$")
 _CLOUDBUILD = re.compile(r"(^|/)cloudbuild[^/]*\.ya?ml$")

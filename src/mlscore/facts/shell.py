@@ -259,6 +259,16 @@ def _norm_dir(path: str | None) -> str | None:
     return None if path in (".", "") else path
 
 
+_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+def _expand(word: str, env: dict[str, str]) -> str:
+    """Substitute ``$NAME``/``${NAME}`` assigned earlier in the same script; others stay as written."""
+    if "$" not in word:
+        return word
+    return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), word)
+
+
 def _strip_keywords(argv: list[str]) -> list[str]:
     while argv:
         head = argv[0]
@@ -342,6 +352,7 @@ def split_script(
     commented: list[ShellCommand] = []
     raw_cmds: list[tuple[str, int, list[str], str | None, str | None, bool]] = []
     exempt: set[int] = set()  # conditions and last commands of a branch: their status is used
+    env: dict[str, str] = {}
     handles_errors = bool(re.search(r"\bexit\s+(\$|[\"']?\$|[1-9])", text))
     cwd = _norm_dir(cwd)
     for lineno, line in _logical_lines(text, first_line):
@@ -372,8 +383,22 @@ def split_script(
                 is_condition = bool(first_words) and (first_words[0] in _CONDITION_HEADS or first_words[0].startswith(
                     "!(")) or (idx > 0 and grp[idx - 1][1] in ("&&", "||"))
                 argv = _strip_redirects(_strip_keywords(first_words))
+                if argv and argv[0] in ("export", "readonly") and len(argv) > 1 and _ASSIGN.match(argv[1]):
+                    argv = argv[1:]
+                if argv and all(_ASSIGN.match(a) for a in argv):
+                    for a in argv:  # NAME=literal: remembered for $NAME / eval "$NAME" later in the script
+                        name, _, value = a.partition("=")
+                        if "$(" not in value and "`" not in value:
+                            env[name] = _expand(value, env)
+                    continue
                 while argv and _ASSIGN.match(argv[0]):
                     argv = argv[1:]
+                if env and argv:
+                    argv = [_expand(a, env) for a in argv]
+                if argv and argv[0] == "eval" and len(argv) > 1:
+                    argv = _strip_redirects(words(" ".join(argv[1:])))
+                    if not argv:
+                        continue
                 if not argv or argv[0] in ("exit", "return", "fi", "done", "esac"):
                     continue
                 reason: str | None = None
