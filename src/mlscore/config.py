@@ -136,12 +136,15 @@ def _validation_message(where: str, exc: ValidationError, known: list[str]) -> s
     return f"{where}: {loc}: {err['msg']}"
 
 
-def read_file_config(path: Path, *, section_required: bool = False) -> FileConfig | None:
-    """Parse one config file; None when a pyproject.toml has no [tool.mlscore]."""
-    try:
-        data = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+def read_file_config(path: Path, *, section_required: bool = False, data: bytes | None = None) -> FileConfig | None:
+    """Parse one config file (or ``data``, its bytes from a git commit); None when a pyproject.toml has no
+    [tool.mlscore]."""
+    if data is None:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
     try:
@@ -175,8 +178,14 @@ def load_config(
     isolated: bool = False,
     overrides: dict[str, Any] | None = None,
     today: dt.date | None = None,
+    tree: Any = None,
 ) -> Config:
-    """Resolve the configuration for auditing ``target`` (see the module docstring for precedence)."""
+    """Resolve the configuration for auditing ``target`` (see the module docstring for precedence).
+
+    ``tree``: a ``mlscore.facts.files.FileIndex`` of a git commit; its own ``pyproject.toml`` and
+    ``.mlscore.toml`` are read instead of the work tree's, so a base commit is scored with the
+    attestations it had.
+    """
     today = today or dt.date.today()
     files: list[tuple[Path, FileConfig]] = []
     if config_file is not None:
@@ -186,10 +195,15 @@ def load_config(
     if not isolated:
         root = target if target.is_dir() else target.parent
         for candidate in (root / "pyproject.toml", root / ".mlscore.toml"):
-            if candidate.is_file() and not candidate.is_symlink():
+            if tree is not None:
+                blob = tree.read_bytes(candidate.name, limit=MAX_CONFIG_BYTES)
+                loaded = None if blob is None else read_file_config(candidate, data=blob)
+            elif candidate.is_file() and not candidate.is_symlink():
                 loaded = read_file_config(candidate)
-                if loaded is not None:
-                    files.append((candidate, loaded))
+            else:
+                loaded = None
+            if loaded is not None:
+                files.append((candidate, loaded))
     values: dict[str, Any] = {}
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
                 "data_reports", "probe_reports"):

@@ -41,20 +41,29 @@ def run_audit(
     config: Config | None = None,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
+    config_file: Path | None = None,
+    isolated: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> Report:
-    """Audit the tree at ``path`` (or the commit ``ref`` of the repository there) and return the report."""
+    """Audit the tree at ``path`` (or the commit ``ref`` of the repository there) and return the report.
+
+    Without ``config``, the configuration is resolved from ``config_file``, ``overrides`` and the audited
+    tree's own files: for a ``ref``, the files of that commit.
+    """
     root = Path(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or directory")
     if not root.is_dir():
         raise InputError(f"{path}: not a directory (audit a repository or project folder)")
     now = now or dt.datetime.now(dt.timezone.utc)
-    config = config or load_config(root, today=now.date())
-    catalog = load_catalog(config.rules_dirs)
-    rules = catalog.select(config.select, config.ignore)
     if progress:
         progress("indexing files")
     index = index_git_ref(root, ref) if ref else index_path(root)
+    if config is None:
+        config = load_config(root, config_file=config_file, isolated=isolated, overrides=overrides,
+                             today=now.date(), tree=index if ref else None)
+    catalog = load_catalog(config.rules_dirs)
+    rules = catalog.select(config.select, config.ignore)
     if config.exclude:
         _exclude(index, config.exclude)
     if progress:

@@ -108,14 +108,20 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
         from mlscore.report.diff import compare
 
         progress(f"auditing baseline {baseline}")
-        old = run_audit(path, ref=baseline, config=config, progress=progress)
+        # the base commit is scored with its own configuration (its attestations), not the work tree's
+        old = run_audit(path, ref=baseline, progress=progress, config_file=config_file, isolated=isolated,
+                        overrides=overrides)
         diff = compare(old, report)
     progress.done()
 
     use_color = color == "always" or (color == "auto" and output is None and output_dir is None
                                       and sys.stdout.isatty() and not env("NO_COLOR"))
+    from mlscore.report.load import sarif_anchor
+
+    prefix = _path_prefix(path)
     for fmt in fmts:
-        options = RenderOptions(color=use_color and fmt == "text", diff=diff)
+        options = RenderOptions(color=use_color and fmt == "text", diff=diff, path_prefix=prefix,
+                                anchor=sarif_anchor(path) if fmt == "sarif" else None)
         text = render(report, fmt, options)
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -128,6 +134,16 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
     if config.fail_on_drop and diff is not None and report.score.value < diff.old_score:
         failed = True
     return 1 if failed else 0
+
+
+def _path_prefix(path: Path) -> str:
+    """The audited directory relative to its git repository's root ('' at the root), for SARIF URIs."""
+    here = path.resolve()
+    for parent in (here, *here.parents):
+        if (parent / ".git").exists():
+            rel = here.relative_to(parent).as_posix()
+            return "" if rel == "." else rel + "/"
+    return ""
 
 
 def _write(path: Path, text: str) -> None:

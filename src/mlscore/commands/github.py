@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from mlscore.config import Config
 from mlscore.errors import MlscoreError
 from mlscore.github.event import ActionInputs, GitHubContext, environment, read_context, read_inputs
 from mlscore.github.workflow import (
@@ -40,53 +39,15 @@ class _Run:
         self.notes.append(Annotation(level, message, "mlscore"))
 
 
-def _config(run: _Run, ref: str | None) -> Config | None:
-    """The configuration for auditing ``ref`` (None: the work tree), read from that commit's own files.
-
-    A base commit must be scored with the attestations and waivers it had, not with the ones the pull
-    request adds; otherwise self-declared credit would never show up as a change.
-    """
-    from mlscore.config import load_config
+def _audit(run: _Run, ref: str | None) -> Report:
+    """Audit the work tree, or ``ref`` scored with that commit's own configuration (its attestations):
+    otherwise credit a pull request adds for itself would never show up as a change."""
+    from mlscore.engine import run_audit
 
     inputs = run.inputs
     overrides = {"select": inputs.select or None, "ignore": inputs.ignore or None}
     config_file = (run.ctx.workspace / inputs.config) if inputs.config else None
-    if ref is None:
-        if config_file is None and not (inputs.select or inputs.ignore):
-            return None
-        return load_config(run.audit_path, config_file=config_file, overrides=overrides)
-    import tempfile
-
-    from mlscore.config import MAX_CONFIG_BYTES
-    from mlscore.facts.files import index_git_ref
-
-    index = index_git_ref(run.audit_path, ref)
-    with tempfile.TemporaryDirectory(prefix="mlscore-config-") as tmp:
-        for name in ("pyproject.toml", ".mlscore.toml"):
-            data = index.read_bytes(name, limit=MAX_CONFIG_BYTES)
-            if data is not None:
-                (Path(tmp) / name).write_bytes(data)
-        config = load_config(Path(tmp), config_file=config_file, overrides=overrides)
-
-    # Paths in the config (rules_dirs, data_reports, ...) are relative to the audited tree, not the copy.
-    def rebase(paths: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(
-            str(run.audit_path / Path(p).relative_to(tmp)) if p.startswith(tmp) else p
-            for p in paths
-        )
-
-    return config.model_copy(
-        update={
-            key: rebase(getattr(config, key))
-            for key in ("rules_dirs", "data_reports", "probe_reports")
-        }
-    )
-
-
-def _audit(run: _Run, ref: str | None) -> Report:
-    from mlscore.engine import run_audit
-
-    report: Report = run_audit(run.audit_path, ref=ref, config=_config(run, ref))
+    report: Report = run_audit(run.audit_path, ref=ref, config_file=config_file, overrides=overrides)
     return report
 
 
