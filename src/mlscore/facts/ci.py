@@ -760,6 +760,8 @@ def _azure_triggers(doc: dict[str, Any]) -> list[Trigger]:
         for k, s in enumerate(scheds):
             if isinstance(s, dict) and _str(s.get("cron")):
                 out.append(Trigger(kind="schedule", detail=_str(s.get("cron")), line=line_of(scheds, k)))
+    if not out:  # `trigger: none`: the pipeline is queued by hand (still a CI run, G5a)
+        out.append(Trigger(kind="manual", detail="queued by hand (trigger: none)", line=line_of(doc, "trigger")))
     return out
 
 
