@@ -214,6 +214,7 @@ class _Repo:
     fileset: set[str] = field(default_factory=set)
     texts: dict[str, str | None] = field(default_factory=dict)
     modules: dict[str, str] = field(default_factory=dict)
+    module_last: set[str] = field(default_factory=set)  # last dotted component of every repo module
     basenames: dict[str, list[str]] = field(default_factory=dict)
     diags: list[Diagnostic] = field(default_factory=list)
     _cache: dict[Any, Any] = field(default_factory=dict)
@@ -235,6 +236,7 @@ class _Repo:
                 if mod.endswith(".__init__"):
                     mod = mod[:-9]
                 modules.setdefault(mod, f)
+                self.module_last.add(mod.rpartition(".")[2])
 
     def read(self, path: str) -> str | None:
         if path not in self.texts:
@@ -1470,6 +1472,8 @@ def _scan_imports(repo: _Repo, path: str, text: str) -> list[str]:
     here = posixpath.dirname(path)
     out: list[str] = []
     roots = [here, "", "src", *_src_roots(repo, here)]
+    prefixes = [r.replace("/", ".") + "." if r else "" for r in dict.fromkeys(roots)]
+    modules, last = repo.modules, repo.module_last
     pos, n = 0, len(text)
     while True:
         i = text.find("import", pos)
@@ -1511,9 +1515,10 @@ def _scan_imports(repo: _Repo, path: str, text: str) -> list[str]:
             cands.append(base)
             cands.extend(f"{base}.{s}" for s in subs if s and s != "*")
         for mod in cands:
-            for root in roots:
-                key = (root.replace("/", ".") + "." if root else "") + mod
-                hit = repo.modules.get(key)
+            if mod.rpartition(".")[2] not in last:
+                continue  # no repo module has that name: a third-party import
+            for prefix in prefixes:
+                hit = modules.get(prefix + mod)
                 if hit:
                     out.append(hit)
                     break
