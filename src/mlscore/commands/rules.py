@@ -42,11 +42,11 @@ def _bullet(text: str, indent: str = _INDENT) -> str:
     )
 
 
-def _detector_text(rule: RuleSpec) -> str:
+def _detector_text(rule: RuleSpec, params: bool = True) -> str:
     parts = []
     for detector in rule.detectors:
-        params = json.dumps(detector.params, sort_keys=True) if detector.params else ""
-        parts.append(f"{detector.name} {params}".rstrip())
+        params_text = json.dumps(detector.params, sort_keys=True) if detector.params and params else ""
+        parts.append(f"{detector.name} {params_text}".rstrip())
     return ", ".join(parts)
 
 
@@ -145,8 +145,11 @@ def render_rule_text(rule: RuleSpec, source: str | None = None) -> str:
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
-def render_rule_markdown(rule: RuleSpec, source: str | None = None, level: int = 2) -> str:
-    """One rule in full as Markdown (for docs, issue comments and `explain --format markdown`)."""
+def render_rule_markdown(rule: RuleSpec, source: str | None = None, level: int = 2, params: bool = True) -> str:
+    """One rule in full as Markdown (for docs, issue comments and `explain --format markdown`).
+
+    ``params=False`` leaves out detector parameters (tuning details that would churn the docs).
+    """
     h = "#" * level
     example = rule.remediation.example
     out = [
@@ -193,7 +196,7 @@ def render_rule_markdown(rule: RuleSpec, source: str | None = None, level: int =
         "```",
         "",
         (
-            f"Detectors: `{_detector_text(rule)}`. Reported as severity `{rule.severity}`, precision "
+            f"Detectors: `{_detector_text(rule, params)}`. Reported as severity `{rule.severity}`, precision "
             f"`{rule.precision}`."
         ),
         "",
@@ -240,7 +243,7 @@ by id prefix (`--select MON --ignore MON3`: the longest matching prefix wins). A
 own rule files named like these (`MON3.yaml`) replaces the bundled rule of that id.
 
 """
-    body = "\n".join(render_rule_markdown(r, _override_source(catalog, r), level=3) for r in chosen)
+    body = "\n".join(render_rule_markdown(r, _override_source(catalog, r), level=3, params=False) for r in chosen)
     return intro + render_table_markdown(chosen) + "\n## The tests\n\n" + body
 
 
