@@ -76,3 +76,18 @@ def test_methods_values_and_verdicts_agree_with_evidently(n: int) -> None:
         )
         if abs(their_value - d.threshold) > tol:
             assert d.drifted == their_drift, column
+
+
+def test_evidently_html_option_writes_evidentlys_report(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mlscore.cli import main
+
+    ref, cur = _frames(300, seed=3)
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    out = tmp_path / "evidently.html"
+    code = main(["data", "check", "-q", "--reference", str(tmp_path / "ref.csv"), "--current",
+                 str(tmp_path / "cur.csv"), "--validator", "none", "--evidently-html", str(out), "--no-fail"])
+    capsys.readouterr()
+    assert code == 0
+    text = out.read_text()
+    assert "<html" in text.lower() and "drift" in text.lower() and len(text) > 10_000
