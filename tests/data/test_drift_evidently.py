@@ -78,6 +78,7 @@ def test_methods_values_and_verdicts_agree_with_evidently(n: int) -> None:
             assert d.drifted == their_drift, column
 
 
+@pytest.mark.slow
 def test_evidently_html_option_writes_evidentlys_report(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from mlscore.cli import main
 
