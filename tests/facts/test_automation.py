@@ -300,3 +300,33 @@ def test_surfacing_only_covers_earlier_steps() -> None:
                "tests/test_a.py": ""})
     r = m.reaches("tests/test_a.py")[0]
     assert (r.swallowed, r.surfaced, r.counts) == (True, False, False)
+
+
+def test_more_task_runners_unittest_and_make_dash_c() -> None:
+    files = {
+        ".github/workflows/ci.yml": wf("just test", "invoke lint", "hatch run cov", "pdm run check",
+                                       "python -m unittest discover -s tests_u -p '*_check.py'", "make -C ml train",
+                                       "tox -e py311"),
+        "justfile": "default: test\n\ntest:\n    pytest tests_j\n",
+        "tests_j/test_j.py": "",
+        "tasks.py": ("from invoke import task\n\n@task\ndef lint(c):\n    c.run('python tools/lint_data.py')\n"),
+        "tools/lint_data.py": "",
+        "pyproject.toml": ('[tool.hatch.envs.default.scripts]\ncov = "pytest tests_h"\n'
+                           '[tool.pdm.scripts]\ncheck = {cmd = "python tools/pdm_check.py"}\n'
+                           '[tool.tox]\nlegacy_tox_ini = """\n[tox]\nenvlist = py311\n\n[testenv]\n'
+                           'commands = pytest tests_t\n"""\n'),
+        "tests_h/test_h.py": "", "tools/pdm_check.py": "", "tests_t/test_t.py": "",
+        "tests_u/a_check.py": "", "tests_u/test_not_matching.py": "",
+        "ml/Makefile": "train:\n\tpython train.py\n", "ml/train.py": "",
+    }
+    m = model(files)
+    got = {p: m.reaches(p)[0].chain_text for p in sorted(m.reached_paths())}
+    assert got == {
+        "ml/train.py": ".github/workflows/ci.yml:11 -> ml/Makefile:1 -> ml/Makefile:2 -> ml/train.py",
+        "tests_h/test_h.py": ".github/workflows/ci.yml:8 -> pyproject.toml:2 -> tests_h/test_h.py",
+        "tests_j/test_j.py": ".github/workflows/ci.yml:6 -> justfile:3 -> tests_j/test_j.py",
+        "tests_t/test_t.py": ".github/workflows/ci.yml:12 -> pyproject.toml:11 -> tests_t/test_t.py",
+        "tests_u/a_check.py": ".github/workflows/ci.yml:10 -> tests_u/a_check.py",
+        "tools/lint_data.py": ".github/workflows/ci.yml:7 -> tasks.py:4 -> tools/lint_data.py",
+        "tools/pdm_check.py": ".github/workflows/ci.yml:9 -> pyproject.toml:4 -> tools/pdm_check.py",
+    }
