@@ -12,7 +12,7 @@ from typing import Any
 from mlscore import __version__
 from mlscore.catalog import RuleSpec, load_catalog
 from mlscore.config import Config, load_config
-from mlscore.detectors import DETECTORS
+from mlscore.detectors import DETECTORS, resolve_params
 from mlscore.detectors.common import Automation, Context, Outcome
 from mlscore.errors import InputError
 from mlscore.facts.files import FileIndex, index_git_ref, index_path
@@ -117,7 +117,12 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
             error = f"unknown detector {spec.name!r}"
             continue
         try:
-            outcomes.append(detector(ctx, dict(spec.params)))
+            params = resolve_params(spec.name, dict(spec.params))
+        except ValueError as exc:
+            error = f"rules/{rule.id}.yaml: {exc}"
+            continue
+        try:
+            outcomes.append(detector(ctx, params))
         except Exception as exc:  # noqa: BLE001 - a broken detector must not break the audit
             error = f"detector {spec.name} failed: {type(exc).__name__}: {exc}"
     outcome = max(outcomes, key=lambda o: o.level.rank) if outcomes else Outcome(Level.NONE)

@@ -10,6 +10,24 @@ from mlscore.detectors.common import Context, Outcome
 
 Detector = Callable[[Context, dict[str, Any]], Outcome]
 
+#: The parameters each detector accepts, with their defaults; rules/*.yaml may set them, and a rule that
+#: names an unknown parameter is reported as an error of that rule.
+PARAMS: dict[str, dict[str, Any]] = {
+    "data7": {"feature_paths": data.FEATURE_PATH_RX.pattern},
+    "infra1": {"min_measures": 2},
+    "infra2": {"model_paths": infra.MODEL_PATH_RX.pattern},
+    "infra4": {"gate_paths": infra.GATE_PATH_RX.pattern},
+}
+
+
+def resolve_params(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with ``given``; raises ValueError naming an unknown parameter."""
+    known = PARAMS.get(name, {})
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(f"detector {name} has no parameter {unknown[0]!r} (known: {', '.join(known) or 'none'})")
+    return {**known, **given}
+
 DETECTORS: dict[str, Detector] = {
     "data1": data.data1,
     "data2": data.data2,

@@ -391,7 +391,7 @@ FEATURE_PATH_RX = re.compile(
 
 
 def data7(ctx: Context, params: dict[str, Any]) -> Outcome:
-    uses = tests_using(ctx, None, name_rx=FEATURE_PATH_RX)
+    uses = tests_using(ctx, None, name_rx=re.compile(params.get("feature_paths", FEATURE_PATH_RX.pattern)))
     uses = [u for u in uses if not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target]
     level, run, use = level_of_tests(ctx, uses)
     if use is None:

@@ -98,7 +98,7 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
     present = {k: v for k, v in measures.items() if v is not None}
     missing = [k for k in measures if k not in present]
     evidence = list(present.values())
-    if len(present) < 2:
+    if len(present) < int(params.get("min_measures", 2)):
         return Outcome(Level.NONE, evidence,
                        f"only {len(present)} of 3 reproducibility measures ({', '.join(present) or 'none'}); "
                        f"missing: {', '.join(missing)}")
@@ -122,12 +122,13 @@ MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers
                            r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
 MODEL_API_RX = re.compile(r"(^|\.)(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
                           r"get_model|train|fit|predict|forward|encode_\w+|generate)$")
+GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
 FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_model|inference|evaluate|"
                          r"build_model|step|backward|compile)$")
 
 
 def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
-    uses = tests_using(ctx, None, name_rx=MODEL_PATH_RX)
+    uses = tests_using(ctx, None, name_rx=re.compile(params.get("model_paths", MODEL_PATH_RX.pattern)))
     good = []
     for use in uses:
         if any(FIT_CALL_RX.search(c) for c in use.function.calls) or re.search(
@@ -189,7 +190,7 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
     # an explicit threshold check on a model metric that fails the run
     gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
                          r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?")
-    gate_files = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
+    gate_files = re.compile(params.get("gate_paths", GATE_PATH_RX.pattern))
     for hit in ctx.grep(gate_rx, paths=lambda p: bool(gate_files.search(p)), limit=30,
                         literals=("score", "accuracy", "f1", "auc", "rmse", "mse", "mae", "r2", "precision", "recall",
                                   "metric")):
