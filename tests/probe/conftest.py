@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mlserver import MLServer, ModelSpec, iris_data, load_model, require_mlserver, running_mlserver, train_iris_model
+from tests.support.mlserver import (
+    MLServer,
+    ModelSpec,
+    iris_data,
+    load_model,
+    mixed_data,
+    require_mlserver,
+    running_mlserver,
+    train_iris_model,
+    train_mixed_model,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,8 @@ class Served:
     expected_proba: Path
     dated_version: str
     models: dict[str, ModelSpec]
+    income_sample: Path
+    income_expected: Path
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -49,6 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "iris-unscaled": train_iris_model(root / "iris-unscaled", "iris-unscaled", "v1", scale=False),
         "dated": train_iris_model(root / "dated", "dated", dated),
         "doomed": train_iris_model(root / "doomed", "doomed", "v1"),
+        "income": train_mixed_model(root / "income", "income", "v1"),
     }
     x, _y, names = iris_data()
     rows = x.tolist()
@@ -63,7 +76,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     scaled = load_model(models["iris-v1"])
     expected_classes = _write_csv(data / "expected.csv", ["prediction"], [[int(v)] for v in scaled.predict(x)])
     expected_proba = _write_csv(data / "expected_proba.csv", ["p0", "p1", "p2"], scaled.predict_proba(x).tolist())
+    frame, labels = mixed_data(120, seed=1)
+    income_sample = data / "income.csv"
+    frame.assign(label=labels).to_csv(income_sample, index=False)
+    income_expected = _write_csv(
+        data / "income_expected.csv", ["prediction"], [[int(v)] for v in load_model(models["income"]).predict(frame)]
+    )
     with running_mlserver(root, list(models.values()), executable=exe) as server:
         yield Served(
-            server, sample_csv, data / "sample.parquet", data / "sample.jsonl", expected_classes, expected_proba, dated, models
+            server, sample_csv, data / "sample.parquet", data / "sample.jsonl", expected_classes, expected_proba, dated,
+            models, income_sample, income_expected,
         )

@@ -175,10 +175,11 @@ def test_server_says_ready_while_the_model_is_gone(served: Served, tmp_path: Pat
     code, doc = probe([served.server.url, "--model", "doomed", "--protocol", "v2", "--check", "readiness"], tmp_path / "r.json")
     ready = checks_of(doc)["readiness"]
     assert code == 1 and ready["status"] == "failing"
+    others = len({m.name for m in served.models.values()} - {"doomed"})
     assert ready["details"] == {
-        "model_ready": 404, "model_ready_path": "/v2/models/doomed/ready", "server_ready": 200, "models_ready_on_server": 3,
+        "model_ready": 404, "model_ready_path": "/v2/models/doomed/ready", "server_ready": 200, "models_ready_on_server": others,
     }
-    assert "GET /v2/health/ready -> 200 (3 other model(s) loaded) although model 'doomed' is not ready" in ready["message"]
+    assert f"GET /v2/health/ready -> 200 ({others} other model(s) loaded) although model 'doomed' is not ready" in ready["message"]
 
 
 def test_server_says_ready_with_no_model_loaded(tmp_path: Path) -> None:
@@ -211,3 +212,24 @@ def test_every_format_renders_the_real_report(full_run: tuple[int, dict[str, Any
     html = render(report, "html")
     assert html.lstrip().lower().startswith("<!doctype html>") and "bad-input" in html and "<script" not in html.lower()
     assert json.loads(render(report, "json")) == json.loads(full_run[2].read_text())
+
+
+def test_mixed_type_features_use_the_pandas_codec(served: Served, tmp_path: Path) -> None:
+    """A ColumnTransformer pipeline with a string column: rows go as one named tensor per column."""
+    code, doc = probe(
+        [
+            served.server.url, "--model", "income", "--sample", str(served.income_sample), "--drop", "label",
+            "--expected-predictions", str(served.income_expected), "--check", "skew", "--check", "bad-input",
+            "--check", "determinism",
+        ],
+        tmp_path / "income.json",
+    )
+    checks = checks_of(doc)
+    assert any("pandas codec" in d["message"] for d in doc["diagnostics"])
+    assert checks["skew"]["status"] == "passing", checks["skew"]["message"]
+    assert checks["skew"]["details"]["rows_compared"] == 120 and checks["skew"]["details"]["mismatches"] == 0
+    assert checks["determinism"]["status"] == "passing"
+    bad = {c["case"]: c["verdict"] for c in checks["bad-input"]["details"]["cases"]}
+    assert bad["missing-feature"] in ("server-error", "rejected")  # a column the pipeline needs is absent
+    assert set(bad) >= {"wrong-type", "null-value", "empty-batch", "shape-mismatch", "malformed-json", "oversized"}
+    assert code == 1  # MLServer does not reject every bad input with a 4xx

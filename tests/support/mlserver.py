@@ -158,6 +158,47 @@ def train_iris_model(
     return ModelSpec(name=name, directory=directory, version=version, feature_names=tuple(names))
 
 
+MIXED_FEATURES = ("age", "hours_per_week", "region")
+
+
+def mixed_data(n: int = 300, seed: int = 0) -> tuple[Any, Any]:
+    """A small income-like table with numeric and string features (DataFrame) and 0/1 labels."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    regions = np.array(["north", "south", "east", "west"])
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, n).astype("int64"),
+        "hours_per_week": rng.normal(40, 8, n).round(1),
+        "region": regions[rng.integers(0, 4, n)],
+    })
+    logit = 0.04 * (frame["age"] - 45) + 0.08 * (frame["hours_per_week"] - 40) + (frame["region"] == "north") * 0.8
+    labels = (logit + rng.normal(0, 0.5, n) > 0).astype("int64")
+    return frame, labels
+
+
+def train_mixed_model(directory: Path, name: str = "income", version: str | None = "v1") -> ModelSpec:
+    """ColumnTransformer(StandardScaler on numbers, OneHotEncoder on region) + LogisticRegression,
+    fitted on a DataFrame: it needs named columns, so V2 clients must use MLServer's pandas codec."""
+    import joblib
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, labels = mixed_data()
+    columns = ColumnTransformer([
+        ("numeric", StandardScaler(), ["age", "hours_per_week"]),
+        ("categorical", OneHotEncoder(handle_unknown="ignore"), ["region"]),
+    ])
+    model = make_pipeline(columns, LogisticRegression(max_iter=1000)).fit(frame, labels)
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, directory / "model.joblib")
+    write_model_settings(directory, name, "./model.joblib", version)
+    return ModelSpec(name=name, directory=directory, version=version, feature_names=MIXED_FEATURES)
+
+
 def load_model(spec: ModelSpec) -> Any:
     """The fitted model a spec was written from (the test's own copy, for offline predictions)."""
     import joblib

@@ -55,6 +55,8 @@ def headers_from_env(specs: tuple[str, ...], environ: dict[str, str] | None = No
 @click.option("--drop", "drop", multiple=True, help="A --sample column that is not a feature (target, id); repeatable.")
 @click.option("--api", help="Inference route of a plain JSON or BentoML service (default: from its OpenAPI document).")
 @click.option("--model-output", "outputs", multiple=True, help="V2 output to request and compare, e.g. predict_proba; repeatable.")
+@click.option("--v2-codec", type=click.Choice(["auto", "np", "pd"]), default="auto", show_default=True,
+              help="V2 request layout: one 2-D tensor (np) or one named tensor per column (pd); auto: pd when a feature is not numeric.")
 @click.option("--versions", help="Comma-separated model versions that should answer (rollback targets).")
 @click.option("--metrics-url", help="Prometheus metrics URL, when it is not in one of the usual places.")
 @click.option("--requests", "n_requests", type=click.IntRange(10, 100_000), default=200, show_default=True, help="Requests in the latency run.")
@@ -82,7 +84,7 @@ def headers_from_env(specs: tuple[str, ...], environ: dict[str, str] | None = No
 def probe(
     url: str, model: str | None, protocol: str, sample: str | None, expected_predictions: str | None,
     prediction_column: str | None, features: str | None, drop: tuple[str, ...], api: str | None, outputs: tuple[str, ...],
-    versions: str | None, metrics_url: str | None, n_requests: int, concurrency: int, max_requests: int, time_budget: float,
+    v2_codec: str, versions: str | None, metrics_url: str | None, n_requests: int, concurrency: int, max_requests: int, time_budget: float,
     max_rate: float, timeout: float, header_env: tuple[str, ...], insecure: bool, ca_file: str | None,
     p99_budget_ms: float | None, max_age_days: float, atol: float, rtol: float, max_mismatch_rate: float, skew_rows: int,
     batch_size: int, oversized_mb: float, only: tuple[str, ...], fmt: str | None, output_file: str | None, fail_on: str,
@@ -112,7 +114,7 @@ def probe(
         url=url, model=model, protocol=protocol, sample=sample, expected_predictions=expected_predictions,
         features=_csv_list(features), drop_columns=drop, api=api, outputs=outputs, headers=headers, header_sources=sources,
         timeout_s=timeout, time_budget_s=time_budget, max_requests=max_requests, max_rate=max_rate or None,
-        verify_tls=not insecure, ca_file=ca_file, options=options, checks=only,
+        verify_tls=not insecure, ca_file=ca_file, options=options, checks=only, v2_codec=v2_codec,
     )
     progress = None if quiet else (lambda msg: click.echo(f"probe: {msg}", err=True))
     report = run_probe(config, progress)

@@ -40,6 +40,8 @@ class Endpoint:
         outputs: tuple[str, ...] = (),
         json_api: JsonApi | None = None,
         datatype: str = "FP64",
+        v2_codec: str = "np",
+        column_types: list[str] | None = None,
     ) -> None:
         self.client = client
         self.protocol = protocol
@@ -50,6 +52,8 @@ class Endpoint:
         self.outputs = tuple(outputs)
         self.json_api = json_api
         self.datatype = datatype
+        self.v2_codec = v2_codec
+        self.column_types = dict(zip(self.feature_names, column_types or []))
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -64,11 +68,23 @@ class Endpoint:
 
     # -- encoding ------------------------------------------------------------------------
 
-    def v2_document(self, rows: list[list[Any]], datatype: str | None = None) -> dict[str, Any]:
-        width = len(rows[0]) if rows else len(self.feature_names)
-        doc: dict[str, Any] = {
-            "inputs": [{"name": "input-0", "shape": [len(rows), width], "datatype": datatype or self.datatype, "data": rows}]
-        }
+    def v2_document(self, rows: list[list[Any]], names: list[str] | None = None) -> dict[str, Any]:
+        """One 2-D tensor (codec ``np``), or one tensor per column (codec ``pd``, MLServer's pandas
+        codec: what a pipeline with named, mixed-type columns needs)."""
+        names = names if names is not None else self.feature_names
+        width = len(rows[0]) if rows else len(names)
+        doc: dict[str, Any]
+        if self.v2_codec == "pd":
+            doc = {"parameters": {"content_type": "pd"}, "inputs": []}
+            for j, name in enumerate(names[:width] if rows else names):
+                column = [r[j] for r in rows]
+                datatype = self.column_types.get(name) or v2_datatype(column)
+                tensor: dict[str, Any] = {"name": name, "shape": [len(rows), 1], "datatype": datatype, "data": column}
+                if datatype == "BYTES":
+                    tensor["parameters"] = {"content_type": "str"}
+                doc["inputs"].append(tensor)
+        else:
+            doc = {"inputs": [{"name": "input-0", "shape": [len(rows), width], "datatype": self.datatype, "data": rows}]}
         if self.outputs:
             doc["outputs"] = [{"name": o} for o in self.outputs]
         return doc
@@ -77,7 +93,7 @@ class Endpoint:
         """Request bodies for ``rows`` (one body, or one per row for single-record JSON services)."""
         names = names if names is not None else self.feature_names
         if self.protocol == "v2":
-            return [protocols.dumps(self.v2_document(rows))]
+            return [protocols.dumps(self.v2_document(rows, names))]
         if self.json_api is not None:
             return encode_json_rows(self.json_api, rows, names)
         return [protocols.encode_request(self.protocol, rows, names)]
@@ -86,7 +102,7 @@ class Endpoint:
         """The JSON document :meth:`encode` would send (for building malformed variants)."""
         names = names if names is not None else self.feature_names
         if self.protocol == "v2":
-            return self.v2_document(rows)
+            return self.v2_document(rows, names)
         if self.json_api is not None:
             records = [dict(zip(names, r)) for r in rows]
             if self.json_api.layout == "records":
@@ -142,6 +158,20 @@ class Endpoint:
             return self.predict(rows, version)
         except TransportError as exc:
             return Outcome(None, None, str(exc))
+
+
+def v2_datatype(values: list[Any]) -> str:
+    """The V2 datatype for a column of sample values (None and NaN ignored)."""
+    kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))}
+    if not kinds:
+        return "FP64"
+    if kinds == {bool}:
+        return "BOOL"
+    if kinds == {int}:
+        return "INT64"
+    if kinds <= {int, float}:
+        return "FP64"
+    return "BYTES"
 
 
 def primary(predictions: protocols.Predictions | None, output: str | None = None) -> list[Any] | None:

@@ -15,7 +15,7 @@ from mlscore.errors import InputError
 from mlscore.models import Check, Diagnostic
 from mlscore.probe import checks as C
 from mlscore.probe.adapters import ADAPTERS, confirm, detect, json_api
-from mlscore.probe.endpoint import Endpoint
+from mlscore.probe.endpoint import Endpoint, v2_datatype
 from mlscore.probe.http import Budget, BudgetExhausted, HttpClient, ProbeError, TransportError
 from mlscore.probe.metrics import scrape_metrics
 from mlscore.probe.report import ProbeLimits, ProbeReport, ProbeTarget
@@ -47,6 +47,7 @@ class ProbeConfig:
     ca_file: str | None = None
     options: C.Options = field(default_factory=C.Options)
     checks: tuple[str, ...] = ()
+    v2_codec: str = "auto"
 
 
 CHECKS: tuple[tuple[str, C.CheckFn], ...] = (
@@ -100,7 +101,16 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] | None = None
             model = config.model
         rows, names, rows_source = _load_rows(config, client, detection.protocol, model, diagnostics)
         expected, expected_source = _load_expected(config, len(rows))
-        endpoint = Endpoint(client, detection.protocol, model, names, outputs=config.outputs, json_api=api)
+        codec = config.v2_codec
+        if codec == "auto":
+            codec = "np" if all(isinstance(v, (int, float)) and not isinstance(v, bool) for r in rows for v in r) else "pd"
+        if detection.protocol == "v2" and codec == "pd":
+            diagnostics.append(Diagnostic(message="V2 requests use the pandas codec (one named tensor per column)"))
+        column_types = [v2_datatype([r[j] for r in rows]) for j in range(len(names))] if rows else None
+        endpoint = Endpoint(
+            client, detection.protocol, model, names, outputs=config.outputs, json_api=api, v2_codec=codec,
+            column_types=column_types,
+        )
         ctx = C.Context(
             endpoint=endpoint, detection=detection, options=config.options, rows=rows, rows_source=rows_source,
             expected=expected, expected_source=expected_source,
