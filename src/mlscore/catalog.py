@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -168,7 +168,7 @@ class Catalog:
     sources: Mapping[str, str] = field(default_factory=dict)
     overridden: frozenset[str] = frozenset()
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[RuleSpec]:
         return iter(self.rules)
 
     def __len__(self) -> int:

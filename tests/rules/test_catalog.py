@@ -433,3 +433,15 @@ def test_every_detector_named_by_a_rule_exists_and_every_detector_is_used(cat: C
     from mlscore.detectors import DETECTORS
 
     assert cat.detector_names() == set(DETECTORS)
+
+
+def test_rules_details_prints_every_selected_rule_in_full(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--details", "--select", "DATA1,MODEL2"]) == 0
+    out = capsys.readouterr().out
+    table, first, second = out.split("\n" + "=" * 80 + "\n\n")
+    assert table.splitlines()[1:3] == [
+        "DATA1   data     Feature expectations are captured in a schema.",
+        "MODEL2  model    Offline and online metrics correlate.",
+    ]
+    assert first.startswith("DATA1  Feature expectations are captured in a schema.\n")
+    assert second.startswith("MODEL2  Offline and online metrics correlate.\n")
