@@ -299,7 +299,7 @@ def main() -> None:
     d = args.dir or Path(tempfile.gettempdir()) / "mlscore-bench"
     d.mkdir(parents=True, exist_ok=True)
     results: dict = {"cpu_count": os.cpu_count(), "load": os.getloadavg()}
-    for n in args.rows or [100_000, 1_000_000]:
+    for n in [r for r in (args.rows or [100_000, 1_000_000]) if r > 0]:  # --rows 0: only --ten-million
         print(f"\n=== {n:,} rows x 25 columns (7 shifted) ===", flush=True)
         ref, cur = write_data(n, d)
         out = str(d / f"report_{n}.json")

@@ -131,3 +131,24 @@ def test_saved_profile_as_reference_and_renderers(tmp_path: Path, capsys: pytest
         out = tmp_path / f"r.{fmt}"
         main(["data", "check", "-q", "--reference", str(prof), "--current", str(cur), "--format", fmt, "-o", str(out)])
         assert needle in out.read_text()
+
+
+def test_csv_parquet_and_jsonl_give_the_same_profile(tmp_path: Path) -> None:
+    import pyarrow.csv as pcsv
+
+    from mlscore.data.readers import profile_file
+
+    rng = np.random.default_rng(9)
+    n = 5000
+    x = rng.normal(size=n).round(6)
+    c = rng.choice(["a", "b", "c"], n)
+    t = pa.table({"x": x, "c": c})
+    pq.write_table(t, tmp_path / "d.parquet")
+    pcsv.write_csv(t, tmp_path / "d.csv")
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"x": float(a), "c": str(b)}) + "\n" for a, b in zip(x, c)))
+    profs = [profile_file(tmp_path / f"d.{ext}") for ext in ("parquet", "csv", "jsonl")]
+    for p in profs[1:]:
+        assert p.row_count == n
+        assert p.columns["x"].mean == pytest.approx(profs[0].columns["x"].mean, rel=1e-12)
+        assert p.columns["x"].exact_values().tolist() == profs[0].columns["x"].exact_values().tolist()
+        assert p.columns["c"].categories == profs[0].columns["c"].categories
