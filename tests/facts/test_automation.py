@@ -269,7 +269,7 @@ def test_submitted_jobs_anyscale_azureml_kubectl_ray() -> None:
                             " -> tests/code/test_a.py")
     assert (r.swallowed, r.swallow_reason) == (True, "errexit off (set +e or shell without -e) and not the last command")
     assert chains(m, "src/train.py") == [".github/workflows/ci.yml:7 -> ml/job.yml:3 -> src/train.py"]
-    assert chains(m, "jobs/evaluate.py") == [".github/workflows/ci.yml:8 -> k8s/train-job.yaml:8 -> jobs/evaluate.py"]
+    assert chains(m, "jobs/evaluate.py") == [".github/workflows/ci.yml:8 -> k8s/train-job.yaml:9 -> jobs/evaluate.py"]
     assert chains(m, "tune.py") == [".github/workflows/ci.yml:9 -> tune.py"]
 
 
@@ -330,3 +330,31 @@ def test_more_task_runners_unittest_and_make_dash_c() -> None:
         "tools/lint_data.py": ".github/workflows/ci.yml:7 -> tasks.py:4 -> tools/lint_data.py",
         "tools/pdm_check.py": ".github/workflows/ci.yml:9 -> pyproject.toml:4 -> tools/pdm_check.py",
     }
+
+
+def test_schedulers_reach_what_they_run() -> None:
+    files = {
+        "k8s/cron.yaml": ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: drift}\nspec:\n"
+                          "  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+                          "          containers:\n            - name: c\n              image: x:1\n"
+                          "              command: [python, /app/monitoring/drift.py]\n"),
+        "k8s/off.yaml": ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: off}\nspec:\n"
+                         "  schedule: '0 * * * *'\n  suspend: true\n  jobTemplate:\n    spec:\n      template:\n"
+                         "        spec:\n          containers:\n            - name: c\n"
+                         "              command: [python, retrain.py]\n"),
+        "monitoring/drift.py": "from monitoring import stats\n", "monitoring/__init__.py": "",
+        "monitoring/stats.py": "", "retrain.py": "",
+        "dags/train.py": ("from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+                          "with DAG('t', schedule='@daily') as dag:\n"
+                          "    BashOperator(task_id='v', bash_command='python validate.py')\n"),
+        "validate.py": "",
+    }
+    m = model(files)
+    drift = m.reaches("monitoring/drift.py")[0]
+    assert (drift.triggers, drift.scheduled, drift.chain_text) == (
+        ("schedule",), True, "k8s/cron.yaml:1 -> k8s/cron.yaml:13 -> monitoring/drift.py")
+    assert m.reaches("monitoring/stats.py")[0].how == "import"
+    assert "retrain.py" not in m.reached_paths()  # suspended
+    assert [(r.how, r.triggers) for r in m.reaches("dags/train.py")] == [("stage", ("schedule",))]
+    assert m.reaches("validate.py")[0].chain_text == "dags/train.py:3 -> dags/train.py:4 -> validate.py"
+    assert m.best("validate.py", monitoring=True) is not None

@@ -154,7 +154,7 @@ def test_kubernetes_cronjobs_and_argo() -> None:
         ("k8s/cron.yaml", 17, "kubernetes", "retrain", "schedule", "0 0 * * 0", False),
     ]
     argo, drift, retrain = f.entries
-    assert [(c.line, c.argv) for c in argo.commands] == [(12, ("python", "eval/evaluate.py")),
+    assert [(c.line, c.argv) for c in argo.commands] == [(13, ("python", "eval/evaluate.py")),
                                                          (19, ("python", "eval/report.py"))]
     assert drift.commands[0].argv == ("python", "/app/monitoring/drift.py", "--threshold", "0.2")
     assert drift.tasks == ("ghcr.io/acme/monitor:1.2.0",)

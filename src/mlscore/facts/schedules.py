@@ -165,6 +165,7 @@ def _container_command(c: dict[str, Any], line: int) -> ShellCommand | None:
     argv += [str(x) for x in (args if isinstance(args, list) else ([args] if isinstance(args, str) else []))]
     if not argv:
         return None
+    line = line_of(c, "command") or line_of(c, "args") or line
     if len(argv) == 1 and " " in argv[0]:
         inner = split_script(argv[0], first_line=line, errexit=False).commands
         return inner[-1] if inner else None
