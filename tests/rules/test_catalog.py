@@ -149,10 +149,12 @@ def test_remediation_example_is_syntactically_valid(rule_id: str, tmp_path: Path
         assert documents and all(isinstance(doc, dict) for doc in documents)
     elif example.language == "toml":
         parsed = tomllib.loads(example.text)
+        from mlscore.config import AttestEntry  # the model that reads [[tool.mlscore.attest]]
+
         for entry in parsed.get("tool", {}).get("mlscore", {}).get("attest", []):
-            assert entry["rule"] == rule_id
-            assert set(entry) <= {"rule", "owner", "date", "link", "expires", "note", "level"}
-            assert entry["expires"] > entry["date"]
+            attestation = AttestEntry.model_validate(entry)
+            assert attestation.rule == rule_id
+            assert attestation.expires is not None and attestation.expires > attestation.date
     else:
         script = tmp_path / "example.sh"
         script.write_text(example.text, encoding="utf-8")
@@ -445,3 +447,12 @@ def test_rules_details_prints_every_selected_rule_in_full(capsys: pytest.Capture
     ]
     assert first.startswith("DATA1  Feature expectations are captured in a schema.\n")
     assert second.startswith("MODEL2  Offline and online metrics correlate.\n")
+
+
+@pytest.mark.parametrize("rule_id", ["DATA5", "INFRA7", "MON1"])
+def test_attestation_template_in_explain_is_valid_config(rule_id: str) -> None:
+    from mlscore.commands.rules import _attest_block
+    from mlscore.config import AttestEntry
+
+    entries = tomllib.loads(_attest_block(load_catalog().get(rule_id)))["tool"]["mlscore"]["attest"]
+    assert [AttestEntry.model_validate(e).rule for e in entries] == [rule_id]
