@@ -15,6 +15,7 @@ DEFAULT_BINS = 2048
 DEFAULT_TOPK = 1000
 DEFAULT_DISTINCT_CAP = 64
 DEFAULT_EXACT_CAP = 10_000
+MAX_BINS = 1 << 16
 _CLIP = 1e300  # values beyond this are clipped for binning only (keeps (x - origin) / width finite)
 
 
@@ -243,6 +244,8 @@ class Histogram:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Histogram:
         nbins = int(d["nbins"])
+        if not 1 <= nbins <= MAX_BINS:
+            raise ValueError(f"histogram has {nbins} bins (at most {MAX_BINS})")
         counts = np.zeros(nbins, dtype=np.int64)
         raw = np.asarray(d["counts"], dtype=np.int64)
         off = int(d["offset"])
@@ -630,6 +633,8 @@ class ColumnProfile:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ColumnProfile:
         s = d.get("settings") or {}
+        if not 1 <= int(s.get("nbins", DEFAULT_BINS)) <= MAX_BINS or int(s.get("topk", DEFAULT_TOPK)) > 10**6:
+            raise ValueError(f"column {d.get('name')!r}: profile settings out of range")
         col = cls(
             str(d["name"]), d.get("kind"),
             nbins=int(s.get("nbins", DEFAULT_BINS)), topk=int(s.get("topk", DEFAULT_TOPK)),

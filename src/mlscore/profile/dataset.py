@@ -15,6 +15,7 @@ from mlscore.profile.column import (
     DEFAULT_DISTINCT_CAP,
     DEFAULT_EXACT_CAP,
     DEFAULT_TOPK,
+    MAX_BINS,
     ColumnProfile,
 )
 
@@ -117,7 +118,11 @@ class DatasetProfile:
             raise ValueError(f"not an mlscore profile (expected \"kind\": {PROFILE_KIND!r})")
         if d.get("version") != PROFILE_VERSION:
             raise ValueError(f"unsupported profile version {d.get('version')!r} (this mlscore reads {PROFILE_VERSION})")
-        out = cls(**{k: int(v) for k, v in (d.get("settings") or {}).items() if k in ("nbins", "topk", "distinct_cap", "exact_cap")})
+        settings = {k: int(v) for k, v in (d.get("settings") or {}).items()
+                    if k in ("nbins", "topk", "distinct_cap", "exact_cap")}
+        if not 1 <= settings.get("nbins", 1) <= MAX_BINS or any(v < 0 or v > 10**7 for v in settings.values()):
+            raise ValueError(f"profile settings out of range: {settings}")
+        out = cls(**settings)
         out.source = d.get("source")
         out.row_count = int(d["row_count"])
         for cd in d["columns"]:
