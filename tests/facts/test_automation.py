@@ -358,3 +358,12 @@ def test_schedulers_reach_what_they_run() -> None:
     assert [(r.how, r.triggers) for r in m.reaches("dags/train.py")] == [("stage", ("schedule",))]
     assert m.reaches("validate.py")[0].chain_text == "dags/train.py:3 -> dags/train.py:4 -> validate.py"
     assert m.best("validate.py", monitoring=True) is not None
+
+
+def test_python_dash_m_clis() -> None:
+    m = model({".github/workflows/ci.yml": wf("python -m jupyter nbconvert --to html --execute nb/eda.ipynb",
+                                                "python -m papermill nb/train.ipynb out.ipynb"),
+               "nb/eda.ipynb": "{}", "nb/train.ipynb": "{}"})
+    assert {p: m.reaches(p)[0].how for p in m.reached_paths()} == {"nb/eda.ipynb": "notebook",
+                                                                   "nb/train.ipynb": "notebook"}
+    assert [i.kind for i in m.invocations] == ["notebook", "notebook"]

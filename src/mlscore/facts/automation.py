@@ -534,6 +534,11 @@ class _Resolver:
             if not mod or _dynamic(mod):
                 return "python_module", [], []
             path = self.module_file(mod, cwd)
+            if path is None and mod in _MODULE_CLIS and ctx.depth < MAX_DEPTH * 3:
+                # `python -m jupyter nbconvert ...` is the `jupyter` command
+                argv = [_MODULE_CLIS[mod], *rest[i + 2:]]
+                sub = ShellCommand(text=" ".join(argv), line=0, argv=tuple(argv), cwd=cwd)
+                return self.dispatch(argv, sub, ctx.chain[-1].path if ctx.chain else "", ctx)
             if path is None:
                 return "python_module", [], []  # an installed module (e.g. black), not a repo file
             self.add_reach(path, ctx, "module", text)
@@ -1351,6 +1356,10 @@ def _upstream(stages: dict[str, Any], name: str) -> list[str]:
     visit(name, 0)
     return order
 
+
+_MODULE_CLIS = {"jupyter": "jupyter", "papermill": "papermill", "nbconvert": "jupyter-nbconvert",
+                "great_expectations": "great_expectations", "dvc": "dvc", "mlflow": "mlflow", "kedro": "kedro",
+                "nox": "nox", "tox": "tox", "pre_commit": "pre-commit", "nose2": "nose2"}
 
 _WRAPPERS = {"sudo", "time", "nohup", "exec", "command", "xvfb-run", "stdbuf", "nice", "ionice", "chronic",
              "unbuffer", "caffeinate", "dotenv"}
