@@ -217,3 +217,9 @@ def test_tls_is_verified_by_default(tmp_path: Path, capsys: pytest.CaptureFixtur
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run_cli(["http://admin:hunter22@127.0.0.1:9", "--model", "m"], capsys)
+    line = one_error_line(err)
+    assert code == 2 and "credentials in the URL are refused" in line and "hunter22" not in err

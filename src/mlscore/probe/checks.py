@@ -57,6 +57,8 @@ class Context:
     metadata: dict[str, Any] | None = None
     served_versions: list[str] = field(default_factory=list)
     served_version: str | None = None
+    metadata_tried: bool = False
+    version_tried: bool = False
     metrics_before: MetricsScrape | None = None
     latency_samples: list[tuple[float, float]] = field(default_factory=list)
     tfs_status: dict[str, Any] | None = None
@@ -241,13 +243,37 @@ def _tensor_brief(t: dict[str, Any]) -> str:
     return f"{t.get('name')}:{t.get('datatype')}{t.get('shape')}"
 
 
+def ensure_metadata(ctx: Context) -> None:
+    """Fetch the model metadata once when a check needs it and the metadata check did not run."""
+    if ctx.metadata is not None or ctx.metadata_tried:
+        return
+    ctx.metadata_tried = True
+    path = ctx.endpoint.adapter.metadata_path(ctx.model)
+    if path is None:
+        return
+    doc = _json_or_none(ctx.client.get(path))
+    if isinstance(doc, dict):
+        ctx.metadata = doc
+
+
+def ensure_served_version(ctx: Context) -> None:
+    """The version named by an infer response, when the version check did not run."""
+    if ctx.served_version is not None or ctx.version_tried or not ctx.rows:
+        return
+    ctx.version_tried = True
+    outcome = ctx.endpoint.safe_predict(ctx.rows[:1])
+    ctx.served_version = outcome.model_version
+
+
 def check_version(ctx: Context) -> Check:
     rules = ("INFRA6", "INFRA7")
     title = "The served model version is visible"
     sources: list[str] = []
     found: dict[str, str] = {}
     ep = ctx.endpoint
+    ensure_metadata(ctx)
     if ctx.rows:
+        ctx.version_tried = True
         outcome = ep.safe_predict(ctx.rows[:1])
         if outcome.model_version:
             found["infer response"] = outcome.model_version
@@ -298,6 +324,7 @@ def check_versions_available(ctx: Context) -> Check:
     rules = ("INFRA7", "INFRA6")
     title = "More than one version answers (a rollback target is loaded)"
     ep = ctx.endpoint
+    ensure_metadata(ctx)
     listed = ctx.served_versions or _listed_versions(ctx)
     if not listed:
         return _check("versions-available", rules, title, "unknown", "the server lists no versions for this model; pass --versions to check named ones")
@@ -340,6 +367,10 @@ _AGE_KEYS = re.compile(r"(creat|train|built|build|timestamp|updated|registered|d
 def check_model_age(ctx: Context) -> Check:
     rules = ("MON4",)
     title = "The model is not too old (age from metadata)"
+    ensure_metadata(ctx)
+    ensure_served_version(ctx)
+    if not ctx.served_versions:
+        ctx.served_versions = _listed_versions(ctx)
     candidates: list[tuple[str, Any]] = []
     if ctx.served_version:
         candidates.append((f"served version {ctx.served_version!r}", ctx.served_version))

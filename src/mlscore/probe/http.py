@@ -140,13 +140,18 @@ class HttpClient:
         budget: Budget | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(base_url)
+        if parts.username is not None or parts.password is not None:
+            raise ProbeError(
+                "credentials in the URL are refused (they would be printed and saved): "
+                "pass them with --header-env, e.g. Authorization=MODEL_TOKEN"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProbeError(f"not an http(s) URL: {base_url!r}")
         try:
             parts.port
         except ValueError:
             raise ProbeError(f"bad port in URL {base_url!r}") from None
-        self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"  # no query: it may hold a key
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
