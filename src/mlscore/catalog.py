@@ -323,11 +323,14 @@ def load_rule_file(path: Any, expected_id: str | None = None) -> RuleSpec:
     """Read and validate one rule file; any problem raises InputError naming the file and key."""
     where = _describe(path)
     try:
-        raw = path.read_bytes()
+        if not path.is_file():
+            raise InputError(f"{where}: not a regular file")
+        with path.open("rb") as handle:  # bounded read: a symlink to /dev/zero must not hang the load
+            raw = handle.read(MAX_RULE_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_RULE_FILE_BYTES:
-        raise InputError(f"{where}: too large for a rule file ({len(raw)} bytes, limit {MAX_RULE_FILE_BYTES})")
+        raise InputError(f"{where}: too large for a rule file (limit {MAX_RULE_FILE_BYTES} bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -312,6 +312,14 @@ def test_hostile_files(tmp_path: Path) -> None:
     assert not Path("pwned").exists()
 
 
+def test_special_files_are_refused_without_reading_them(tmp_path: Path) -> None:
+    (tmp_path / "MON3.yaml").symlink_to("/dev/zero")
+    assert _error(tmp_path) == f"{tmp_path}/MON3.yaml: not a regular file"
+    (tmp_path / "MON3.yaml").unlink()
+    (tmp_path / "MON3.yaml").mkdir()
+    assert _error(tmp_path) == f"{tmp_path}/MON3.yaml: not a regular file"
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="rules directory not found"):
         load_catalog([tmp_path / "nope"])
