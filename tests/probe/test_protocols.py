@@ -207,3 +207,11 @@ def test_importing_protocols_does_not_import_httpx() -> None:
     code = "import sys, mlscore.probe.protocols; print('httpx' in sys.modules, 'pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_dumps_writes_values_json_has_no_type_for() -> None:
+    import datetime
+    import decimal
+
+    doc = {"when": datetime.date(2026, 1, 2), "amount": decimal.Decimal("1.5"), "nan": float("nan")}
+    assert p.dumps(doc) == b'{"when":"2026-01-02","amount":"1.5","nan":NaN}'

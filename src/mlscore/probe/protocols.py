@@ -325,8 +325,17 @@ def request_document(
 
 
 def dumps(doc: Any) -> bytes:
-    """Compact JSON bytes; non-finite floats are written as the NaN/Infinity literals."""
-    return json.dumps(doc, separators=(",", ":")).encode()
+    """Compact JSON bytes; non-finite floats are written as the NaN/Infinity literals, and values
+    JSON has no type for (dates, decimals from a Parquet sample) as their text."""
+    return json.dumps(doc, separators=(",", ":"), default=_json_default).encode()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
