@@ -129,3 +129,14 @@ def test_hostile_inputs() -> None:
 def test_wanted() -> None:
     assert all(wanted(p) for p in ["prometheus.yml", "k8s/rules.yaml", "grafana/d.json", "alerts.rules", "main.tf"])
     assert not any(wanted(p) for p in [".github/workflows/ci.yml", "package.json", "src/a.py", "README.md"])
+
+
+def test_annotations_do_not_override_what_the_expression_says() -> None:
+    rules = ("groups:\n  - name: g\n    rules:\n      - alert: ChurnLatencyP99High\n"
+             "        expr: histogram_quantile(0.99, sum by (le) (rate(churn_request_latency_seconds_bucket[5m]))) > 0.2\n"
+             "        annotations:\n          summary: p99 latency of /predict above 200 ms\n"
+             "      - alert: A1\n        expr: foo_bar > 1\n        annotations:\n"
+             "          summary: model too stale, retrain\n")
+    f = facts({"alerts.yml": rules})
+    assert [(r.alert, r.categories) for r in f.rules] == [("ChurnLatencyP99High", ("latency",)),
+                                                          ("A1", ("staleness",))]

@@ -7,7 +7,8 @@ Public API
 - ``extract_monitoring(files, read) -> MonitoringFacts``.
 - ``AlertRule``: ``file``, ``line``, ``group``, ``alert`` (None for recording rules), ``record``, ``expr``,
   ``for_``, ``labels``, ``annotations`` (keys -> text), ``metrics`` (metric names in ``expr``), ``categories``
-  (see ``classify``), ``source``: ``prometheus`` (rule file), ``prometheus_crd`` (``PrometheusRule``),
+  (``classify`` of the expression's metric names and the alert name; the summary/description only when those
+  give nothing), ``source``: ``prometheus`` (rule file), ``prometheus_crd`` (``PrometheusRule``),
   ``grafana`` (provisioned or panel alert).
 - ``ScrapeConfig``: ``file``, ``line``, ``job``, ``targets``, ``metrics_path``. ``PrometheusConfig``: ``file``,
   ``rule_files``, ``alertmanagers`` (bool), ``scrape_configs`` (a ``ServiceMonitor``/``PodMonitor`` gives one
@@ -232,6 +233,16 @@ def _str_map(v: Any) -> dict[str, str]:
     return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
 
 
+def _rule_categories(signals: str, name: str | None, annotations: dict[str, str]) -> tuple[str, ...]:
+    """What an alert watches: from its expression's metrics and its name; the summary/description only
+    when those say nothing (with endpoint paths such as ``/predict`` removed: they say where, not what)."""
+    cats = classify(signals, name)
+    if cats:
+        return cats
+    text = " ".join(annotations.get(k, "") for k in ("summary", "description", "message"))
+    return classify(re.sub(r"/[\w/{}.:-]+", " ", text))
+
+
 def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
     out: list[AlertRule] = []
     for g in groups if isinstance(groups, list) else []:
@@ -251,8 +262,8 @@ def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
                     alert=name, expr=expr, for_=str(r["for"]) if r.get("for") else None,
                     labels=_str_map(r.get("labels")), annotations=_str_map(r.get("annotations")),
                     metrics=tuple(m for e in exprs for m in metric_names(e)),
-                    categories=classify(*(expr_signals(e) for e in exprs), name,
-                                        " ".join(_str_map(r.get("annotations")).values())),
+                    categories=_rule_categories(" ".join(expr_signals(e) for e in exprs), name,
+                                                _str_map(r.get("annotations"))),
                     source="grafana"))
                 continue
             expr = str(r.get("expr", "")).strip()
@@ -263,8 +274,7 @@ def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
                 alert=alert, record=str(r["record"]) if r.get("record") else None, expr=expr,
                 for_=str(r["for"]) if r.get("for") else None, labels=_str_map(r.get("labels")),
                 annotations=annotations, metrics=tuple(metric_names(expr)),
-                categories=classify(expr_signals(expr), alert, annotations.get("summary"),
-                                    annotations.get("description")),
+                categories=_rule_categories(expr_signals(expr), alert, annotations),
                 source=source))  # type: ignore[arg-type]
     return out
 
