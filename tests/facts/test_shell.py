@@ -113,3 +113,9 @@ def test_literal_variables_and_eval_are_expanded() -> None:
     assert got == [("echo", "python3 -m pytest --cov=pkg tests/unit"),
                    ("python3", "-m", "pytest", "--cov=pkg", "tests/unit"),
                    ("python", "train.py", "--out", "models/m.pkl", "--tag", "$UNKNOWN")]
+
+
+def test_or_branch_that_re_raises_is_not_swallowing() -> None:
+    script = 'pytest tests || (echo "tests failed"; exit 1)\nmypy src || { echo failed; false; }\nflake8 || echo ok\n'
+    assert [(c.argv[0], c.swallowed) for c in split_script(script).commands] == [
+        ("pytest", False), ("mypy", False), ("flake8", True)]

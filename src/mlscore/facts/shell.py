@@ -285,6 +285,7 @@ def _strip_keywords(argv: list[str]) -> list[str]:
     return argv
 
 
+_RERAISE = re.compile(r"\bexit\s+([1-9]|\$|[\"']\$)|\bfalse\b|\breturn\s+[1-9]")
 _CONDITION_HEADS = ("if", "elif", "while", "until", "!")
 _CLOSERS = ("fi", "else", "elif", "done", "esac", ";;")
 
@@ -399,7 +400,7 @@ def split_script(
                     argv = _strip_redirects(words(" ".join(argv[1:])))
                     if not argv:
                         continue
-                if not argv or argv[0] in ("exit", "return", "fi", "done", "esac"):
+                if not argv or argv[0] in ("exit", "return", "fi", "done", "esac", "false", "true", ":"):
                     continue
                 reason: str | None = None
                 if argv[0] == "set":
@@ -409,7 +410,8 @@ def split_script(
                 for later in range(idx, n - 1):
                     if grp[later][1] == "||":
                         alt = _strip_keywords(words(grp[later + 1][0]))
-                        if _is_swallower(alt):
+                        tail = line[line.find("||") + 2:] if "||" in line else ""
+                        if _is_swallower(alt) and not _RERAISE.search(tail):
                             reason = f"|| {' '.join(alt[:2])}".strip()
                         break
                 if reason is None and op == "|" and not pipefail:
