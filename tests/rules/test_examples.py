@@ -20,10 +20,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
+
+np = pytest.importorskip("numpy", reason="the example tests need the [data] extra")
+pd = pytest.importorskip("pandas", reason="the example tests need the [data] extra")
+pytest.importorskip("sklearn", reason="the example tests need scikit-learn (the [test] extra)")
 
 from mlscore.catalog import RuleSpec, load_catalog
 
