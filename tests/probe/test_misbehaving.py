@@ -109,8 +109,10 @@ def test_nan_and_out_of_range_outputs_fail_edge_inputs(run: dict[str, Any]) -> N
     edge = run["checks"]["edge-inputs"]
     assert edge["status"] == "failing"
     verdicts = {c["case"]: c["verdict"] for c in edge["details"]["cases"]}
-    assert verdicts["zeros"] == "bad-output"
+    assert verdicts["zeros"] == "bad-output" and verdicts["huge"] == "bad-output"
     assert "zeros: output: nan" in edge["message"]
+    assert "huge: output 1.5 outside [0, 1], where ordinary rows give values in [0, 1]" in edge["message"]
+    assert edge["details"]["outputs_in_unit_range"] is True
 
 
 def test_noise_fails_determinism(run: dict[str, Any]) -> None:

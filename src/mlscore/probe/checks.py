@@ -757,6 +757,13 @@ def check_edge_inputs(ctx: Context) -> Check:
     results: list[dict[str, Any]] = []
     problems: list[str] = []
     output = ctx.options.output
+    # Outputs that are fractions in [0, 1] on ordinary rows are probabilities (or scores) of a
+    # classifier: an edge input must not push them outside [0, 1] either.
+    normal = ctx.endpoint.safe_predict(ctx.rows[: min(len(ctx.rows), 32 if ctx.endpoint.batches else 1)])
+    normal_numbers = protocols.flat_numbers(normal.predictions) if normal.error is None and normal.predictions is not None else None
+    unit_range = bool(normal_numbers) and all(0.0 <= v <= 1.0 for v in normal_numbers or []) and any(
+        0.0 < v < 1.0 for v in normal_numbers or []
+    )
     for name, row in cases:
         outcome = ctx.endpoint.safe_predict([row])
         entry: dict[str, Any] = {"case": name, "status": outcome.status}
@@ -770,6 +777,11 @@ def check_edge_inputs(ctx: Context) -> Check:
                 problems.append(f"{name}: {outcome.error[:100]}")
         else:
             bad = non_finite(outcome.predictions) + probability_problems(outcome.predictions, (output or "",))
+            if unit_range and not bad:
+                numbers = protocols.flat_numbers(outcome.predictions or []) or []
+                outside = [v for v in numbers if math.isfinite(v) and not 0.0 <= v <= 1.0]
+                if outside:
+                    bad.append(f"output {outside[0]:g} outside [0, 1], where ordinary rows give values in [0, 1]")
             entry["output"] = _short(outcome.predictions)
             entry["verdict"] = "bad-output" if bad else "finite"
             if bad:
@@ -787,7 +799,7 @@ def check_edge_inputs(ctx: Context) -> Check:
             stability = {"relative_perturbation": 1e-6, "max_output_change": delta}
             if not math.isfinite(delta) or delta > 1e-3 * max(1.0, max(abs(x) for x in a if math.isfinite(x)) if any(math.isfinite(x) for x in a) else 1.0):
                 problems.append(f"a 1e-6 relative nudge of the inputs changed the output by {delta:.3g}")
-    details = {"cases": results, "stability": stability}
+    details = {"cases": results, "stability": stability, "outputs_in_unit_range": unit_range}
     if problems:
         return _check("edge-inputs", rules, title, "failing", f"{len(problems)} problem(s): " + "; ".join(problems[:4]), **details)
     rejected = [r["case"] for r in results if r["verdict"] == "rejected"]
