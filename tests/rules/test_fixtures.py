@@ -44,6 +44,8 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("DATA3", "automated"): "per-feature timing run by a scheduled CI job is only grepped as text: manual, with "
     "the workflow's `name: feature-cost` line as evidence; the scheduled run of scripts/feature_cost.py is never "
     "consulted (detectors/data.py data3)",
+    ("DATA3", "none-todo"): "a roadmap TODO ('measure the per-feature cost ... before adding more features') is "
+    "credited as a recorded per-feature cost: data3 greps the phrase in any doc; plans and TODOs are not evidence (G2)",
     ("DATA4", "manual"): "a documented review of the actual columns against a data-use policy (DATASHEET.md) is "
     "not read: data4 greps only .py/.yaml/.toml/.json for deny-list names, so it says none",
     ("DATA5", "manual"): "a documented privacy procedure (docs/privacy.md: hashing ids, deletion after 30 days) "
@@ -70,6 +72,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     "lines (detectors/infra.py infra4); says none",
     ("INFRA4", "automated"): "same gate not recognised (`return 1` from main), so the deploy job that `needs` the "
     "validate job never makes it automated; says none",
+    ("INFRA4", "none-hardcoded-gate"): "a placeholder gate comparing two constants (`ACCURACY = 0.93` copied "
+    "from a notebook vs 0.90) before a deploy job is credited automated: infra4 matches `if <metric word> < ...:` "
+    "+ sys.exit without checking that a model is evaluated (G2: gates that compare hard-coded numbers)",
     ("INFRA6", "manual"): "a documented manual canary procedure (docs/release.md '## Canary release') is not "
     "read: infra6 has no doc check; says none",
     ("INFRA7", "manual"): "the level is right (the pinned image tag is found) but the runbook heading "
@@ -86,6 +91,12 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON5", "manual-startup-check"): "a one-off `if not np.isfinite(probe)` at module import (start-up) is "
     "taken as a live guard: mon5 greps `if ... isfinite(` followed by raise anywhere in non-test code without "
     "checking that it runs per prediction or per step; decision 3 makes a start-up check 0.5",
+    ("MON5", "none-input-cleaning"): "isfinite cleaning of input data in the loader (`if not "
+    "np.isfinite(values).all(): warnings.warn(...); nan_to_num`) is credited as an automated guard: mon5 accepts "
+    "`warn` after the check and does not ask whether outputs or training values are checked; LABELING MON5 lists "
+    "'isfinite cleaning of input data' as not evidence",
+    ("MON6", "none-readme-throughput"): "a README throughput claim is credited manual: mon6 greps "
+    "`throughput` in .md files; README claims and hard-coded values are not evidence",
     ("MON6", "manual-ci-benchmark"): "a pytest-benchmark latency benchmark run by CI on push (no threshold) is "
     "not recognised: mon6 knows Prometheus histograms, instrumentators, a few log keywords and locust/k6 files; "
     "says none, LABELING MON6 lists 'benchmarks in CI with no threshold' as 0.5",
