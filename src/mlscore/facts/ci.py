@@ -1032,11 +1032,12 @@ def _parse_cloudbuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job
             head = [entry] if entry else ([] if not args_l else [])
             if not entry and image:
                 base = image.split("/")[-1].split(":")[0]
-                if base in ("docker", "gcloud", "kubectl", "gsutil", "git", "python", "bq"):
+                if base in ("docker", "gcloud", "kubectl", "gsutil", "git", "bq", "npm", "mvn", "gradle"):
                     head = [base]
             script = " ".join(_quote(a) for a in head + args_l)
         sw = st.get("allowFailure") is True
-        steps.append(_script_step(path, line, script, first_line=line, errexit=True, pipefail=False,
+        # `bash -c` scripts and `script:` run without -e: only their last command decides the step
+        steps.append(_script_step(path, line, script, first_line=line, errexit=False, pipefail=False,
                                   cwd=_str(st.get("dir")), name=_str(st.get("id")) or image,
                                   swallowed=sw, swallow_reason="allowFailure: true" if sw else None))
     return [Job(file=path, line=line_of(doc, "steps") or 1, id="build", system="cloudbuild",
