@@ -1,7 +1,17 @@
 """The automation model: from CI jobs, pipelines and schedulers, resolve what actually runs, and what it reaches.
 
-Nothing is executed: commands are resolved through the repository's own text (Makefiles, tox/nox, pyproject
-task runners, shell scripts, ``dvc.yaml``, pytest configuration, Python imports), with bounded depth.
+Nothing is executed: commands are resolved through the repository's own text, with bounded depth: pytest
+(paths, ``testpaths``, ``--ignore``, ``--pyargs``, ``--nbmake``, ``--doctest-modules``), unittest, nose2,
+``python x.py``/``-m mod``/``-c code`` (src layout aware; ``python -m jupyter`` etc. as CLIs), console scripts,
+shell scripts (literal ``$VARS`` and ``eval`` expanded), Makefiles (prerequisites, ``-C``, default goal),
+tox (ini, ``setup.cfg``, ``pyproject`` legacy and TOML), nox, just, invoke, poe, pdm, hatch, pixi, rye and
+mise tasks, pre-commit local hooks (also ``pre-commit/action``), ``dvc repro``/``dvc exp run``, Great
+Expectations checkpoints (CLI and action), papermill/nbconvert/``jupyter execute`` notebooks, ``docker build``
+(Dockerfile ``RUN``) and ``docker/build-push-action``, ``docker compose run``, ``mlflow run`` (MLproject),
+``kedro run``, jobs submitted from CI (anyscale, ``az ml job create``, ``kubectl apply``/``argo submit`` of
+Job/Pod/Workflow, ``ray job submit``), and Python imports of what is reached (``import_depth`` levels).
+Wrappers are looked through: ``poetry run``, ``uv run``, ``pipenv run``, ``conda run``, ``env``, ``timeout``,
+``xvfb-run``, ``sudo``, ``coverage run``, ``bash -c``.
 
 Public API
 - ``build_automation(files, read, ci, schedules=None, *, imports=None, import_depth=2) -> AutomationModel``.
@@ -11,8 +21,12 @@ Public API
 - ``AutomationModel``:
   - ``reaches(path) -> list[Reach]``: every way ``path`` is run automatically (empty: nothing runs it).
   - ``best(path, monitoring=False) -> Reach | None``: the reach that counts most (G5/G6/G7), or None.
-  - ``invocations``: every resolved command (``Invocation``): text, argv, location, chain, triggers,
-    swallowed/surfaced, ``setup_only``, ``kind``, ``targets`` and ``unresolved`` paths.
+  - ``invocations``: every resolved command (``Invocation``): ``command`` text, ``argv``, ``location``,
+    ``chain``, ``triggers``, ``origin`` (job or pipeline), ``swallowed``/``swallow_reason``, ``surfaced``/
+    ``surfaces``, ``setup_only`` (install/setup only), ``disabled`` (in a disabled job/step/schedule: no
+    reaches), ``kind`` (pytest, unittest, python, python_module, python_inline, script, shell, make, tox, nox,
+    dvc, notebook, gx, docker, mlflow, kedro, job_submit, pre-commit, setup, action, lint, security, deploy,
+    cloud, cml, load_test, ... or other), ``targets`` (repo files it reaches directly) and ``unresolved``.
   - ``find(pattern, *, include_setup=False) -> list[Invocation]``: invocations whose command matches a regex
     (e.g. ``r"\\bdvc metrics diff\\b"``, ``r"\\bpip-audit\\b"``).
   - ``unresolved``: references to files that do not exist (G2: not evidence) as ``Unresolved`` records.
