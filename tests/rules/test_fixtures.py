@@ -41,6 +41,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("DATA1", "manual"): "a hand-run script (scripts/check_data.py, nothing runs or imports it) counts as a guard in "
     "the standard data path because its file name matches GUARD_PATH_RX ('data'); says automated, G5 says manual "
     "(detectors/data.py data1: `or GUARD_PATH_RX.search(py.path)`)",
+    ("DATA1", "none-config-model"): "a pydantic model of training hyperparameters (epochs, learning_rate with "
+    "Field(ge=..)) is taken for a feature schema: data1's _constrained_models accepts any constrained model, "
+    "whatever it describes; says manual",
     ("DATA3", "automated"): "per-feature timing run by a scheduled CI job is only grepped as text: manual, with "
     "the workflow's `name: feature-cost` line as evidence; the scheduled run of scripts/feature_cost.py is never "
     "consulted (detectors/data.py data3)",
@@ -62,11 +65,16 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     "dvc.yaml deps/outs prove the flow (decision 19)",
     ("MODEL4", "automated"): "a scheduled CI job running a backtest of a model frozen 3 months ago against a "
     "retrained one (fails on a large gap) is not recognised: model4 only reads docs, says none",
+    ("MODEL6", "none-segmentation"): "a k-means customer segmentation scored by silhouette_score in a DVC "
+    "stage is credited automated: model6 accepts any function whose name contains 'segment' and that calls a "
+    "'score' function; it is not the shipped model's quality per slice",
     ("MODEL7", "manual"): "evidence line is off by one (MODEL_CARD.md:6, the blank line above '## Fairness "
     "evaluation'): same `^\\s{0,3}#` heading regex as data6 (detectors/model.py model7 `heading`)",
     ("INFRA2", "none"): "a test that only loads an artefact, checks its type and asserts a module constant "
     "(`assert train.FEATURES`) counts: infra2 accepts a test by its function name alone "
     "(`re.search(r'(?i)model|train|...', use.function.name)`) without a build/fit/predict call",
+    ("INFRA3", "none-cli-help"): "CI running `python main.py --help` is credited as running the pipeline end to "
+    "end: infra3's TRAIN_CMD_RX matches any `python ...main...` command; an import/CLI smoke check is not evidence",
     ("INFRA4", "manual"): "the threshold check `if auc < MIN_AUC:` followed by `return 1` (main's code passed to "
     "sys.exit) is not seen as acting: infra4 requires raise/sys.exit/exit(/return False/abort in the next 4 "
     "lines (detectors/infra.py infra4); says none",
@@ -91,6 +99,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON5", "manual-startup-check"): "a one-off `if not np.isfinite(probe)` at module import (start-up) is "
     "taken as a live guard: mon5 greps `if ... isfinite(` followed by raise anywhere in non-test code without "
     "checking that it runs per prediction or per step; decision 3 makes a start-up check 0.5",
+    ("MON4", "none-scheduled-report"): "a scheduled job running `python scripts/training_data_report.py` "
+    "(profiles data, no training) is credited as scheduled retraining: mon4's train_rx matches 'train' anywhere "
+    "in the script name",
     ("MON5", "none-input-cleaning"): "isfinite cleaning of input data in the loader (`if not "
     "np.isfinite(values).all(): warnings.warn(...); nan_to_num`) is credited as an automated guard: mon5 accepts "
     "`warn` after the check and does not ask whether outputs or training values are checked; LABELING MON5 lists "
