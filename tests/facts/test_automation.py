@@ -367,3 +367,12 @@ def test_python_dash_m_clis() -> None:
     assert {p: m.reaches(p)[0].how for p in m.reached_paths()} == {"nb/eda.ipynb": "notebook",
                                                                    "nb/train.ipynb": "notebook"}
     assert [i.kind for i in m.invocations] == ["notebook", "notebook"]
+
+
+def test_workspace_variables_are_the_repository_root() -> None:
+    text = ("on: push\njobs:\n  a:\n    runs-on: x\n    defaults:\n      run:\n        working-directory: src\n"
+            "    steps:\n      - run: python $GITHUB_WORKSPACE/tools/check.py\n"
+            "      - run: cd ${{ github.workspace }}/ml && python train.py\n")
+    m = model({".github/workflows/ci.yml": text, "tools/check.py": "", "ml/train.py": ""})
+    assert m.reached_paths() == {"tools/check.py", "ml/train.py"}
+    assert m.unresolved == ()

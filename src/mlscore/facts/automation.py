@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.ci import STRONG_SURFACES, CiFacts, Job, Step, Trigger, surfaces_of_command
-from mlscore.facts.shell import ShellCommand, is_setup_command, split_script, words
+from mlscore.facts.shell import ShellCommand, is_setup_command, split_script, words, workspace_relative
 from mlscore.facts.yamlsafe import load_yaml, line_of, text_lines
 from mlscore.models import Diagnostic, Location
 
@@ -317,6 +317,17 @@ def _join(cwd: str | None, path: str) -> str:
     return "" if path == "." else path.lstrip("/") if not path.startswith("/") else path
 
 
+def _from_workspace(word: str, cwd: str | None) -> str:
+    """A ``$GITHUB_WORKSPACE/x``-style argument as a path relative to ``cwd`` (the checkout is the repo root)."""
+    if "$" not in word and "`" not in word:
+        return word
+    rel = workspace_relative(word)
+    if rel == word:
+        return word
+    rel = rel or "."
+    return posixpath.relpath(rel, cwd) if cwd and not cwd.startswith("/") else rel
+
+
 def _dynamic(arg: str) -> bool:
     return "$" in arg or "{" in arg or "*" in arg or "<<" in arg or "%" in arg
 
@@ -426,7 +437,7 @@ class _Resolver:
         if ctx.depth > MAX_DEPTH * 3:
             self.record(cmd, here, loc, "too_deep")
             return
-        argv = _unwrap(list(cmd.argv))
+        argv = _unwrap([_from_workspace(a, cmd.cwd) for a in cmd.argv])
         if not argv:
             return
         inner = _inner_script(argv)

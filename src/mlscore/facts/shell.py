@@ -14,6 +14,8 @@ Public API
   Honours backslash continuations, quotes, ``$( )``, ``${{ }}`` expressions, ``&&``/``||``/``;``/``|``/``&``,
   ``#`` comments and here-docs (bodies skipped).
 - ``words(text) -> list[str]``: shell-like word splitting that never raises (unbalanced quotes tolerated).
+- ``workspace_relative(path) -> str``: strip a leading CI checkout variable (``$GITHUB_WORKSPACE``,
+  ``${{ github.workspace }}``, ``$CI_PROJECT_DIR``, ``$(pwd)``...) so the path is repository-relative.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ShellCommand", "ShellScript", "is_setup_command", "split_script", "words"]
+__all__ = ["ShellCommand", "ShellScript", "is_setup_command", "split_script", "words", "workspace_relative"]
 
 
 class ShellCommand(BaseModel):
@@ -269,6 +271,20 @@ def _expand(word: str, env: dict[str, str]) -> str:
     return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), word)
 
 
+_WORKSPACE = re.compile(
+    r"^(\$\{\{\s*github\.workspace\s*\}\}|\$\{\{github\.workspace\}\}|\$\{?(GITHUB_WORKSPACE|CI_PROJECT_DIR|"
+    r"WORKSPACE|BITBUCKET_CLONE_DIR|CIRCLE_WORKING_DIRECTORY|TRAVIS_BUILD_DIR|PWD|BUILD_SOURCESDIRECTORY|"
+    r"SYSTEM_DEFAULTWORKINGDIRECTORY|CODEBUILD_SRC_DIR)\}?|\$\((Build\.SourcesDirectory|"
+    r"System\.DefaultWorkingDirectory|pwd)\)|`pwd`)(/|$)")
+
+
+def workspace_relative(path: str) -> str:
+    """``$GITHUB_WORKSPACE/ml``, ``${{ github.workspace }}/ml``, ``$CI_PROJECT_DIR/ml``, ``$(pwd)/ml`` -> ``ml``
+    (the checkout root is the repository root); other paths unchanged."""
+    m = _WORKSPACE.match(path)
+    return path[m.end():] if m else path
+
+
 def _strip_keywords(argv: list[str]) -> list[str]:
     while argv:
         head = argv[0]
@@ -421,6 +437,9 @@ def split_script(
                 if reason is None and idx > 0 and grp[idx - 1][1] == "||":
                     if _is_swallower(argv):
                         continue  # the swallower itself is not a command worth recording
+                if len(argv) >= 2 and argv[0] in ("cd", "pushd") and workspace_relative(argv[1]) != argv[1]:
+                    cwd = _norm_dir(workspace_relative(argv[1]))  # relative to the checkout root
+                    continue
                 if argv[0] == "cd" and len(argv) >= 2 and not argv[1].startswith("$"):
                     target = argv[1]
                     if target.startswith("/") or target.startswith("~"):
