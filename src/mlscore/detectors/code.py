@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mlscore.detectors.common import Context, Run
@@ -30,11 +31,15 @@ class TestUse:
     names: tuple[str, ...]
 
 
-def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[str] | None = None) -> list[TestUse]:
+def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[str] | None = None) -> Iterator[TestUse]:
     """Test functions that import code from ``targets`` (or any local module whose path matches ``name_rx``),
-    call it directly in the test body, and assert something non-trivial about the result."""
-    out: list[TestUse] = []
-    for py in ctx.facts.test_files:
+    call it directly in the test body, and assert something non-trivial about the result.
+
+    Lazy, and test modules that something runs automatically come first: callers that stop at the first
+    automated use (``level_of_tests``) parse only a few files even in a large monorepo.
+    """
+    for py in ctx.facts.tests(first=lambda p: bool(ctx.automation.effective(p)), imports_any=targets,
+                              import_rx=name_rx):
         imports = ctx.facts.local_imports(py)
         relevant: dict[str, set[str]] = {}
         for path, _line, names in imports:
@@ -51,9 +56,8 @@ def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[s
             for path, names in relevant.items():
                 used = {c for c in fn.calls for n in names if c == n or c.startswith(n + ".") or c.endswith("." + n)}
                 if used:
-                    out.append(TestUse(py, fn, path, tuple(sorted(used))[:4]))
+                    yield TestUse(py, fn, path, tuple(sorted(used))[:4])
                     break
-    return out
 
 
 def runs_of(ctx: Context, path: str) -> list[Run]:
@@ -72,15 +76,17 @@ def automated_run(ctx: Context, path: str, *, kinds: tuple[str, ...] | None = No
     return None
 
 
-def level_of_tests(ctx: Context, uses: list[TestUse]) -> tuple[Level, Run | None, TestUse | None]:
-    """Automated when CI or a pipeline runs one of the tests (and a failure fails the run), else manual."""
-    if not uses:
-        return Level.NONE, None, None
+def level_of_tests(ctx: Context, uses: Iterable[TestUse]) -> tuple[Level, Run | None, TestUse | None]:
+    """Automated when CI or a pipeline runs one of the tests (and a failure fails the run), else manual.
+
+    ``uses`` come automated-first (``tests_using``), so the first use from a file nothing runs settles it.
+    """
     for use in uses:
         run = automated_run(ctx, use.py.path)
         if run is not None:
             return Level.AUTOMATED, run, use
-    return Level.MANUAL, None, uses[0]
+        return Level.MANUAL, None, use
+    return Level.NONE, None, None
 
 
 PIPELINE_KINDS = ("pipeline", "schedule", "ci_schedule", "serving", "guard")
@@ -132,9 +138,9 @@ def serving_files(ctx: Context) -> list[PyFacts]:
 
 def serving_exists(ctx: Context) -> bool:
     """Whether the tree deploys or serves a model at all (infra tests about serving are N/A = 0 otherwise)."""
-    if serving_files(ctx):
+    if any(getattr(m, "serves_model", False) for m in ctx.manifests):
         return True
-    return any(getattr(m, "serves_model", False) for m in ctx.manifests)
+    return bool(serving_files(ctx))
 
 
 def function_at(py: PyFacts, line: int) -> Function | None:

@@ -103,7 +103,8 @@ class Context:
         return self.cache[key]
 
     def calls(self, name_rx: str | re.Pattern[str], *, prefilter: str | None = None,
-              tests: bool | None = False, literals: tuple[str, ...] = ()) -> Iterator[tuple[PyFacts, Call]]:
+              tests: bool | None = False, literals: tuple[str, ...] = (),
+              first: Callable[[str], bool] | None = None) -> Iterator[tuple[PyFacts, Call]]:
         """Calls whose dotted callee matches ``name_rx`` (searched at the end of the name).
 
         ``prefilter`` is a plain regex the file text must match before it is parsed (defaults to the last
@@ -111,7 +112,7 @@ class Context:
         """
         rx = re.compile(name_rx) if isinstance(name_rx, str) else name_rx
         pre = prefilter or rx.pattern
-        for py in self.facts.python_matching(pre, literals=literals):
+        for py in self.facts.python_matching(pre, literals=literals, first=first):
             if tests is not None and py.is_test_file != tests:
                 continue
             for call in py.calls:

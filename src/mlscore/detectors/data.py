@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -34,6 +35,8 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
         lits = ("field(", "column(", "conint", "confloat", "constr", "check", "isin", "in_range", "ge=", "le=",
                 "gt=", "lt=", "ge =", "le =")
         for py in ctx.facts.python_matching(rx, literals=lits):
+            if len(found) >= 40:
+                break  # enough schema classes to look for their uses; a monorepo can have thousands
             if py.is_test_file:
                 continue
             classes = {name: (bases, line) for name, bases, line in py.classes}
@@ -126,7 +129,9 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(level, [hit_evidence(hit, f"data validation: {hit.text[:100]}", level)],
                                 "expectations are declared with a data-validation library"))
     # data tests on real data: assertions about nulls / ranges in tests of CI jobs that fetch the data
-    for py in ctx.facts.test_files:
+    real = [p for p in ctx.facts.test_paths if any(r.real_data for r in ctx.automation.effective(p))]
+    for py in ctx.facts.tests(literals=("isnull", "isna", "notnull", "between", ".min()", ".max()", "nunique"),
+                              first=lambda p: True) if real else ():
         runs = [r for r in ctx.automation.effective(py.path) if r.real_data]
         if not runs:
             continue
@@ -259,13 +264,16 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
           r"plot_importance|FeatureLabelCorrelation|feature_importance"
     lits = ("permutation_importance", "feature_importances_", "selectkbest", "selectfrommodel", "rfe", "mutual_info",
             "shap", "plot_importance", "featurelabelcorrelation", "feature_importance")
-    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre, literals=lits):
+    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre, literals=lits,
+                              first=lambda p: automated_run(ctx, p, kinds=("pipeline", "schedule", "ci_schedule")) is not None):
         if call.name.endswith(("Explainer", "shap_values")) and not re.search(r"summary_plot|mean\(|abs\(", "\n".join(py.lines)):
             continue  # per-instance attributions are INFRA5, not DATA2
         run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule"))
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"feature analysis: {call.name}", level, run)],
                                 "feature importance or selection is computed" + (" in an automated pipeline" if run else "")))
+        if level is Level.AUTOMATED or len(outcomes) >= 4:
+            break
     # feature_importances_ is an attribute, not a call
     for hit in ctx.grep(r"\.feature_importances_|\.coef_\b", paths=lambda p: p.endswith((".py",)), limit=5)[:1]:
         outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature importances read")],
@@ -309,7 +317,7 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
     for hit in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json")), limit=20,
                         literals=lits):
         run = automated_run(ctx, hit.path)
-        tests = [py for py in ctx.facts.test_files if rx.search("\n".join(py.lines))]
+        tests = list(itertools.islice((py for py in ctx.facts.tests(literals=lits) if rx.search("\n".join(py.lines))), 3))
         test_run = next((automated_run(ctx, t.path) for t in tests if automated_run(ctx, t.path)), None)
         if test_run or (run and run.kind in ("pipeline", "schedule", "guard")):
             outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, "feature requirement enforced", Level.AUTOMATED)],
@@ -391,15 +399,15 @@ FEATURE_PATH_RX = re.compile(
 
 
 def data7(ctx: Context, params: dict[str, Any]) -> Outcome:
-    uses = tests_using(ctx, None, name_rx=re.compile(params.get("feature_paths", FEATURE_PATH_RX.pattern)))
-    uses = [u for u in uses if not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target]
+    uses = (u for u in tests_using(ctx, None, name_rx=re.compile(params.get("feature_paths", FEATURE_PATH_RX.pattern)))
+            if not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target)
     level, run, use = level_of_tests(ctx, uses)
     if use is None:
         return Outcome(Level.NONE, [], "no test calls the project's feature or preprocessing code and checks its output")
     evidence = [code_evidence(use.py, use.function.line,
                               f"{use.function.name} tests {use.target} ({', '.join(use.names)})", level, run, "test")]
-    for other in uses[1:4]:
-        if other.py.path != use.py.path:
+    for other in itertools.islice(uses, 8):
+        if other.py.path != use.py.path and len(evidence) < 4:
             evidence.append(code_evidence(other.py, other.function.line,
                                           f"{other.function.name} tests {other.target}", level, None, "test"))
     rationale = ("feature code is unit tested and CI runs the tests" if level is Level.AUTOMATED

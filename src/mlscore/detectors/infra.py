@@ -103,7 +103,7 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
                        f"only {len(present)} of 3 reproducibility measures ({', '.join(present) or 'none'}); "
                        f"missing: {', '.join(missing)}")
     # an automated check that re-trains and compares with the recorded outputs
-    for py in ctx.facts.test_files:
+    for py in ctx.facts.tests(literals=("reproduc", "determinis", "same_result", "twice")):
         for fn in py.test_functions():
             if re.search(r"(?i)reproduc|determinis|same_result|twice", fn.name) and fn.asserts:
                 run = automated_run(ctx, py.path)
@@ -129,17 +129,17 @@ FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_
 
 def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
     uses = tests_using(ctx, None, name_rx=re.compile(params.get("model_paths", MODEL_PATH_RX.pattern)))
-    good = []
-    for use in uses:
-        if any(FIT_CALL_RX.search(c) for c in use.function.calls) or re.search(
-            r"(?i)model|train|infer|forward|predict", use.function.name
-        ):
-            good.append(use)
+    good = (use for use in uses if any(FIT_CALL_RX.search(c) for c in use.function.calls)
+            or re.search(r"(?i)model|train|infer|forward|predict", use.function.name))
     # tests of any local module that load or run a model through the project's own API (`clip.load(...)`)
-    for use in tests_using(ctx, None, name_rx=re.compile(r"\.py$")):
-        if use not in good and any(MODEL_API_RX.search(n) for n in use.names):
-            good.append(use)
     level, run, use = level_of_tests(ctx, good)
+    if level is not Level.AUTOMATED:
+        # tests of any local module that load or run a model through the project's own API (`clip.load(...)`)
+        api = (u for u in tests_using(ctx, None, name_rx=re.compile(r"\.py$"))
+               if any(MODEL_API_RX.search(n) for n in u.names))
+        level2, run2, use2 = level_of_tests(ctx, api)
+        if level2.rank > level.rank:
+            level, run, use = level2, run2, use2
     if use is None:
         return Outcome(Level.NONE, [], "no test builds, trains or runs the project's model code and checks the result")
     ev = [code_evidence(use.py, use.function.line, f"{use.function.name} exercises {use.target}", level, run, "test")]
@@ -165,7 +165,12 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "CI runs the training pipeline end to end"))
             break
     # tests that chain training with evaluation or a usable model
-    for py in ctx.facts.test_files:
+    found_manual = False
+    for py in ctx.facts.tests(literals=("train", "fit", "pipeline", "main", "subprocess", "clirunner", "run_cli",
+                                        "os.system", "check_call"),
+                              first=lambda p: bool(ctx.automation.effective(p))):
+        if found_manual:
+            break
         for fn in py.test_functions():
             body = "\n".join(py.lines[fn.line - 1: fn.end_line])
             train = re.search(r"(?i)\b(train\w*|fit|run_pipeline|main|pipeline\.run|trainer\.fit)\s*\(", body) or re.search(
@@ -179,6 +184,7 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(level, [code_evidence(py, fn.line, f"{fn.name} runs the pipeline", level, run, "test")],
                                     "an integration test runs the training pipeline"
                                     + (" in CI" if run else ", but nothing runs it automatically")))
+            found_manual = True  # automated-first order: nothing after this can be better
             break
     return best(outcomes)
 
@@ -249,7 +255,7 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
             run = automated_run(ctx, py.path)
             level = Level.AUTOMATED if run else Level.MANUAL
         else:
-            tested = tests_using(ctx, {py.path})
+            tested = tests_using(ctx, {py.path}, name_rx=None)
             level, run, _use = level_of_tests(ctx, tested)
             level = level if level is not Level.NONE else Level.MANUAL
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"per-example inspection: {call.name}", level, run)],

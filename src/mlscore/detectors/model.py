@@ -159,6 +159,8 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
             continue
         outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"hyperparameter search: {name}")],
                                 "a hyperparameter search exists and is run by hand"))
+        if len(outcomes) >= 2:
+            break
     for path in ctx.facts.paths():
         if re.search(r"(^|/)sweep\w*\.ya?ml$", path) or (path.endswith((".yaml", ".yml")) and
                                                          "kind: Experiment" in (ctx.facts.texts.get(path) or "")
@@ -199,7 +201,19 @@ def model4(ctx: Context, params: dict[str, Any]) -> Outcome:
 def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     pre = r"Dummy(Classifier|Regressor)|LogisticRegression|LinearRegression|Ridge\(|Lasso\("
-    for py in ctx.facts.python_matching(pre):
+    # automated candidates first; the first comparison found is then the best there is
+    # a comparison needs a simple model, a second (dummy or more complex) one, and a metric in the same file
+    facts = ctx.facts
+    candidates = [p for p in facts.python_paths
+                  if facts.has_any(p, ("dummy", "logisticregression", "linearregression", "ridge(", "lasso("))
+                  and facts.has_any(p, ("dummy", "classifier", "regressor", "forest", "boost", "xgb", "lgbm", "svc",
+                                        "mlp", "catboost"))
+                  and facts.has_any(p, ("score", "f1", "accuracy", "auc", "mse", "mae", "r2", "precision", "recall",
+                                        "log_loss", "metric"))]
+    for py in ctx.facts.python_matching(pre, first=lambda p: automated_run(ctx, p, kinds=OUTCOME_KINDS) is not None,
+                                        paths=candidates):
+        if outcomes:
+            break
         if py.is_test_file:
             continue
         estimators = [c for c in py.calls if ESTIMATOR_RX.search(c.name.rsplit(".", 1)[-1])]
@@ -232,7 +246,9 @@ def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     metric_rx = re.compile(r"(?i)(score|f1|fbeta|accuracy|precision|recall|auc|mse|mae|r2|metric)")
     pre = r"def \w*(slice|by_group|segment|subgroup|cohort|Slice)|MetricFrame|slicing_spec|SlicingSpec"
-    for py in ctx.facts.python_matching(pre):
+    for py in ctx.facts.python_matching(pre, first=lambda p: bool(ctx.automation.effective(p))):
+        if any(o.level is Level.AUTOMATED for o in outcomes) or len(outcomes) >= 4:
+            break
         for fn in py.functions:
             if not SLICE_FUNC_RX.search(fn.name):
                 continue

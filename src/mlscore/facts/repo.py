@@ -27,6 +27,9 @@ MAX_TEXT_FILES = 40_000
 MAX_JSON_BYTES = 512 * 1024
 
 
+_IMPORT_RX = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#]+)|import[ \t]+([\w., \t]+))", re.M)
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A matching line: repo-relative path, 1-based line number, the stripped line."""
@@ -43,6 +46,7 @@ class RepoFacts:
     _python: dict[str, PyFacts] = field(default_factory=dict)
     _imports: dict[str, list[tuple[str, int, tuple[str, ...]]]] = field(default_factory=dict)
     _lower: dict[str, str] = field(default_factory=dict)
+    _import_scan: dict[str, set[str]] = field(default_factory=dict)
     notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)  # every small text file, for grep and the extractors
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -135,12 +139,20 @@ class RepoFacts:
         return any(lit in lower for lit in literals)
 
     def python_matching(self, pattern: str | re.Pattern[str], *, notebooks: bool = True,
-                        literals: tuple[str, ...] = ()) -> Iterator[PyFacts]:
-        """Parsed facts of the .py files (and notebooks) whose text matches ``pattern`` (see ``grep``)."""
+                        literals: tuple[str, ...] = (), first: Callable[[str], bool] | None = None,
+                        paths: list[str] | None = None) -> Iterator[PyFacts]:
+        """Parsed facts of the .py files (and notebooks) whose text matches ``pattern`` (see ``grep``).
+
+        Files are parsed one at a time as the caller iterates, so a caller that stops early parses little;
+        ``first`` puts the files it accepts ahead of the others (e.g. the ones something runs automatically).
+        """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-        for path in self.python_paths:
-            if literals and not self._has_any(path, literals):
-                continue
+        candidates = self.python_paths if paths is None else paths
+        if literals:
+            candidates = [p for p in candidates if self._has_any(p, literals)]
+        if first is not None:
+            candidates = sorted(candidates, key=lambda p: not first(p))
+        for path in candidates:
             if rx.search(self.texts[path]):
                 facts = self.py(path)
                 if facts is not None and facts.error is None:
@@ -201,14 +213,56 @@ class RepoFacts:
         return out
 
     @cached_property
-    def test_files(self) -> list[PyFacts]:
-        """Parsed test modules that define at least one test function."""
-        out = []
-        for path in self.python_paths:
-            if is_test_path(path) and "def test" in self.texts[path]:
-                facts = self.py(path)
-                if facts is not None and facts.test_functions():
-                    out.append(facts)
+    def test_paths(self) -> list[str]:
+        """Test modules that look like they define test functions (not parsed yet)."""
+        return [p for p in self.python_paths if is_test_path(p) and "def test" in self.texts[p]]
+
+    def tests(self, *, literals: tuple[str, ...] = (), first: Callable[[str], bool] | None = None,
+              imports_any: set[str] | None = None, import_rx: re.Pattern[str] | None = None) -> Iterator[PyFacts]:
+        """Parsed test modules with test functions, lazily, ``first``-accepted ones ahead.
+
+        ``imports_any`` / ``import_rx``: only modules whose imports (found by a cheap scan, before parsing)
+        reach one of these repo paths / a repo path matching the pattern.
+        """
+        paths = self.test_paths
+        if literals:
+            paths = [p for p in paths if self._has_any(p, literals)]
+        if imports_any is not None or import_rx is not None:
+            paths = [p for p in paths if any((imports_any is not None and t in imports_any)
+                                             or (import_rx is not None and import_rx.search(t))
+                                             for t in self.import_targets(p))]
+        if first is not None:
+            paths = sorted(paths, key=lambda p: not first(p))
+        for path in paths:
+            facts = self.py(path)
+            if facts is not None and facts.test_functions():
+                yield facts
+
+    def import_targets(self, path: str) -> set[str]:
+        """Repo files a Python file imports, found with a regular expression (no parsing; may over-approximate)."""
+        cached = self._import_scan.get(path)
+        if cached is not None:
+            return cached
+        out: set[str] = set()
+        for m in _IMPORT_RX.finditer(self.texts.get(path, "")):
+            if m.group(1) is not None:
+                module = m.group(1)
+                names = [n.strip().split(" as ")[0].strip("() ") for n in m.group(2).split(",")]
+                target = self.resolve_import(module, path)
+                if target is not None:
+                    out.add(target)
+                for name in names:
+                    sep = "" if module.endswith(".") else "."
+                    sub = self.resolve_import(f"{module}{sep}{name}", path) if name else None
+                    if sub is not None:
+                        out.add(sub)
+            else:
+                for module in m.group(3).split(","):
+                    target = self.resolve_import(module.strip().split(" as ")[0], path)
+                    if target is not None:
+                        out.add(target)
+        out.discard(path)
+        self._import_scan[path] = out
         return out
 
     def docs(self) -> Iterator[tuple[str, str]]:

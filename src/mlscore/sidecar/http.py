@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from dataclasses import dataclass, field
 
+T = TypeVar("T")
 CRLF = b"\r\n"
 STREAM_PIECE = 64 * 1024
 
@@ -14,6 +18,19 @@ REASONS = {
     500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
     200: "OK", 202: "Accepted", 404: "Not Found", 405: "Method Not Allowed",
 }
+
+
+if sys.version_info >= (3, 11):
+
+    async def within(aw: Awaitable[T], seconds: float) -> T:
+        """Await with a deadline; ``asyncio.timeout`` costs no extra task per call (unlike 3.11's wait_for)."""
+        async with asyncio.timeout(seconds):
+            return await aw
+
+else:  # pragma: no cover - Python 3.10
+
+    async def within(aw: Awaitable[T], seconds: float) -> T:
+        return await asyncio.wait_for(aw, seconds)
 
 
 class HttpError(Exception):
@@ -43,12 +60,19 @@ class Head:
         return None
 
 
-def parse_head(raw: bytes, *, request: bool) -> Head:
-    """Parse a head ending in CRLFCRLF; reject what would make framing ambiguous (smuggling)."""
-    try:
-        text = raw.decode("latin-1")
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-        raise HttpError(400, "undecodable head") from None
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection|expect):[ \t]*([^\r\n]*)", re.I)
+_SPACED = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]+:", re.I)
+
+
+def parse_head(raw: bytes, *, request: bool, full: bool = True) -> Head:
+    """Parse a head ending in CRLFCRLF; reject what would make framing ambiguous (smuggling).
+
+    ``full=False`` (the proxy's hot path) reads only the framing headers with one regex and leaves other
+    header lines to the upstream; ``headers`` then holds just those.
+    """
+    text = raw.decode("latin-1")
+    if not full:
+        return _parse_framing(raw, text, request)
     lines = text.split("\r\n")
     parts = lines[0].split(" ", 2)
     if request:
@@ -82,6 +106,46 @@ def parse_head(raw: bytes, *, request: bool) -> Head:
             te = value.lower() if te is None else te + "," + value.lower()
         elif name == "connection":
             conn_tokens.update(x.strip().lower() for x in value.split(","))
+    return _finish(head, version, request, lengths, te, conn_tokens)
+
+
+def _start_line(first: str, request: bool) -> tuple[tuple[str, str, str], str]:
+    parts = first.split(" ", 2)
+    if request:
+        if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith("HTTP/1."):
+            raise HttpError(400, "malformed request line")
+        return (parts[0], parts[1], parts[2]), parts[2]
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:
+        raise HttpError(502, "malformed status line")
+    return (parts[0], parts[1], parts[2] if len(parts) == 3 else ""), parts[0]
+
+
+def _parse_framing(raw: bytes, text: str, request: bool) -> Head:
+    bad = 400 if request else 502
+    if b"\r\n " in raw or b"\r\n\t" in raw:
+        raise HttpError(bad, "obsolete header folding")
+    if _SPACED.search(raw):
+        raise HttpError(bad, "whitespace before a colon")
+    start, version = _start_line(text[: text.find("\r\n")], request)
+    head = Head(raw=raw, start=start)
+    lengths: set[str] = set()
+    te: str | None = None
+    conn_tokens: set[str] = set()
+    for m in _FRAMING.finditer(raw):
+        name = m.group(1).decode("latin-1").lower()
+        value = m.group(2).decode("latin-1").strip()
+        head.headers.append((name, value))
+        if name == "content-length":
+            lengths.update(x.strip() for x in value.split(","))
+        elif name == "transfer-encoding":
+            te = value.lower() if te is None else te + "," + value.lower()
+        elif name == "connection":
+            conn_tokens.update(x.strip().lower() for x in value.split(","))
+    return _finish(head, version, request, lengths, te, conn_tokens)
+
+
+def _finish(head: Head, version: str, request: bool, lengths: set[str], te: str | None,
+            conn_tokens: set[str]) -> Head:
     bad = 400 if request else 502
     if te is not None:
         if lengths:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from mlscore.sidecar.config import ProxySettings
 from mlscore.sidecar.events import Event
 from mlscore.sidecar.http import (
-    CRLF, STREAM_PIECE, Head, HttpError, copy_chunked, copy_length, parse_head, simple_response, without_header,
+    within, CRLF, STREAM_PIECE, Head, HttpError, copy_chunked, copy_length, parse_head, simple_response, without_header,
 )
 from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
 from mlscore.sidecar.routes import classify
@@ -108,7 +108,7 @@ class Proxy:
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(reader.readuntil(CRLF + CRLF), self.s.client_idle_timeout)
+                    raw = await within(reader.readuntil(CRLF + CRLF), self.s.client_idle_timeout)
                 except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
                     return
                 except asyncio.LimitOverrunError:
@@ -119,7 +119,7 @@ class Proxy:
                     return
                 t0 = time.perf_counter()
                 try:
-                    head = parse_head(raw, request=True)
+                    head = parse_head(raw, request=True, full=False)
                 except HttpError as exc:
                     self._reject(writer, exc.status, "bad_request")
                     return
@@ -283,7 +283,7 @@ class Proxy:
     async def _read_response_head(self, r: asyncio.StreamReader, reused: bool) -> Head:
         while True:
             try:
-                raw = await asyncio.wait_for(r.readuntil(CRLF + CRLF), self.s.upstream_timeout)
+                raw = await within(r.readuntil(CRLF + CRLF), self.s.upstream_timeout)
             except asyncio.TimeoutError:
                 raise UpstreamError(504, "timeout") from None
             except asyncio.IncompleteReadError as exc:
@@ -294,7 +294,7 @@ class Proxy:
             except (ConnectionError, OSError):
                 raise UpstreamError(502, "reset", retryable=reused) from None
             try:
-                head = parse_head(raw, request=False)
+                head = parse_head(raw, request=False, full=False)
             except HttpError:
                 raise UpstreamError(502, "bad_response") from None
             if head.start[1] == "101" or not head.start[1].startswith("1"):

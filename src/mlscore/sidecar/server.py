@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from mlscore.errors import ConfigError, MlscoreError
 from mlscore.sidecar.analysis import Analyzer, Reference, load_reference
 from mlscore.sidecar.config import SidecarConfig, parse_hostport
-from mlscore.sidecar.http import CRLF, HttpError, copy_chunked, copy_length, parse_head, simple_response
+from mlscore.sidecar.http import CRLF, HttpError, within, copy_chunked, copy_length, parse_head, simple_response
 from mlscore.sidecar.ingest import Malformed, parse_ingest
 from mlscore.sidecar.metrics import Metrics
 from mlscore.sidecar.proxy import Proxy
@@ -65,7 +65,7 @@ class ControlServer:
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(reader.readuntil(CRLF + CRLF), s.client_idle_timeout)
+                    raw = await within(reader.readuntil(CRLF + CRLF), s.client_idle_timeout)
                 except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
                     return
                 except (asyncio.LimitOverrunError, ValueError):
