@@ -70,6 +70,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     "'score' function; it is not the shipped model's quality per slice",
     ("MODEL7", "manual"): "evidence line is off by one (MODEL_CARD.md:6, the blank line above '## Fairness "
     "evaluation'): same `^\\s{0,3}#` heading regex as data6 (detectors/model.py model7 `heading`)",
+    ("MODEL7", "none-attribution-commentary"): "a '## Bias' section that only comments on a sensitive "
+    "feature's correlation and SHAP share is credited manual: model7 needs a heading, a group word ('gender', "
+    "'age') and a number, which attribution commentary also has; no per-group quality is evaluated",
     ("INFRA2", "none"): "a test that only loads an artefact, checks its type and asserts a module constant "
     "(`assert train.FEATURES`) counts: infra2 accepts a test by its function name alone "
     "(`re.search(r'(?i)model|train|...', use.function.name)`) without a build/fit/predict call",
@@ -99,6 +102,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON5", "manual-startup-check"): "a one-off `if not np.isfinite(probe)` at module import (start-up) is "
     "taken as a live guard: mon5 greps `if ... isfinite(` followed by raise anywhere in non-test code without "
     "checking that it runs per prediction or per step; decision 3 makes a start-up check 0.5",
+    ("MON3", "none-train-vs-test"): "a scheduled `mlscore data check --reference data/train.parquet --current "
+    "data/test.parquet` (test split against training split) is credited as skew detection: mon3 does not look "
+    "at what --current is; LABELING MON3 excludes train-vs-test reports",
     ("MON4", "none-scheduled-report"): "a scheduled job running `python scripts/training_data_report.py` "
     "(profiles data, no training) is credited as scheduled retraining: mon4's train_rx matches 'train' anywhere "
     "in the script name",
