@@ -38,17 +38,20 @@ def _unseeded_estimator(ctx: Context) -> Evidence | None:
     return None
 
 
+SEED_LINE_RX = re.compile(
+    r"\b(random\.seed|manual_seed(_all)?|set_seed|set_random_seed|seed_everything|use_deterministic_algorithms|"
+    r"default_rng|RandomState|PRNGKey)\s*\(\s*[\w\"']|\b(random_state|random_seed|seed)\s*=\s*(\d+|[A-Za-z_][\w.]*)\s*[,)]"
+)
+
+
 def _seeds(ctx: Context) -> Evidence | None:
+    """A seed set for the training path's random operations (a line-level search: no file is parsed)."""
     if _unseeded_estimator(ctx) is not None:
         return None
-    for py, call in ctx.calls(SEED_CALL_RX, prefilter=r"seed|use_deterministic|default_rng|RandomState|PRNGKey",
-                              literals=("seed", "use_deterministic", "default_rng", "randomstate", "prngkey")):
-        if call.args or call.kwargs or call.name.endswith(("use_deterministic_algorithms",)):
-            return code_evidence(py, call.line, f"seeded: {call.name}")
-    for py, call in ctx.calls(r".", prefilter=r"random_state\s*=\s*[\w\d]|random_seed\s*=|seed\s*=\s*\d"):
-        if any(k in ("random_state", "seed", "random_seed") for k in call.kwargs):
-            return code_evidence(py, call.line, f"seeded: {call.name}(random_state=...)")
-    return None
+    hits = ctx.grep(SEED_LINE_RX, paths=lambda p: p.endswith(".py") and not re.search(r"(^|/)tests?/|test_", p),
+                    limit=1, literals=("seed", "random_state", "use_deterministic", "default_rng", "randomstate",
+                                       "prngkey"))
+    return hit_evidence(hits[0], f"seeded: {hits[0].text[:80]}") if hits else None
 
 
 def _pins(ctx: Context) -> Evidence | None:
@@ -66,7 +69,9 @@ def _pins(ctx: Context) -> Evidence | None:
             p = pinned[0]
             return Evidence(summary=f"core ML libraries pinned exactly ({p.name}{p.spec})",
                             location=Location(path=p.file, line=p.line), kind="dependency")
-        return None
+        if pinned or loose:
+            return None
+        return _pins_in_docs(ctx)
     # without parsed dependency facts: count exact pins of core ML libraries in requirements files
     core = "|".join(re.escape(n) for n in sorted(CORE_ML, key=len, reverse=True))
     hits = ctx.grep(rf"(?i)^({core})\b\s*([=<>!~]=?|\[|;|$)", limit=200,
@@ -74,6 +79,17 @@ def _pins(ctx: Context) -> Evidence | None:
     pinned = [h for h in hits if re.search(r"==\s*[\w.]+\s*($|;|#|\\)", h.text)]
     if pinned and len(pinned) * 2 > len(hits):
         return hit_evidence(pinned[0], f"core ML libraries pinned exactly ({len(pinned)} of {len(hits)})",
+                            kind="dependency")
+    return None if hits else _pins_in_docs(ctx)
+
+
+def _pins_in_docs(ctx: Context) -> Evidence | None:
+    """No dependency file names the core libraries: exact versions written down in the docs still pin them."""
+    core = "|".join(re.escape(n) for n in sorted(CORE_ML, key=len, reverse=True))
+    docs = ctx.grep(rf"(?i)\b({core})\s*==\s*\d[\w.]*", paths=lambda p: p.lower().endswith((".md", ".rst")),
+                    limit=3, literals=("==",))
+    if len(docs) >= 2:
+        return hit_evidence(docs[0], f"core ML library versions pinned in the docs: {docs[0].text[:60]}",
                             kind="dependency")
     return None
 
