@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
 import ssl
 import subprocess
 import threading
@@ -16,7 +17,7 @@ import pytest
 from mlscore.cli import main
 from mlscore.commands.probe import headers_from_env
 from mlscore.errors import InputError
-from tests.support.mlserver import free_port
+from tests.support.mlserver import free_port, skip_or_fail
 from tests.support.servers import hanging_server, html_server, running_uvicorn
 
 APP_DIR = Path(__file__).parent
@@ -194,6 +195,8 @@ def test_time_budget_is_hard(tiny_v2: tuple[str, list[int]], capsys: pytest.Capt
 
 
 def test_tls_is_verified_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if shutil.which("openssl") is None:
+        skip_or_fail("openssl not found (apt-get install -y openssl): it makes the test certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
