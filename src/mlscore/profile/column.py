@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -17,6 +18,16 @@ DEFAULT_DISTINCT_CAP = 64
 DEFAULT_EXACT_CAP = 10_000
 MAX_BINS = 1 << 16
 _CLIP = 1e300  # values beyond this are clipped for binning only (keeps (x - origin) / width finite)
+_SCRATCH = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A per-thread float64 work array of length ``n`` (avoids a fresh allocation per column batch)."""
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < n:
+        buf = np.empty(max(n, 1 << 17), dtype=np.float64)
+        _SCRATCH.buf = buf
+    return buf[:n]
 
 
 class Histogram:
@@ -91,7 +102,11 @@ class Histogram:
             lo, hi = float(x.min()), float(x.max())
         xc = np.clip(x, -_CLIP, _CLIP) if (lo < -_CLIP or hi > _CLIP) else x
         if self.frozen:
-            pos = np.floor((xc - self.origin) / self.width) - self.start
+            pos = _scratch(x.size)
+            np.subtract(xc, self.origin, out=pos)
+            np.divide(pos, self.width, out=pos)
+            np.floor(pos, out=pos)
+            pos -= self.start
             under = pos < 0
             over = pos >= self.nbins
             outside = under | over
@@ -109,7 +124,12 @@ class Histogram:
         kmax = math.floor((min(hi, _CLIP) - self.origin) / self.width)
         if kmin < self.start or kmax >= self.start + self.nbins:
             self._cover(kmin, kmax)
-        pos = np.floor((xc - self.origin) / self.width).astype(np.int64) - self.start
+        tmp = _scratch(x.size)
+        np.subtract(xc, self.origin, out=tmp)
+        np.divide(tmp, self.width, out=tmp)
+        np.floor(tmp, out=tmp)
+        pos = tmp.astype(np.int64)
+        pos -= self.start
         np.clip(pos, 0, self.nbins - 1, out=pos)
         self.counts += np.bincount(pos, minlength=self.nbins)
 
@@ -454,7 +474,8 @@ class ColumnProfile:
         bn = int(f.size)
         bmin, bmax = float(f.min()), float(f.max())
         bmean = float(f.mean())
-        d = f - bmean
+        d = _scratch(bn)
+        np.subtract(f, bmean, out=d)
         bm2 = float(np.dot(d, d))
         n_new = self.n + bn
         delta = bmean - self.mean
