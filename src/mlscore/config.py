@@ -111,6 +111,7 @@ class Config(_Strict):
     attestations: tuple[Attestation, ...] = ()
     waivers: tuple[tuple[str, str, str], ...] = ()  # (rule, reason, source)
     sources: tuple[str, ...] = ()  # config files read, in precedence order
+    notes: tuple[str, ...] = ()  # settings ignored for safety, reported as diagnostics
 
     def digest(self) -> str:
         import hashlib
@@ -205,15 +206,30 @@ def load_config(
             if loaded is not None:
                 files.append((candidate, loaded))
     values: dict[str, Any] = {}
+    notes: list[str] = []
+    root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
                 "data_reports", "probe_reports"):
         for path, cfg in files:
             value = getattr(cfg, key)
-            if value is not None:
-                if key in ("rules_dirs", "data_reports", "probe_reports"):
-                    value = [str((path.parent / v)) for v in value]
-                values[key] = tuple(value) if isinstance(value, list) else value
+            if value is None:
+                continue
+            own = config_file is None or path != config_file  # from the audited tree, maybe a pull request
+            if key == "rules_dirs" and own:
+                # Rules decide the score: a pull request must not be able to rewrite them for itself.
+                notes.append(f"{path.name}: rules_dirs in the audited tree's own config is ignored "
+                             "(pass the config with --config to use it)")
                 break
+            if key in ("rules_dirs", "data_reports", "probe_reports"):
+                resolved = [(path.parent / v) for v in value]
+                if own:
+                    inside = [p for p in resolved if _inside(p, root)]
+                    notes.extend(f"{path.name}: {key} entry {str(p)!r} is outside the audited tree; ignored"
+                                 for p in resolved if p not in inside)
+                    resolved = inside
+                value = [str(p) for p in resolved]
+            values[key] = tuple(value) if isinstance(value, list) else value
+            break
     attestations: list[Attestation] = []
     waivers: list[tuple[str, str, str]] = []
     for path, cfg in files:
@@ -245,4 +261,13 @@ def load_config(
         attestations=tuple(attestations),
         waivers=tuple(waivers),
         sources=tuple(str(p) for p, _ in files),
+        notes=tuple(notes),
     )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError):
+        return False
+    return True

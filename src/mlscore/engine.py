@@ -81,9 +81,10 @@ def run_audit(
     if progress:
         progress("running detectors")
     results = [evaluate(rule, ctx, config) for rule in rules]
+    notes = [Diagnostic(message=note) for note in config.notes]
     diagnostics = sorted(
         {(d.path or "", d.message, d.severity): d for d in (*index.diagnostics, *facts.diagnostics, *ctx.cache.get(
-            "diagnostics", []))}.values(),
+            "diagnostics", []), *notes)}.values(),
         key=lambda d: (d.path or "", d.message),
     )
     return Report(
