@@ -261,7 +261,7 @@ def _shares(ref: ColumnProfile, cur: ColumnProfile, *, fill_zeroes: bool) -> tup
     """Value shares over the union of values, or over Sturges bins of the combined range (numeric, > 20 values)."""
     approx = False
     ref_unique = ref.n_unique
-    if ref.kind == "numeric" and (ref_unique is None or ref_unique > 20):
+    if ref.kind == "numeric" and (ref_unique is None or ref_unique > 20 or cur.value_counts() is None):
         lo = min(ref.min, cur.min)  # type: ignore[type-var]
         hi = max(ref.max, cur.max)  # type: ignore[type-var]
         nbins = max(1, math.ceil(math.log2(ref.n + cur.n) + 1.0)) if hi > lo else 1
