@@ -234,3 +234,29 @@ def test_variant_cases_expect_the_level_they_are_named_after() -> None:
 def test_known_bugs_name_existing_cases() -> None:
     for rule, case in KNOWN_BUGS:
         assert (FIXTURES / rule / case).is_dir(), f"KNOWN_BUGS lists {rule}/{case}, which has no fixture"
+
+
+def test_fixture_files_are_well_formed() -> None:
+    """A fixture must fail or pass on its evidence, never because one of its files does not parse."""
+    import ast
+    import tomllib
+
+    import yaml
+
+    bad = []
+    for path in sorted(FIXTURES.rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix == ".py":
+                ast.parse(text, filename=str(path))
+            elif path.suffix in (".yml", ".yaml") or path.name.endswith(".dvc"):
+                list(yaml.safe_load_all(text))
+            elif path.suffix in (".json", ".ipynb"):
+                json.loads(text)
+            elif path.suffix == ".toml":
+                tomllib.loads(text)
+        except (SyntaxError, yaml.YAMLError, ValueError) as exc:
+            bad.append(f"{path.relative_to(FIXTURES)}: {exc}")
+    assert not bad, bad
