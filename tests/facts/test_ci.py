@@ -386,3 +386,11 @@ def test_event_name_conditions_filter_triggers() -> None:
     assert [t.kind for t in jobs["tests"].triggers] == ["push", "pull_request"]
     assert jobs["tests"].steps[0].events is None
     assert sorted(jobs["tests"].steps[1].events or ()) == ["push", "schedule", "tag"]
+
+
+def test_folded_and_literal_run_blocks_start_on_the_next_line() -> None:
+    wf = ("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: >-\n          pytest tests\n"
+          "          --maxfail=1\n      - run: |\n          python train.py\n      - run: python eval.py\n")
+    job = extract_ci(*make_repo({".github/workflows/a.yml": wf})).jobs[0]
+    assert [(c.line, c.argv[:2]) for s in job.steps for c in s.commands] == [
+        (7, ("pytest", "tests")), (10, ("python", "train.py")), (11, ("python", "eval.py"))]

@@ -42,7 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, is_setup_command, split_script, words
-from mlscore.facts.yamlsafe import LineDict, LineList, line_of, load_yaml, text_lines
+from mlscore.facts.yamlsafe import LineDict, LineList, line_of, load_yaml, text_lines, value_line
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -348,6 +348,9 @@ def _script_step(file: str, line: int, script: str, *, first_line: int, errexit:
 
 def _block_first_line(mapping: Any, key: str, value: str) -> int:
     """The line of the first script line of ``mapping[key]`` (block scalars start on the next line)."""
+    vl = value_line(mapping, key)
+    if vl:
+        return vl
     kl = line_of(mapping, key) or 1
     return kl + 1 if "\n" in value.rstrip("\n") or value.endswith("\n") else kl
 

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, split_script
-from mlscore.facts.yamlsafe import LineList, line_of, load_yaml, text_lines
+from mlscore.facts.yamlsafe import LineList, line_of, load_yaml, text_lines, value_line
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -108,9 +108,7 @@ def dvc_stages(path: str, text: str, diags: list[Diagnostic] | None = None) -> l
             continue
         body = st.get("do") if isinstance(st.get("do"), dict) else st
         cmd = text_lines(body.get("cmd")) or ""
-        cmd_line = line_of(body, "cmd")
-        if cmd_line and isinstance(body.get("cmd"), str) and "\n" in body["cmd"].rstrip("\n"):
-            cmd_line += 1
+        cmd_line = value_line(body, "cmd") or line_of(body, "cmd")
         if isinstance(body.get("cmd"), LineList) and body["cmd"].item_lines:
             cmd_line = body["cmd"].item_lines[0]
         params: list[str] = []

@@ -11,6 +11,8 @@ Public API
 - ``strip_templates(text) -> str``: blank out Go/Jinja template expressions (Helm charts, ``{{ }}``,
   ``{% %}``) keeping every line in place, so templated YAML can be parsed best-effort.
 - ``line_of(obj, key=None) -> int | None``: the 1-based line of a mapping/sequence, or of one key/item in it.
+- ``value_line(mapping, key) -> int | None``: the line where a key's value text starts (block scalars ``|``/``>``
+  start on the line after the indicator).
 - ``text_lines(obj) -> str``: helper; coerce scalars (and lists of scalars) to text for command fields.
 """
 
@@ -34,10 +36,12 @@ class LineDict(dict):  # type: ignore[type-arg]
 
     line: int = 0
     key_lines: dict[Any, int]
+    value_lines: dict[Any, int]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_lines = {}
+        self.value_lines = {}
 
 
 class LineList(list):  # type: ignore[type-arg]
@@ -123,6 +127,9 @@ def _build(loader: Any, node: yaml.Node, memo: dict[int, Any]) -> Any:
             k = str(k)
         mapping[k] = _build(loader, value_node, memo)
         mapping.key_lines[k] = key_node.start_mark.line + 1
+        # where the value's text starts: block scalars (| and >) begin on the line after their indicator
+        block = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">")
+        mapping.value_lines[k] = value_node.start_mark.line + (2 if block else 1)
     for k, v, line in merged:
         if k not in mapping:
             mapping[k] = v
@@ -242,6 +249,13 @@ def line_of(obj: Any, key: Any = None) -> int | None:
     if isinstance(obj, LineList) and isinstance(key, int) and 0 <= key < len(obj.item_lines):
         return obj.item_lines[key]
     return getattr(obj, "line", 0) or None
+
+
+def value_line(obj: Any, key: Any) -> int | None:
+    """1-based line where the value of ``key`` starts in a LineDict (block scalars: the line after ``|``)."""
+    if isinstance(obj, LineDict):
+        return obj.value_lines.get(key) or obj.key_lines.get(key)
+    return None
 
 
 def text_lines(value: Any) -> str | None:
