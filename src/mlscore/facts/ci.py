@@ -25,8 +25,8 @@ Public API
 - ``CommentedStep``: a commented-out step in a CI file (``# - run: pytest``): evidence of nothing (G2).
 - ``CiFacts``: ``jobs``, ``commented``, ``files``, ``diagnostics``; ``jobs_in(path)``.
 - ``SURFACE_KINDS`` / ``STRONG_SURFACES``: surfacing kinds; the strong ones count under G7 (a PR/commit comment,
-  SARIF/code scanning, a notification, an issue, a published test/coverage report, published pages);
-  ``artifact`` and ``step_summary`` do not.
+  SARIF/code scanning, a notification, an issue, a published test report, published pages);
+  ``coverage_report``, ``artifact`` and ``step_summary`` do not.
 - ``surfaces_of_command(argv, text) -> tuple[str, ...]``: surfacing kinds of one shell command (``cml comment``,
   ``gh pr comment``, Slack webhooks, ``>> $GITHUB_STEP_SUMMARY``...); shared with the automation model.
 """
@@ -67,8 +67,9 @@ CI_GLOBS: tuple[str, ...] = (
 
 SURFACE_KINDS = ("pr_comment", "sarif", "notification", "issue", "test_report", "coverage_report", "publish",
                  "artifact", "step_summary")
-STRONG_SURFACES = frozenset({"pr_comment", "sarif", "notification", "issue", "test_report",
-                             "coverage_report", "publish"})
+#: Surfacing that counts under G7. A coverage upload does not surface a swallowed failure (the coverage of a
+#: failing run is reported all the same); artifacts and step summaries reach nobody.
+STRONG_SURFACES = frozenset({"pr_comment", "sarif", "notification", "issue", "test_report", "publish"})
 
 
 class _Rec(BaseModel):
