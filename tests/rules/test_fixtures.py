@@ -88,6 +88,8 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     "+ sys.exit without checking that a model is evaluated (G2: gates that compare hard-coded numbers)",
     ("INFRA6", "manual"): "a documented manual canary procedure (docs/release.md '## Canary release') is not "
     "read: infra6 has no doc check; says none",
+    ("INFRA7", "none-registry-latest"): "serving `mlflow.pyfunc.load_model(\"models:/churn/latest\")` is credited "
+    "as an explicit registry version: infra7 accepts any `models:/` URI, including the mutable `latest`",
     ("INFRA7", "manual"): "the level is right (the pinned image tag is found) but the runbook heading "
     "'## Rolling back the model' is missed: infra7's regex `roll ?back` does not match 'Rolling back' "
     "(detectors/infra.py infra7 docs loop)",
