@@ -394,3 +394,21 @@ def test_folded_and_literal_run_blocks_start_on_the_next_line() -> None:
     job = extract_ci(*make_repo({".github/workflows/a.yml": wf})).jobs[0]
     assert [(c.line, c.argv[:2]) for s in job.steps for c in s.commands] == [
         (7, ("pytest", "tests")), (10, ("python", "train.py")), (11, ("python", "eval.py"))]
+
+
+def test_workflow_run_and_gitlab_child_pipelines_inherit_triggers() -> None:
+    files = {
+        ".github/workflows/nightly.yml": ("name: Nightly\non:\n  schedule: [{cron: '0 1 * * *'}]\njobs:\n"
+                                          "  a: {runs-on: x, steps: [{run: python train.py}]}\n"),
+        ".github/workflows/after.yml": ("on:\n  workflow_run:\n    workflows: [Nightly]\n    types: [completed]\n"
+                                        "jobs:\n  report: {runs-on: x, steps: [{run: python report.py}]}\n"),
+        ".gitlab-ci.yml": ("monitor:\n  rules:\n    - if: '$CI_PIPELINE_SOURCE == \"schedule\"'\n"
+                           "  trigger:\n    include: ci/monitor.yml\n"),
+        "ci/monitor.yml": "drift:\n  script: [python drift.py]\n",
+    }
+    jobs = {j.id: j for j in extract_ci(*make_repo(files)).jobs}
+    assert [(t.kind, t.detail) for t in jobs["report"].triggers] == [("workflow_run", "Nightly"),
+                                                                     ("schedule", "0 1 * * *")]
+    assert jobs["drift"].file == "ci/monitor.yml"
+    assert [t.kind for t in jobs["drift"].triggers] == ["schedule"]
+    assert jobs["drift"].called_from == (".gitlab-ci.yml:1",)

@@ -21,7 +21,9 @@ Public API
   tests; jobs' triggers are already filtered by their own ``if:``.
 - ``Job``: ``file``/``line``/``id``/``name``/``system``, ``triggers``, ``steps``, ``swallowed``, ``disabled``,
   ``needs``, ``calls`` (reusable workflow ref), ``called_from`` (caller locations whose triggers it inherited),
-  ``surfaces`` (union over steps and job-level reports), ``matrix``.
+  ``surfaces`` (union over steps and job-level reports), ``matrix``, ``workflow`` (GitHub workflow name). A
+  ``workflow_run`` job also carries the triggers of the workflows it follows; a GitLab child pipeline
+  (``trigger: include:``) carries its parent job's triggers.
 - ``CommentedStep``: a commented-out step in a CI file (``# - run: pytest``): evidence of nothing (G2).
 - ``CiFacts``: ``jobs``, ``commented``, ``files``, ``diagnostics``; ``jobs_in(path)``.
 - ``SURFACE_KINDS`` / ``STRONG_SURFACES``: surfacing kinds; the strong ones count under G7 (a PR/commit comment,
@@ -126,6 +128,7 @@ class Job(_Rec):
     called_from: tuple[str, ...] = ()
     surfaces: tuple[str, ...] = ()
     matrix: bool = False
+    workflow: str | None = None
 
 
 class CommentedStep(_Rec):
@@ -544,7 +547,34 @@ def _parse_github(path: str, text: str, read: Reader | None, files: set[str],
             swallow_reason="continue-on-error: true" if swallowed else None,
             disabled=_falsy_condition(job.get("if")), needs=needs_t, calls=calls, surfaces=surf,
             matrix=isinstance(strategy, dict) and "matrix" in strategy,
+            workflow=_str(doc.get("name")) or posixpath.basename(path),
         ))
+    return out
+
+
+def _link_workflow_run(jobs: list[Job]) -> list[Job]:
+    """A GitHub ``workflow_run`` trigger fires after the named workflows run: it inherits their triggers."""
+    by_name: dict[str, list[Trigger]] = {}
+    for j in jobs:
+        if j.system == "github" and j.workflow:
+            by_name.setdefault(j.workflow, []).extend(t for t in j.triggers if t.kind != "workflow_run")
+    out: list[Job] = []
+    for j in jobs:
+        runs = [t for t in j.triggers if t.kind == "workflow_run"]
+        if runs and j.system == "github":
+            inherited: list[Trigger] = []
+            for t in runs:
+                for name in (t.detail or "").split(","):
+                    inherited.extend(by_name.get(name.strip(), []))
+            if inherited:
+                seen: set[tuple[str, str | None]] = set()
+                merged = []
+                for t in (*j.triggers, *inherited):
+                    if (t.kind, t.detail) not in seen:
+                        seen.add((t.kind, t.detail))
+                        merged.append(t)
+                j = j.model_copy(update={"triggers": tuple(merged)})
+        out.append(j)
     return out
 
 
@@ -645,7 +675,7 @@ def _gitlab_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnostic]) -> list[Job]:
+def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnostic], depth: int = 0) -> list[Job]:
     docs: list[tuple[str, Any]] = []
     queue, seen = [path], set()
     while queue and len(seen) < 20:
@@ -740,6 +770,14 @@ def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnost
             disabled=False, needs=needs_t, surfaces=tuple(dict.fromkeys(surf)),
             matrix=isinstance(job.get("parallel"), dict),
         ))
+        child = job.get("trigger")
+        inc = child.get("include") if isinstance(child, dict) else None
+        if inc is not None and depth < 3:  # a child pipeline from a local file runs when this job does
+            parent = out[-1]
+            for cp in _gitlab_includes({"include": inc}):
+                for cj in _parse_gitlab(cp, read, files, diags, depth + 1):
+                    out.append(cj.model_copy(update={"triggers": parent.triggers,
+                                                     "called_from": (f"{p}:{jline}",)}))
     return out
 
 
@@ -1174,6 +1212,7 @@ def extract_ci(files: Iterable[str], read: Reader) -> CiFacts:
         except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
             diags.append(Diagnostic(path=path, message=f"CI file not understood: {type(exc).__name__}: {exc}"[:300]))
     jobs = _link_reusable(jobs)
+    jobs = _link_workflow_run(jobs)
     return CiFacts(jobs=tuple(jobs), commented=tuple(commented), files=tuple(parsed), diagnostics=tuple(diags))
 
 
