@@ -141,3 +141,15 @@ def test_model_labels_are_capped(ref_path: Path) -> None:
               if s.name == "mlscore_rows_analysed_total"}
     assert models == {"m0", "m1", "m2", "other"}
     assert len(a.windows) == 4
+
+
+def test_payloads_are_logged_only_when_asked(ref_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    secret = b'{"inputs": "SECRET-PAYLOAD"}'
+    for log_payloads in (False, True):
+        a, _ = _analyzer(ref_path, log_payloads=log_payloads)
+        with caplog.at_level(logging.INFO, logger="mlscore.sidecar"):
+            a.process(Event("proxy", path="/v2/models/iris/infer", request=secret, size=len(secret)))
+        assert ("SECRET-PAYLOAD" in caplog.text) is log_payloads
+        caplog.clear()

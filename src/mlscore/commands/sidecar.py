@@ -34,7 +34,8 @@ def _write(text: str, output: str | None) -> None:
 @click.option("--config", "config_path", metavar="FILE", help="sidecar.toml with [sidecar], [model], [alerts].")
 @click.option("--sample-rate", type=float, help="Share of requests analysed (0..1, default 1).")
 @click.option("--max-body-bytes", type=int, help="Largest request body forwarded; larger ones get 413.")
-@click.option("--log-payloads", is_flag=True, default=None, help="Log payloads that fail to decode (off).")
+@click.option("--log-payloads", is_flag=True, default=None,
+              help="Log the first 512 bytes of payloads that fail to decode (off: payloads may be personal).")
 @click.pass_context
 def sidecar(ctx: click.Context, upstream: str | None, listen: str | None, metrics_addr: str | None,
             reference: str | None, window: str | None, config_path: str | None, sample_rate: float | None,

@@ -298,6 +298,9 @@ class Analyzer:
             except protocols.PayloadError:
                 preds = None
         if inputs is None and preds is None:
+            if self.cfg.sidecar.log_payloads:  # opt-in only: payloads may hold personal data
+                log.info("undecodable %s event (%s): request=%r response=%r", ev.source, protocol,
+                         (req or b"")[:512], (resp or b"")[:512])
             raise Drop("undecodable")
         model = ev.model
         version = ev.version
