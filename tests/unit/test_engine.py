@@ -397,3 +397,18 @@ def test_cli_overrides_beat_the_file_config(git_repo: GitRepoFactory) -> None:
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file or directory"):
         run_audit(tmp_path / "nope", now=NOW)
+
+
+def test_a_failing_detector_becomes_an_error_result(git_repo: GitRepoFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlscore import detectors
+
+    def broken(ctx: object, params: dict[str, object]) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(detectors.DETECTORS, "data7", broken)
+    root, _repo = git_repo(PROJECT)
+    report = run_audit(root, config=Config(select=("DATA7", "MODEL1")), now=NOW)
+    data7, model1 = report.results
+    assert data7.error == "detector data7 failed: RuntimeError: boom"
+    assert (data7.level, data7.points) == (Level.NONE, 0.0)
+    assert model1.error is None and model1.level is Level.AUTOMATED
