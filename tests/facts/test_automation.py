@@ -376,3 +376,14 @@ def test_workspace_variables_are_the_repository_root() -> None:
     m = model({".github/workflows/ci.yml": text, "tools/check.py": "", "ml/train.py": ""})
     assert m.reached_paths() == {"tools/check.py", "ml/train.py"}
     assert m.unresolved == ()
+
+
+def test_tox_factor_conditional_commands_and_root_action() -> None:
+    tox = ("[tox]\nenvlist = py311-{unit,integration}\n\n[testenv]\ncommands =\n"
+           "    unit: pytest tests/unit\n    integration: pytest tests/integration\n")
+    files = {".github/workflows/ci.yml": ("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: ./\n"
+                                          "      - run: tox -e py311-unit\n"),
+             "action.yml": "runs:\n  using: composite\n  steps:\n    - run: python tools/lint.py\n      shell: bash\n",
+             "tools/lint.py": "", "tox.ini": tox, "tests/unit/test_u.py": "", "tests/integration/test_i.py": ""}
+    m = model(files)
+    assert m.reached_paths() == {"tools/lint.py", "tests/unit/test_u.py"}

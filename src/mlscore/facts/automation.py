@@ -962,6 +962,13 @@ class _Resolver:
             if cmds is None:
                 continue
             for line, cmd_text in cmds:
+                factor = re.match(r"^!?[\w.!-]+(,!?[\w.!-]+)*:\s+", cmd_text)  # `unit: pytest tests/unit`
+                if factor and not cmd_text.startswith(("http:", "https:")):
+                    wanted = set(re.split(r"[,]", factor.group(0).rstrip(": \t")))
+                    parts = set(re.split(r"[-]", env))
+                    if not any((w.lstrip("!") in parts) != w.startswith("!") for w in wanted):
+                        continue
+                    cmd_text = cmd_text[factor.end():]
                 swallow = "tox command prefixed with '-'" if cmd_text.startswith("-") else None
                 body = cmd_text.lstrip("-").strip()
                 body = re.sub(r"\{posargs(:[^}]*)?\}", lambda m: (m.group(1) or ":")[1:], body)

@@ -494,7 +494,8 @@ def _composite_steps(ref: str, read: Reader, files: set[str], depth: int,
     if ref.startswith("../"):
         return []
     base = posixpath.normpath(ref[2:] if ref.startswith("./") else ref)
-    for cand in (f"{base}/action.yml", f"{base}/action.yaml"):
+    prefix = "" if base in (".", "") else base + "/"  # `uses: ./` is the repository's own root action
+    for cand in (f"{prefix}action.yml", f"{prefix}action.yaml"):
         text = read(cand)
         if text is None:
             continue
