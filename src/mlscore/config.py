@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlscore.errors import ConfigError
-from mlscore.models import RULE_ID_RE, Attestation, Level
+from mlscore.models import RULE_ID_RE, Attestation, Diagnostic, Level
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,6 +46,10 @@ def env(name: str) -> str | None:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ConfigSyntaxError(ConfigError):
+    """The file is not readable TOML at all (as opposed to a TOML file with a wrong key)."""
 
 
 class AttestEntry(_Strict):
@@ -111,7 +115,7 @@ class Config(_Strict):
     attestations: tuple[Attestation, ...] = ()
     waivers: tuple[tuple[str, str, str], ...] = ()  # (rule, reason, source)
     sources: tuple[str, ...] = ()  # config files read, in precedence order
-    notes: tuple[str, ...] = ()  # settings ignored for safety, reported as diagnostics
+    notes: tuple[Diagnostic, ...] = ()  # files and settings ignored, reported in the audit's diagnostics
 
     def digest(self) -> str:
         import hashlib
@@ -145,15 +149,15 @@ def read_file_config(path: Path, *, section_required: bool = False, data: bytes 
             with open(path, "rb") as handle:
                 data = handle.read(MAX_CONFIG_BYTES + 1)
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+            raise ConfigSyntaxError(f"{path}: cannot read: {exc.strerror}") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
+        raise ConfigSyntaxError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigSyntaxError(f"{path}: not valid UTF-8") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigSyntaxError(f"{path}: invalid TOML: {exc}") from None
     where = str(path)
     if path.name == "pyproject.toml":
         table = doc.get("tool", {}).get("mlscore") if isinstance(doc.get("tool"), dict) else None
@@ -189,6 +193,7 @@ def load_config(
     """
     today = today or dt.date.today()
     files: list[tuple[Path, FileConfig]] = []
+    early_notes: list[Diagnostic] = []
     if config_file is not None:
         loaded = read_file_config(config_file, section_required=config_file.name == "pyproject.toml")
         if loaded is not None:
@@ -196,17 +201,24 @@ def load_config(
     if not isolated:
         root = target if target.is_dir() else target.parent
         for candidate in (root / "pyproject.toml", root / ".mlscore.toml"):
-            if tree is not None:
-                blob = tree.read_bytes(candidate.name, limit=MAX_CONFIG_BYTES)
-                loaded = None if blob is None else read_file_config(candidate, data=blob)
-            elif candidate.is_file() and not candidate.is_symlink():
-                loaded = read_file_config(candidate)
-            else:
+            try:
+                if tree is not None:
+                    blob = tree.read_bytes(candidate.name, limit=MAX_CONFIG_BYTES)
+                    loaded = None if blob is None else read_file_config(candidate, data=blob)
+                elif candidate.is_file() and not candidate.is_symlink():
+                    loaded = read_file_config(candidate)
+                else:
+                    loaded = None
+            except ConfigSyntaxError as exc:
+                # The audited tree's own file is broken: report it and audit on (a key typo still fails).
+                message = str(exc).split(": ", 1)[-1]
+                early_notes.append(Diagnostic(path=candidate.name,
+                                              message=f"{message}; its [tool.mlscore] settings were not read"))
                 loaded = None
             if loaded is not None:
                 files.append((candidate, loaded))
     values: dict[str, Any] = {}
-    notes: list[str] = []
+    notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
                 "data_reports", "probe_reports"):
@@ -217,15 +229,15 @@ def load_config(
             own = config_file is None or path != config_file  # from the audited tree, maybe a pull request
             if key == "rules_dirs" and own:
                 # Rules decide the score: a pull request must not be able to rewrite them for itself.
-                notes.append(f"{path.name}: rules_dirs in the audited tree's own config is ignored "
-                             "(pass the config with --config to use it)")
+                notes.append(Diagnostic(path=path.name, message="rules_dirs in the audited tree's own config is "
+                                        "ignored (pass the config with --config to use it)"))
                 break
             if key in ("rules_dirs", "data_reports", "probe_reports"):
                 resolved = [(path.parent / v) for v in value]
                 if own:
                     inside = [p for p in resolved if _inside(p, root)]
-                    notes.extend(f"{path.name}: {key} entry {str(p)!r} is outside the audited tree; ignored"
-                                 for p in resolved if p not in inside)
+                    notes.extend(Diagnostic(path=path.name, message=f"{key} entry {str(p)!r} is outside the "
+                                            "audited tree; ignored") for p in resolved if p not in inside)
                     resolved = inside
                 value = [str(p) for p in resolved]
             values[key] = tuple(value) if isinstance(value, list) else value

@@ -81,7 +81,7 @@ def run_audit(
     if progress:
         progress("running detectors")
     results = [evaluate(rule, ctx, config) for rule in rules]
-    notes = [Diagnostic(message=note) for note in config.notes]
+    notes = list(config.notes)
     diagnostics = sorted(
         {(d.path or "", d.message, d.severity): d for d in (*index.diagnostics, *facts.diagnostics, *ctx.cache.get(
             "diagnostics", []), *notes)}.values(),
