@@ -387,3 +387,10 @@ def test_tox_factor_conditional_commands_and_root_action() -> None:
              "tools/lint.py": "", "tox.ini": tox, "tests/unit/test_u.py": "", "tests/integration/test_i.py": ""}
     m = model(files)
     assert m.reached_paths() == {"tools/lint.py", "tests/unit/test_u.py"}
+
+
+def test_nose2_dotted_names_with_test_functions_and_packages() -> None:
+    m = model({".github/workflows/ci.yml": wf("nose2 -F -v TTS tests.zoo.test_models.test_offset_0 tests.nothing"),
+               "TTS/__init__.py": "", "TTS/model.py": "", "tests/zoo/test_models.py": ""})
+    assert m.reached_paths() == {"tests/zoo/test_models.py"}
+    assert [u.reference for u in m.unresolved] == ["tests.nothing"]

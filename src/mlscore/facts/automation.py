@@ -798,13 +798,24 @@ class _Resolver:
         found: list[str] = []
         missing: list[str] = []
         for name in names or [""]:
-            base = _join(start, name.replace(".", "/")) if name else start
-            if self.repo.exists(base + ".py"):
-                hits = [base + ".py"]
-            else:
-                hits = [f for f in self.repo.under(base) if f.endswith(".py")
+            parts = name.split(".") if name else []
+            hits: list[str] = []
+            known = not name
+            # `pkg.test_mod.TestCase.test_fn`: the longest dotted prefix that is a module or a package
+            for k in range(len(parts), 0, -1):
+                base = _join(start, "/".join(parts[:k]))
+                if self.repo.exists(base + ".py"):
+                    hits, known = [base + ".py"], True
+                    break
+                if k == len(parts) and self.repo.is_dir(base):
+                    known = True
+                    hits = [f for f in self.repo.under(base) if f.endswith(".py")
+                            and fnmatch.fnmatchcase(posixpath.basename(f), "test*.py")]
+                    break
+            if not name:
+                hits = [f for f in self.repo.under(start) if f.endswith(".py")
                         and fnmatch.fnmatchcase(posixpath.basename(f), "test*.py")]
-            if not hits and name:
+            if not known:
                 missing.append(name)
             for f in hits:
                 self.add_reach(f, ctx, "test", text)
