@@ -105,10 +105,11 @@ def soak(sc: object, lua: Path, requests: int, connections: int = 8) -> dict[str
     t0 = time.monotonic()
     try:
         while True:
-            time.sleep(2)
+            time.sleep(5)
             done = total(scrape(metrics), "mlscore_requests_total") - start
             samples.append((done, sc.rss_bytes() / 2**20))  # type: ignore[attr-defined]
-            print(f"  soak: {int(done):>8} requests, RSS {samples[-1][1]:.1f} MiB", file=sys.stderr)
+            if len(samples) % 10 == 1:
+                print(f"  soak: {int(done):>8} requests, RSS {samples[-1][1]:.1f} MiB", file=sys.stderr)
             if done >= requests:
                 break
     finally:
@@ -130,15 +131,94 @@ def soak(sc: object, lua: Path, requests: int, connections: int = 8) -> dict[str
     }
 
 
+STUB_BODY = (b'{"model_name":"iris","model_version":"v1","id":"00000000-0000-0000-0000-000000000000",'
+             b'"parameters":{},"outputs":[{"name":"predict","shape":[1,1],"datatype":"INT64",'
+             b'"parameters":{"content_type":"np"},"data":[0]}]}')
+
+
+def serve_stub(port: int) -> None:
+    """A canned V2 upstream (uvloop, keep-alive): isolates the sidecar's own cost from the model's."""
+    import asyncio
+
+    out = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nce-specversion: 0.3\r\n"
+           b"content-length: %d\r\n\r\n" % len(STUB_BODY) + STUB_BODY)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                if m:
+                    await reader.readexactly(int(m.group(1)))
+                writer.write(out)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def run() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        await server.serve_forever()
+
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+
+
+def compare(ports: dict[str, int], body: Path, lua: Path, seconds: int, reps: int, label: str) -> dict[str, object]:
+    """Interleaved direct/sidecar runs at 200 req/s (hey) and at saturation (wrk -c16); medians."""
+    for port in ports.values():  # warm both paths
+        wrk(port, lua, 2, 4)
+    fixed: dict[str, list[dict[str, float]]] = {"direct": [], "sidecar": []}
+    sat: dict[str, list[dict[str, float]]] = {"direct": [], "sidecar": []}
+    for rep in range(reps):
+        order = ["direct", "sidecar"] if rep % 2 == 0 else ["sidecar", "direct"]
+        for mode in order:
+            fixed[mode].append(hey_fixed_rate(ports[mode], body, seconds))
+            print(f"{label} rep {rep + 1} {mode:7} 200 req/s: {fixed[mode][-1]}", file=sys.stderr)
+        for mode in order:
+            sat[mode].append(wrk(ports[mode], lua, seconds, 16))
+            print(f"{label} rep {rep + 1} {mode:7} saturation: {sat[mode][-1]}", file=sys.stderr)
+    med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in fixed.items()}
+    smed = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in sat.items()}
+    return {
+        "fixed_rate_200": {"runs": fixed, "median": med,
+                           "added_p50_ms": round(med["sidecar"]["p50_ms"] - med["direct"]["p50_ms"], 3),
+                           "added_p99_ms": round(med["sidecar"]["p99_ms"] - med["direct"]["p99_ms"], 3)},
+        "saturation_c16": {"runs": sat, "median": smed, "throughput_loss_pct": round(
+            (1 - smed["sidecar"]["rps"] / smed["direct"]["rps"]) * 100, 1)},
+    }
+
+
+def _summary(label: str, r: dict[str, object]) -> str:
+    f, s_ = r["fixed_rate_200"], r["saturation_c16"]  # type: ignore[index]
+    return (f"[{label}] 200 req/s: direct p50 {f['median']['direct']['p50_ms']:.2f} ms p99 "
+            f"{f['median']['direct']['p99_ms']:.2f} ms ({f['median']['direct']['rps']:.0f} req/s reached); sidecar "
+            f"p50 {f['median']['sidecar']['p50_ms']:.2f} ms p99 {f['median']['sidecar']['p99_ms']:.2f} ms; added p50 "
+            f"{f['added_p50_ms']:+.2f} ms (target <= 0.5), p99 {f['added_p99_ms']:+.2f} ms (target <= 1)\n"
+            f"[{label}] saturation (wrk -t1 -c16): direct {s_['median']['direct']['rps']:.0f} req/s, sidecar "
+            f"{s_['median']['sidecar']['rps']:.0f} req/s, loss {s_['throughput_loss_pct']:.1f}% (target <= 10%)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=10, help="per measurement point")
     ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions")
-    ap.add_argument("--soak-requests", type=int, default=200_000)
+    ap.add_argument("--soak-requests", type=int, default=1_000_000)
+    ap.add_argument("--no-stub", action="store_true", help="skip the canned-upstream comparison and soak")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--serve-stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.serve_stub:
+        serve_stub(args.serve_stub)
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanups: no orphaned servers
     _need("wrk"), _need("hey")
     results: dict[str, object] = {"seconds": args.seconds, "reps": args.reps}
+    lines = []
     with tempfile.TemporaryDirectory(prefix="mlscore-sidecar-bench-") as tmpdir:
         tmp = Path(tmpdir)
         spec = train_iris_model(tmp / "models" / "iris")
@@ -147,48 +227,41 @@ def main(argv: list[str] | None = None) -> int:
         lua = tmp / "infer.lua"
         lua.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                        f"wrk.body = {json.dumps(body.read_text())}\n")
+        ref = make_reference(tmp / "reference.profile.json", load_model(spec))
+        sidecar_args = ["--reference", str(ref), "--window", "10000"]
         with running_mlserver(tmp / "models", [spec]) as server:
-            ref = make_reference(tmp / "reference.profile.json", load_model(spec))
-            sc = start_sidecar(tmp, ["--upstream", server.url, "--reference", str(ref), "--window", "10000"])
+            sc = start_sidecar(tmp, ["--upstream", server.url, *sidecar_args], name="sidecar-mlserver")
             try:
-                ports = {"direct": server.http_port, "sidecar": sc.listen}
-                for port in ports.values():  # warm both paths (connections, caches, JIT-free but imports)
-                    wrk(port, lua, 2, 4)
-                fixed: dict[str, list[dict[str, float]]] = {"direct": [], "sidecar": []}
-                sat: dict[str, list[dict[str, float]]] = {"direct": [], "sidecar": []}
-                for rep in range(args.reps):
-                    order = ["direct", "sidecar"] if rep % 2 == 0 else ["sidecar", "direct"]
-                    for mode in order:
-                        fixed[mode].append(hey_fixed_rate(ports[mode], body, args.seconds))
-                        print(f"rep {rep + 1} {mode:7} 200 req/s: {fixed[mode][-1]}", file=sys.stderr)
-                    for mode in order:
-                        sat[mode].append(wrk(ports[mode], lua, args.seconds, 16))
-                        print(f"rep {rep + 1} {mode:7} saturation: {sat[mode][-1]}", file=sys.stderr)
-                med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in fixed.items()}
-                smed = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in sat.items()}
-                results["fixed_rate_200"] = {"runs": fixed, "median": med, "added_p50_ms": round(
-                    med["sidecar"]["p50_ms"] - med["direct"]["p50_ms"], 3), "added_p99_ms": round(
-                    med["sidecar"]["p99_ms"] - med["direct"]["p99_ms"], 3)}
-                results["saturation_c16"] = {"runs": sat, "median": smed, "throughput_loss_pct": round(
-                    (1 - smed["sidecar"]["rps"] / smed["direct"]["rps"]) * 100, 1)}
-                results["rss_idle_mib"] = round(sc.rss_bytes() / 2**20, 1)
-                if args.soak_requests:
-                    results["soak"] = soak(sc, lua, args.soak_requests)
-                s = scrape(sc.metrics)
-                results["events"] = {k: total(s, f"mlscore_events_{k}_total") for k in ("received", "analysed", "dropped")}
+                results["mlserver"] = compare({"direct": server.http_port, "sidecar": sc.listen}, body, lua,
+                                              args.seconds, args.reps, "mlserver")
+                lines.append(_summary("MLServer", results["mlserver"]))  # type: ignore[arg-type]
+                results["rss_after_mlserver_runs_mib"] = round(sc.rss_bytes() / 2**20, 1)
             finally:
                 stop_sidecar(sc)
-    f, s_ = results["fixed_rate_200"], results["saturation_c16"]  # type: ignore[index]
-    print(f"200 req/s: direct p50 {f['median']['direct']['p50_ms']:.2f} ms p99 {f['median']['direct']['p99_ms']:.2f} ms; "
-          f"sidecar p50 {f['median']['sidecar']['p50_ms']:.2f} ms p99 {f['median']['sidecar']['p99_ms']:.2f} ms; "
-          f"added p50 {f['added_p50_ms']:+.2f} ms (target <= 0.5), p99 {f['added_p99_ms']:+.2f} ms (target <= 1)")
-    print(f"saturation (wrk -c16): direct {s_['median']['direct']['rps']:.0f} req/s, sidecar "
-          f"{s_['median']['sidecar']['rps']:.0f} req/s, loss {s_['throughput_loss_pct']:.1f}% (target <= 10%)")
-    if "soak" in results:
-        k = results["soak"]  # type: ignore[assignment]
-        print(f"soak: {k['requests']} requests in {k['seconds']} s; RSS warm {k['rss_warm_mib']} MiB, final "
-              f"{k['rss_final_mib']} MiB, peak {k['rss_peak_mib']} MiB (target < 100), growth "
-              f"{k['growth_after_warmup_pct']}% (target < 10%); dropped events {k['events_dropped']}")
+        if not args.no_stub:
+            from tests.support.mlserver import free_port
+
+            port = free_port()
+            stub = subprocess.Popen([sys.executable, __file__, "--serve-stub", str(port)])
+            sc = start_sidecar(tmp, ["--upstream", f"http://127.0.0.1:{port}", *sidecar_args], name="sidecar-stub")
+            try:
+                results["stub"] = compare({"direct": port, "sidecar": sc.listen}, body, lua, args.seconds,
+                                          args.reps, "stub")
+                lines.append(_summary("canned upstream", results["stub"]))  # type: ignore[arg-type]
+                if args.soak_requests:
+                    k = soak(sc, lua, args.soak_requests)
+                    results["soak"] = k
+                    lines.append(
+                        f"[soak, canned upstream] {k['requests']} requests in {k['seconds']} s ({k['rps']} req/s); "
+                        f"RSS after 10%: {k['rss_warm_mib']} MiB, final {k['rss_final_mib']} MiB, peak "
+                        f"{k['rss_peak_mib']} MiB (target < 100), growth {k['growth_after_warmup_pct']}% "
+                        f"(target < 10%); events analysed {k['events_analysed']:.0f}, dropped "
+                        f"{k['events_dropped']:.0f}, windows closed {k['windows_closed']:.0f}")
+            finally:
+                stop_sidecar(sc)
+                stub.terminate()
+                stub.wait()
+    print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
