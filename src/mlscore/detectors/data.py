@@ -93,7 +93,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
     if models:
         uses = _schema_uses(ctx, schema_names)
         serving = [(py, line, s) for py, line, s in uses if is_serving_file(ctx, py)]
-        pipeline = [(py, line, s) for py, line, s in uses if automated_run(ctx, py.path) or GUARD_PATH_RX.search(py.path)]
+        pipeline = [(py, line, s) for py, line, s in uses if automated_run(ctx, py.path) or on_standard_path(py.path)]
         if serving:
             py, line, s = serving[0]
             outcomes.append(Outcome(Level.AUTOMATED, [
@@ -156,6 +156,17 @@ JSON_SCHEMA_KW_RX = re.compile(r'"(minimum|maximum|exclusiveMinimum|exclusiveMax
 #: Modules on the standard training, data-loading or serving path: a raising check there is a guard (G5e).
 GUARD_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(train|pipeline|load|ingest|prepare|jobs?|flow|dag|main|infer|predict|serv|"
                            r"data|dataset|io|read|etl|app|api)[^/]*(/|\.py$)")
+#: Code people run by hand, whatever its name says.
+HAND_RUN_RX = re.compile(r"(?i)(^|/)(scripts?|tools|notebooks?|examples?|docs?|benchmarks?|sandbox|playground|"
+                         r"experiments?|scratch)/")
+
+
+def on_standard_path(path: str) -> bool:
+    """Whether ``path`` is part of the standard training, data-loading or serving code (a guard there acts on
+    every run: LABELING.md G5e), rather than a script someone runs by hand."""
+    return bool(GUARD_PATH_RX.search(path)) and not HAND_RUN_RX.search(path)
+
+
 VALIDATOR_NAME_RX = re.compile(r"(?i)^(validate|check|verify|assert|enforce)\w*")
 
 
@@ -217,7 +228,7 @@ def _validators(ctx: Context) -> list[Outcome]:
                                                                             Level.AUTOMATED, run, "test"), *decl],
                                             "CI validates committed data against the schema"))
                 continue
-            if is_serving_file(ctx, py) or GUARD_PATH_RX.search(py.path):
+            if is_serving_file(ctx, py) or on_standard_path(py.path):
                 outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, call.line,
                                                                         f"{short}() guards every run of {py.path}",
                                                                         Level.AUTOMATED), *decl],

@@ -7,7 +7,7 @@ from typing import Any
 
 from mlscore.detectors.code import automated_run, is_serving_file, serving_files
 from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
-from mlscore.detectors.data import _checks, _constrained_models, _schema_uses
+from mlscore.detectors.data import HAND_RUN_RX, _checks, _constrained_models, _schema_uses
 from mlscore.models import Evidence, Level, Location
 
 SCHEDULED = ("ci_schedule", "schedule")
@@ -191,7 +191,7 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
                         paths=lambda p: p.endswith(".py"), limit=60,
                         literals=("isnan", "isinf", "isfinite", "terminateonnan", "detect_anomaly", "check_numerics")):
         py = ctx.facts.py(hit.path)
-        if py is None or py.is_test_file:
+        if py is None or py.is_test_file or HAND_RUN_RX.search(hit.path):
             continue
         if "TerminateOnNaN" in hit.text or "check_numerics" in hit.text or "detect_anomaly" in hit.text:
             acts = True
