@@ -301,7 +301,8 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
     try:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        diags.append(Diagnostic(path=path, message="Python file with orchestrator code does not parse"))
+        if "{{" not in path and "{%" not in path:  # cookiecutter templates are not Python yet
+            diags.append(Diagnostic(path=path, message="Python file with orchestrator code does not parse"))
         return []
     consts: dict[str, Any] = {}
     for node in tree.body:
