@@ -154,7 +154,7 @@ def test_dvc_repro_named_stage_with_upstream_and_pipeline_trigger() -> None:
                "src/train.py": "", "src/report.py": ""})
     assert sorted(r.triggers for r in m.reaches("src/train.py")) == [("ci_push",), ("pipeline",)]
     assert [r.triggers for r in m.reaches("src/report.py")] == [("pipeline",)]
-    ci_train = [r for r in m.reaches("src/train.py") if r.triggers == PUSH][0]
+    ci_train = next(r for r in m.reaches("src/train.py") if r.triggers == PUSH)
     assert ci_train.chain_text == ".github/workflows/ci.yml:6 -> dvc.yaml:5 -> dvc.yaml:6 -> src/train.py"
     assert [r.triggers for r in m.reaches("src/prepare.py")].count(PUSH) == 1
 

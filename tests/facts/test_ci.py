@@ -111,7 +111,7 @@ def test_composite_action_expanded() -> None:
 
 
 def test_reusable_workflow_inherits_caller_triggers() -> None:
-    inner = [j for j in _gh().jobs if j.id == "inner"][0]
+    inner = next(j for j in _gh().jobs if j.id == "inner")
     assert inner.called_from == (".github/workflows/ci.yml:38",)
     assert [t.kind for t in inner.triggers] == ["push", "pull_request", "schedule", "manual"]
 

@@ -77,7 +77,7 @@ def test_huge_and_deep_inputs_are_bounded() -> None:
         "grafana/dash.json": '{"panels": ' + "[" * 50_000 + "]" * 50_000 + "}",
         "dags/dag.py": "import airflow\nx = " + "(" * 5000 + ")" * 5000,
     }
-    ci, sched, model, manifests, monitoring, deps = _run_all(files)
+    ci, sched, _model, manifests, monitoring, deps = _run_all(files)
     assert {d.path for d in ci.diagnostics} == {".github/workflows/ci.yml"}  # too large to parse
     assert {d.path for d in sched.diagnostics} == {"k8s/deep.yaml", "dags/dag.py"}
     assert {d.path for d in monitoring.diagnostics} == {"grafana/dash.json"}

@@ -26,14 +26,14 @@ CMD ["uvicorn", "app.main:app", "--port", "8080"]
 
 def test_dockerfile() -> None:
     df = facts({"Dockerfile": DOCKERFILE, "docker/serve.Dockerfile": "FROM ubuntu\nENTRYPOINT mlscore sidecar\n"})
-    main = [d for d in df.dockerfiles if d.file == "Dockerfile"][0]
+    main = next(d for d in df.dockerfiles if d.file == "Dockerfile")
     assert [(b.name, b.tag, b.digest, b.pinned, b.line) for b in main.bases] == [
         ("python", "3.11-slim", "sha256:abc", True, 1)]
     assert [(c.line, c.argv) for c in main.runs] == [(2, ("pip", "install", "-r", "requirements.txt")),
                                                     (3, ("python", "-m", "pytest", "tests"))]
     assert (main.cmd, main.cmd_line, main.healthcheck_line, main.user, main.expose, main.copies) == (
         "uvicorn app.main:app --port 8080", 9, 6, "app", ("8080",), ("src/",))
-    other = [d for d in df.dockerfiles if d.file != "Dockerfile"][0]
+    other = next(d for d in df.dockerfiles if d.file != "Dockerfile")
     assert other.bases[0].latest and not other.bases[0].pinned
     assert [str(s) for s in df.sidecars] == ["docker/serve.Dockerfile:2"]
 
@@ -101,7 +101,7 @@ def test_argo_rollout_and_analysis_template() -> None:
                            "canary_steps": ["setWeight:20", "pause:5m", "analysis:latency", "setWeight:100"],
                            "canary_analysis": ["error-rate"], "traffic_routing": None,
                            "abort_scale_down_delay": 30, "blue_green": False}
-    server, monitor = ro.containers
+    server, _monitor = ro.containers
     assert (server.image.tag, server.probes, server.resources, server.line) == ("2.1.0", ("readiness",), True, 24)
     assert [str(s) for s in f.sidecars] == ["deploy/rollout.yaml:28"]
     assert at.features["metrics"] == ["error-rate"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from mlscore.facts.monitoring import MonitoringFacts, classify, extract_monitoring, metric_names, wanted
+from mlscore.facts.monitoring import (
+    MonitoringFacts,
+    classify,
+    extract_monitoring,
+    metric_names,
+    wanted,
+)
 
 from .conftest import make_repo
 

@@ -55,8 +55,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.ci import STRONG_SURFACES, CiFacts, Job, Step, Trigger, surfaces_of_command
-from mlscore.facts.shell import ShellCommand, is_setup_command, split_script, words, workspace_relative
-from mlscore.facts.yamlsafe import load_yaml, line_of, text_lines
+from mlscore.facts.shell import (
+    ShellCommand,
+    is_setup_command,
+    split_script,
+    words,
+    workspace_relative,
+)
+from mlscore.facts.yamlsafe import line_of, load_yaml
 from mlscore.models import Diagnostic, Location
 
 if sys.version_info >= (3, 11):
@@ -247,8 +253,7 @@ class _Repo:
                 lst.append(f)
             if f.endswith(".py"):
                 mod = f[:-3].replace("/", ".")
-                if mod.endswith(".__init__"):
-                    mod = mod[:-9]
+                mod = mod.removesuffix(".__init__")
                 modules.setdefault(mod, f)
                 self.module_last.add(mod.rpartition(".")[2])
 
@@ -664,7 +669,7 @@ class _Resolver:
         i = 0
         while i < len(args):
             a = args[i]
-            if a.startswith("--ignore=") or a.startswith("--ignore-glob="):
+            if a.startswith(("--ignore=", "--ignore-glob=")):
                 ignores.append(a.split("=", 1)[1])
             elif a in ("--ignore", "--ignore-glob") and i + 1 < len(args):
                 ignores.append(args[i + 1])
@@ -734,7 +739,7 @@ class _Resolver:
                     continue
                 base = posixpath.basename(f)
                 how: How | None = None
-                if f == root and (f.endswith(".py") or f.endswith(".ipynb")):
+                if f == root and f.endswith((".py", ".ipynb")):
                     how = "notebook" if f.endswith(".ipynb") else "test"
                 elif f.endswith(".py") and ((base.startswith("test_") or base.endswith("_test.py"))
                                             if default_patterns else
@@ -883,7 +888,7 @@ class _Resolver:
                 i += 1
             elif a in ("-i", "--ignore-errors", "-k", "--keep-going"):
                 ignore_errors = ignore_errors or a in ("-i", "--ignore-errors")
-            elif a.startswith("-j") or a.startswith("-") or "=" in a:
+            elif a.startswith("-") or "=" in a:
                 pass
             else:
                 targets.append(a)
@@ -956,9 +961,8 @@ class _Resolver:
             elif rest[i] in ("-c", "--conf") and i + 1 < len(rest):
                 conf = _join(cwd, rest[i + 1])
                 i += 1
-            elif rest[i] in ("run", "r", "run-parallel", "p", "--"):
-                if rest[i] == "--":
-                    break
+            elif rest[i] == "--":
+                break
             i += 1
         tox = self.toxconfig(conf, cwd)
         if tox is None:
@@ -1108,14 +1112,12 @@ class _Resolver:
 
     # ------------------------------------------------------------------ dvc, notebooks, GX, pre-commit
     def dvc(self, rest: list[str], cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
-        from mlscore.facts.schedules import dvc_stages  # noqa: PLC0415 - avoids an import cycle
+        from mlscore.facts.schedules import dvc_stages
 
-        targets = [a for a in rest if not a.startswith("-")]
-        flags = set(a for a in rest if a.startswith("-"))
+        flags = {a for a in rest if a.startswith("-")}
         pos = [a for a in rest if not a.startswith("-")]
         if "-n" in rest or "--name" in rest or "--set-param" in rest or "-S" in rest:
-            targets = []  # dvc exp run -n NAME / -S param=value: not stage names
-            pos = []
+            pos = []  # dvc exp run -n NAME / -S param=value: not stage names
         dvc_files = [f for f in self.repo.files if posixpath.basename(f) == "dvc.yaml"
                      and (not cwd or f.startswith(cwd.rstrip("/") + "/"))]
         if not flags & {"-R", "--recursive", "-P", "--all-pipelines"}:
@@ -1179,7 +1181,7 @@ class _Resolver:
     def docker_build(self, rest: list[str], cwd: str | None, ctx: _Ctx,
                      text: str) -> tuple[str, list[str], list[str]]:
         """``docker build [-f FILE] CONTEXT``: the Dockerfile's RUN commands run at build time."""
-        from mlscore.facts.manifests import parse_dockerfile  # noqa: PLC0415 - avoids an import cycle
+        from mlscore.facts.manifests import parse_dockerfile
 
         dockerfile: str | None = None
         pos: list[str] = []
@@ -1215,7 +1217,7 @@ class _Resolver:
     def compose_run(self, rest: list[str], cwd: str | None, ctx: _Ctx,
                     text: str) -> tuple[str, list[str], list[str]]:
         """``docker compose run [opts] SERVICE [CMD...]``: CMD (or the service's command) in its build context."""
-        from mlscore.facts.manifests import extract_manifests  # noqa: PLC0415
+        from mlscore.facts.manifests import extract_manifests
 
         i = 0
         takes = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish", "--name",
@@ -1285,8 +1287,8 @@ class _Resolver:
                  kind: str) -> tuple[str, list[str], list[str]]:
         """A job submitted from a spec file: Anyscale ``entrypoint``, Azure ML ``command`` (+ ``code``),
         Kubernetes Job/Pod/Argo Workflow container commands. The job runs every time the CI step does."""
-        from mlscore.facts.schedules import _k8s_entries  # noqa: PLC0415 - shared container parsing
-        from mlscore.facts.yamlsafe import load_yaml_docs  # noqa: PLC0415
+        from mlscore.facts.schedules import _k8s_entries
+        from mlscore.facts.yamlsafe import load_yaml_docs
 
         spec = None
         for k, a in enumerate(rest):
@@ -1331,7 +1333,7 @@ class _Resolver:
                     for c in entry.commands:
                         self.run_command(c, path, ctx)
                 if doc.get("kind") in ("Job", "Pod"):
-                    from mlscore.facts.schedules import _container_command, _containers  # noqa: PLC0415
+                    from mlscore.facts.schedules import _container_command, _containers
 
                     pod = doc.get("spec")
                     if doc.get("kind") == "Job" and isinstance(pod, dict):
@@ -1497,7 +1499,7 @@ def _command_kind(head: str, rest: list[str]) -> str:
 
 
 _IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^#\n]+)|import[ \t]+([^#\n]+))",
-                        re.M)
+                        re.MULTILINE)
 
 
 def _src_roots(repo: _Repo, here: str) -> list[str]:
@@ -1683,8 +1685,6 @@ def _tox_ini(path: str, text: str, line_offset: int, setup_cfg: bool = False
         m = re.match(r"^\[([^\]]+)\]\s*$", line)
         if m:
             current = m.group(1).strip()
-            if setup_cfg and current.startswith("testenv"):
-                current = current
             in_cmds = False
             found_tox = found_tox or current in (head, base) or current.startswith(base + ":")
             continue
@@ -1776,7 +1776,7 @@ def json_quote(s: str) -> str:
 
 
 def _parse_noxfile(path: str, text: str | None) -> tuple[list[str], dict[str, list[tuple[int, list[str]]]]] | None:
-    import ast  # noqa: PLC0415 - only when a noxfile is used
+    import ast
 
     if text is None:
         return None
@@ -1787,11 +1787,9 @@ def _parse_noxfile(path: str, text: str | None) -> tuple[list[str], dict[str, li
     table: dict[str, list[tuple[int, list[str]]]] = {}
     defaults: list[str] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "sessions"
-                                                for t in node.targets):
-            if isinstance(node.value, (ast.List, ast.Tuple)):
-                defaults = [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(
-                    e.value, str)]
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.List, ast.Tuple)) and any(
+                isinstance(t, ast.Attribute) and t.attr == "sessions" for t in node.targets):
+            defaults = [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         name = None

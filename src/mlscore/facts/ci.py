@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mlscore.facts.shell import ShellCommand, is_setup_command, split_script, words
+from mlscore.facts.shell import ShellCommand, is_setup_command, split_script
 from mlscore.facts.yamlsafe import LineDict, LineList, line_of, load_yaml, text_lines, value_line
 from mlscore.models import Diagnostic
 
@@ -204,8 +204,8 @@ def _falsy_condition(value: Any) -> bool:
         return True
     if isinstance(value, str):
         v = re.sub(r"\s+", "", value.lower())
-        return v in ("false", "${{false}}", "0", "${{0}}") or v.startswith("false&&") or v.startswith(
-            "${{false&&") or v.endswith("&&false") or v.endswith("&&false}}")
+        return v in ("false", "${{false}}", "0", "${{0}}") or v.startswith(("false&&", "${{false&&")) or v.endswith(
+            ("&&false", "&&false}}"))
     return False
 
 
@@ -288,9 +288,7 @@ def surfaces_of_command(argv: tuple[str, ...] | list[str], text: str = "") -> tu
     out: list[str] = []
     a = [x for x in argv if x not in ("sudo", "npx")]
     head = posixpath.basename(a[0]) if a else ""
-    if head == "cml" and len(a) > 1 and a[1] in ("comment", "send-comment", "pr", "check"):
-        out.append("pr_comment")
-    elif head in ("cml-send-comment", "cml-pr"):
+    if head == "cml" and len(a) > 1 and a[1] in ("comment", "send-comment", "pr", "check") or head in ("cml-send-comment", "cml-pr"):
         out.append("pr_comment")
     elif head in ("cml-publish",) or (head == "cml" and len(a) > 1 and a[1] == "publish"):
         out.append("artifact")
@@ -300,7 +298,7 @@ def surfaces_of_command(argv: tuple[str, ...] | list[str], text: str = "") -> tu
                                                                    text):
         out.append("pr_comment")
     if re.search(r"hooks\.slack\.com|discord(app)?\.com/api/webhooks|webhook\.office\.com|api\.telegram\.org|"
-                 r"\$\{?\{?\s*(secrets|env)\.\w*(SLACK|TEAMS|DISCORD|WEBHOOK)\w*", text, re.I):
+                 r"\$\{?\{?\s*(secrets|env)\.\w*(SLACK|TEAMS|DISCORD|WEBHOOK)\w*", text, re.IGNORECASE):
         out.append("notification")
     if head in ("sendmail", "mail", "mailx") or head == "apprise":
         out.append("notification")
@@ -313,7 +311,7 @@ def surfaces_of_command(argv: tuple[str, ...] | list[str], text: str = "") -> tu
 
 def _action_use(ref: str, inputs: Any) -> ActionUse:
     ref = ref.strip()
-    local = ref.startswith("./") or ref.startswith("../")
+    local = ref.startswith(("./", "../"))
     name, _, version = ref.partition("@")
     ins: dict[str, str] = {}
     if isinstance(inputs, dict):
@@ -463,8 +461,8 @@ def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults
         events = None
         if only is not None or excluded:
             events = tuple(k for k in (only if only is not None else set(_CI_KINDS)) if k not in excluded)
-        common = dict(name=name, condition=_str(cond) if cond is not None else None, disabled=disabled,
-                      events=events)
+        common = {"name": name, "condition": _str(cond) if cond is not None else None, "disabled": disabled,
+                  "events": events}
         if "run" in st:
             script = text_lines(st.get("run")) or ""
             shell = _str(st.get("shell")) or defaults_shell
@@ -493,7 +491,7 @@ def _composite_steps(ref: str, read: Reader, files: set[str], depth: int,
                      diags: list[Diagnostic]) -> list[Step]:
     if ref.startswith("../"):
         return []
-    base = posixpath.normpath(ref[2:] if ref.startswith("./") else ref)
+    base = posixpath.normpath(ref.removeprefix("./"))
     prefix = "" if base in (".", "") else base + "/"  # `uses: ./` is the repository's own root action
     for cand in (f"{prefix}action.yml", f"{prefix}action.yaml"):
         text = read(cand)
@@ -845,7 +843,7 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
                 surf.append("test_report")
             elif tname.startswith("publishcodecoverageresults"):
                 surf.append("coverage_report")
-            elif tname.startswith("publishbuildartifacts") or tname.startswith("publishpipelineartifact"):
+            elif tname.startswith(("publishbuildartifacts", "publishpipelineartifact")):
                 surf.append("artifact")
             script = None
             if tname in ("bash", "cmdline", "shellscript", "powershell", "pythonscript"):
@@ -998,7 +996,7 @@ def _parse_circleci(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 _JENKINS_SH = re.compile(
     r"""\b(sh|bat|powershell)\s*\(?\s*(?:script\s*:\s*)?(?P<q>'''|\"\"\"|'|")(?P<body>.{0,20000}?)(?P=q)"""
     r"""(?P<rest>[^\n]{0,500})""",
-    re.S,
+    re.DOTALL,
 )
 _JENKINS_CRON = re.compile(r"\b(cron|pollSCM)\s*\(\s*(['\"])(.*?)\2")
 _JENKINS_STAGE = re.compile(r"\bstage\s*\(\s*['\"]([^'\"]+)['\"]")
@@ -1006,7 +1004,7 @@ _JENKINS_STAGE = re.compile(r"\bstage\s*\(\s*['\"]([^'\"]+)['\"]")
 
 def _strip_groovy_comments(text: str) -> str:
     """Blank ``//`` and ``/* */`` comments (outside strings, roughly), keeping line numbers."""
-    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.DOTALL)
     return re.sub(r"(?m)^(\s*)//.*$", lambda m: m.group(1), text)
 
 
@@ -1032,7 +1030,7 @@ def _parse_jenkins(path: str, text: str) -> tuple[list[Job], list[CommentedStep]
         stage = next((name for sl, name in reversed(stages) if sl <= line), None)
         rest = m.group("rest")
         swallowed = bool(re.search(r"returnStatus\s*:\s*true", rest))
-        body = body[1:] if body.startswith("\n") else body
+        body = body.removeprefix("\n")
         steps.append(_script_step(path, line, body, first_line=first, errexit=True, pipefail=False, cwd=None,
                                   name=stage, swallowed=swallowed,
                                   swallow_reason="returnStatus: true" if swallowed else None))
@@ -1072,7 +1070,7 @@ def _parse_cloudbuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job
                 args_l[0] == "-c":
             script = args_l[1]
         if script is None:
-            head = [entry] if entry else ([] if not args_l else [])
+            head = [entry] if entry else []
             if not entry and image:
                 base = image.split("/")[-1].split(":")[0]
                 if base in ("docker", "gcloud", "kubectl", "gsutil", "git", "bq", "npm", "mvn", "gradle"):

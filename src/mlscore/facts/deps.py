@@ -348,7 +348,7 @@ def _setup_cfg(path: str, text: str) -> list[Requirement]:
 
 
 def _setup_py(path: str, text: str, diags: list[Diagnostic]) -> list[Requirement]:
-    import ast  # noqa: PLC0415 - only for setup.py files
+    import ast
 
     try:
         tree = ast.parse(text, filename=path)

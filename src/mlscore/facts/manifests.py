@@ -179,7 +179,7 @@ class ManifestFacts(_Rec):
 
 # --------------------------------------------------------------------------------------------------- helpers
 
-_DOCKERFILE = re.compile(r"(^|/)(Dockerfile([._-][^/]*)?|[^/]+\.dockerfile|Containerfile)$", re.I)
+_DOCKERFILE = re.compile(r"(^|/)(Dockerfile([._-][^/]*)?|[^/]+\.dockerfile|Containerfile)$", re.IGNORECASE)
 _COMPOSE = re.compile(r"(^|/)(docker-)?compose[^/]*\.ya?ml$")
 _YAML = re.compile(r"\.ya?ml$")
 _SKIP_YAML = re.compile(r"^\.github/|^\.gitlab|^\.circleci/|(^|/)(dvc|params|environment|mkdocs|\.pre-commit-config|"
@@ -250,7 +250,7 @@ def parse_dockerfile(path: str, text: str) -> Dockerfile:
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        m = re.match(r"^(\w+)\s*(.*)$", stripped, re.S)
+        m = re.match(r"^(\w+)\s*(.*)$", stripped, re.DOTALL)
         if not m:
             continue
         instr, rest = m.group(1).upper(), m.group(2).strip()

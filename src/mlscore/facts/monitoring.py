@@ -49,18 +49,18 @@ Reader = Callable[[str], "str | None"]
 
 CATEGORY_PATTERNS: dict[str, re.Pattern[str]] = {
     "latency": re.compile(r"latenc|duration|response_time|_seconds_bucket|histogram_quantile|request_seconds|"
-                          r"inference_seconds|predict\w*_seconds|_time_seconds|\bp9\d\b|slow", re.I),
-    "error_rate": re.compile(r"error|exception|fail|status=~?\"5|code=~?\"5|status_code=~?\"5|5xx|\"5\.\.\"", re.I),
-    "nan": re.compile(r"\bnan\b|_nan_|nan_|non_?finite|isnan|isfinite|infinit|\binf\b", re.I),
+                          r"inference_seconds|predict\w*_seconds|_time_seconds|\bp9\d\b|slow", re.IGNORECASE),
+    "error_rate": re.compile(r"error|exception|fail|status=~?\"5|code=~?\"5|status_code=~?\"5|5xx|\"5\.\.\"", re.IGNORECASE),
+    "nan": re.compile(r"\bnan\b|_nan_|nan_|non_?finite|isnan|isfinite|infinit|\binf\b", re.IGNORECASE),
     "drift": re.compile(r"drift|\bpsi\b|_psi|psi_|\bks_|_ks\b|kolmogorov|wasserstein|jensen|js_div|kl_div|"
-                        r"population_stability|distribution_shift|chi2|skew", re.I),
-    "prediction": re.compile(r"predict|confidence|probabilit|model_output|output_dist|class_dist", re.I),
+                        r"population_stability|distribution_shift|chi2|skew", re.IGNORECASE),
+    "prediction": re.compile(r"predict|confidence|probabilit|model_output|output_dist|class_dist", re.IGNORECASE),
     "staleness": re.compile(r"\bage\b|_age|staleness|stale|last_(success|train|update|run|refresh)|freshness|"
-                            r"timestamp|time\(\)\s*-|since_last|model_version_created", re.I),
-    "data_quality": re.compile(r"missing|null|schema|invalid|out_of_range|violation|data_quality|validation", re.I),
-    "resource": re.compile(r"\bcpu|memory|mem_|gpu|disk|oom|container_spec|node_filesystem", re.I),
-    "availability": re.compile(r"\bup\b|absent\(|probe_success|health|unavailable|down\b", re.I),
-    "throughput": re.compile(r"requests_total|_requests\b|qps|throughput|rps\b", re.I),
+                            r"timestamp|time\(\)\s*-|since_last|model_version_created", re.IGNORECASE),
+    "data_quality": re.compile(r"missing|null|schema|invalid|out_of_range|violation|data_quality|validation", re.IGNORECASE),
+    "resource": re.compile(r"\bcpu|memory|mem_|gpu|disk|oom|container_spec|node_filesystem", re.IGNORECASE),
+    "availability": re.compile(r"\bup\b|absent\(|probe_success|health|unavailable|down\b", re.IGNORECASE),
+    "throughput": re.compile(r"requests_total|_requests\b|qps|throughput|rps\b", re.IGNORECASE),
 }
 
 _PROMQL_WORDS = {
@@ -208,7 +208,7 @@ _SKIP = re.compile(r"^\.github/|^\.gitlab|^\.circleci/|(^|/)(dvc|params|environm
                    r"mkdocs|prefect|bentofile)\.ya?ml$|(^|/)(package(-lock)?|tsconfig|\.eslintrc)\.json$")
 _YAML_HINT = re.compile(r"^\s*-?\s*(alert|expr|record)\s*:|scrape_configs\s*:|^\s*receivers\s*:|"
                         r"kind:\s*(PrometheusRule|ServiceMonitor|PodMonitor)"
-                        r"|^\s*(datasources|providers|contactPoints|groups|notifiers)\s*:", re.M)
+                        r"|^\s*(datasources|providers|contactPoints|groups|notifiers)\s*:", re.MULTILINE)
 _ALARMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cloudwatch_alarm", re.compile(r"aws_cloudwatch_metric_alarm|AWS::CloudWatch::Alarm|cloudwatch\.Alarm\(")),
     ("datadog_monitor", re.compile(r"datadog_monitor\b")),
@@ -467,6 +467,20 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                            diagnostics=tuple(diags))
 
 
-__all__ = ["AlertRule", "AlertmanagerConfig", "CloudAlarm", "Dashboard", "MonitoringFacts", "Panel",
-           "PrometheusConfig", "Provisioning", "Receiver", "ScrapeConfig", "classify", "extract_monitoring",
-           "expr_signals", "metric_names", "wanted"]
+__all__ = [
+    "AlertRule",
+    "AlertmanagerConfig",
+    "CloudAlarm",
+    "Dashboard",
+    "MonitoringFacts",
+    "Panel",
+    "PrometheusConfig",
+    "Provisioning",
+    "Receiver",
+    "ScrapeConfig",
+    "classify",
+    "expr_signals",
+    "extract_monitoring",
+    "metric_names",
+    "wanted",
+]

@@ -135,7 +135,7 @@ _CRONTAB = re.compile(r"(^|/)(crontab|[^/]+\.crontab|[^/]+\.cron|cron\.d/[^/]+)$
 PY_HINTS = ("airflow", "prefect", "dagster", "kfp", "tfx", "kedro", "metaflow", "sagemaker", "zenml", "flytekit",
             "apscheduler", "schedule.every", "aiplatform")
 _YAML_HINTS = re.compile(r"kind:\s*[\"']?(CronJob|CronWorkflow|Workflow|WorkflowTemplate|ClusterWorkflowTemplate)\b"
-                         r"|^deployments:", re.M)
+                         r"|^deployments:", re.MULTILINE)
 SCHEDULE_GLOBS = ("**/dvc.yaml", "**/params.yaml", "**/prefect.yaml", "**/*.py (orchestrator hints only)",
                   "**/*.yaml|*.yml (kind: CronJob/CronWorkflow/Workflow/WorkflowTemplate)", "**/crontab",
                   "**/*.cron", "**/cron.d/*")
@@ -279,7 +279,7 @@ _TFX_COMPONENTS = {"ExampleGen", "CsvExampleGen", "ImportExampleGen", "BigQueryE
 
 
 def _call_name(node: Any) -> str:
-    import ast  # noqa: PLC0415
+    import ast
 
     f = node.func if isinstance(node, ast.Call) else node
     if isinstance(f, ast.Name):
@@ -294,7 +294,7 @@ def _call_name(node: Any) -> str:
 
 def _python_entries(path: str, text: str, diags: list[Diagnostic],
                     resolve: Callable[[str, str], str | None] | None = None) -> list[PipelineEntry]:
-    import ast  # noqa: PLC0415 - only for files that mention an orchestrator
+    import ast
 
     if not any(h in text for h in PY_HINTS):
         return []
@@ -325,7 +325,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
             return "interval", str(node.value)
         if isinstance(node, ast.Call):
             name = _call_name(node)
-            if name.endswith("timedelta") or "Interval" in name or name.endswith("Duration"):
+            if name.endswith(("timedelta", "Duration")) or "Interval" in name:
                 return "interval", ast.unparse(node)[:120]
             for kw in node.keywords:
                 if kw.arg in ("cron", "cron_expression", "cron_schedule", "schedule", "interval"):
@@ -369,7 +369,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for dec in node.decorator_list:
-                dname = _call_name(dec) if isinstance(dec, ast.Call) else _call_name(dec)
+                dname = _call_name(dec)
                 short = dname.split(".")[-1]
                 if short == "dag" and ("airflow" in text):
                     sched = None
@@ -465,9 +465,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
         elif short == "Pipeline" and ("tfx" in text and "pipeline" in name.lower() or "sagemaker" in text):
             system = "sagemaker" if "sagemaker" in text else "tfx"
             flows.append((node.lineno, system, const_str(kw(node, "pipeline_name", "name")) or "pipeline"))
-        elif short in _TFX_COMPONENTS and "tfx" in text:
-            tasks.append(short)
-        elif short in ("ProcessingStep", "TrainingStep", "ModelStep", "QualityCheckStep", "ClarifyCheckStep",
+        elif short in _TFX_COMPONENTS and "tfx" in text or short in ("ProcessingStep", "TrainingStep", "ModelStep", "QualityCheckStep", "ClarifyCheckStep",
                        "ConditionStep", "TransformStep", "TuningStep") and "sagemaker" in text:
             tasks.append(short)
         elif short == "AirflowPipelineConfig" or short == "airflow_dag_config":
@@ -550,7 +548,7 @@ def _crontab_entries(path: str, text: str) -> list[PipelineEntry]:
         if not m:
             continue
         cmd = m.group(3)
-        if path.endswith(("cron.d/" + posixpath.basename(path))) and m.group(2):
+        if path.endswith("cron.d/" + posixpath.basename(path)) and m.group(2):
             pass  # system crontab: the user field is already split off
         else:
             cmd = ((m.group(2) + " ") if m.group(2) else "") + cmd
@@ -562,7 +560,7 @@ def _crontab_entries(path: str, text: str) -> list[PipelineEntry]:
 
 def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
     """Pipelines and schedules among ``files``; see the module docstring."""
-    from mlscore.facts.yamlsafe import load_yaml_docs, strip_templates  # noqa: PLC0415
+    from mlscore.facts.yamlsafe import load_yaml_docs, strip_templates
 
     file_list = sorted(f for f in files if wanted(f))
     file_set = set(file_list)

@@ -434,15 +434,14 @@ def split_script(
                     reason = "not last in a pipeline (no pipefail)"
                 if reason is None and background:
                     reason = "run in the background (&)"
-                if reason is None and idx > 0 and grp[idx - 1][1] == "||":
-                    if _is_swallower(argv):
-                        continue  # the swallower itself is not a command worth recording
+                if reason is None and idx > 0 and grp[idx - 1][1] == "||" and _is_swallower(argv):
+                    continue  # the swallower itself is not a command worth recording
                 if len(argv) >= 2 and argv[0] in ("cd", "pushd") and workspace_relative(argv[1]) != argv[1]:
                     cwd = _norm_dir(workspace_relative(argv[1]))  # relative to the checkout root
                     continue
                 if argv[0] == "cd" and len(argv) >= 2 and not argv[1].startswith("$"):
                     target = argv[1]
-                    if target.startswith("/") or target.startswith("~"):
+                    if target.startswith(("/", "~")):
                         cwd = target
                     else:
                         cwd = posixpath.normpath(posixpath.join(cwd or ".", target))
@@ -509,9 +508,8 @@ def is_setup_command(argv: tuple[str, ...] | list[str]) -> bool:
         if len(rest) >= 2 and rest[0] == "-m" and rest[1] in ("pip", "venv", "ensurepip", "virtualenv",
                                                              "site", "poetry", "pipx"):
             return rest[1] != "pip" or len(rest) < 3 or rest[2] in _INSTALL_SUBCOMMANDS["pip"]
-        if rest[0] == "-c" and len(rest) > 1 and re.match(r"\s*(import \w+\s*;?\s*)?print\(", rest[1]):
-            return True
-        return False
+        return rest[0] == "-c" and len(rest) > 1 and bool(
+            re.match(r"\s*(import \w+\s*;?\s*)?print\(", rest[1]))
     head = re.sub(r"\d+$", "", head)  # pip3 -> pip
     subs = _INSTALL_SUBCOMMANDS.get(head)
     if subs is not None:

@@ -18,6 +18,7 @@ Public API
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -202,10 +203,8 @@ def load_yaml_docs(
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         diags.append(Diagnostic(path=path, message=f"YAML not readable: {type(exc).__name__}"))
     finally:
-        try:
+        with contextlib.suppress(Exception):  # disposal must never mask the result
             loader.dispose()
-        except Exception:  # noqa: BLE001 - disposal must never mask the result
-            pass
     return docs, diags
 
 
@@ -219,7 +218,7 @@ def load_yaml(
 
 _TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?\s*(if|else|end|range|with|define|template|include|/\*|-?\s*\$)"
                             r"[^\n]*\}\}\s*|\{%-?[^\n]*%\}\s*)$")
-_TEMPLATE_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_TEMPLATE_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
 
 def strip_templates(text: str) -> str:
