@@ -250,14 +250,31 @@ def _committed_data(ctx: Context) -> bool:
 
 
 def _checks(ctx: Context, rule_id: str) -> list[Outcome]:
+    """Evidence from saved `mlscore data` / `mlscore probe` reports: manual, or automated when the tree runs
+    the same command automatically (on a schedule, for monitoring tests)."""
     out = []
     for source, check in ctx.checks_for(rule_id):
         if check.status in ("skipped", "error"):
             continue
-        out.append(Outcome(Level.MANUAL, [Evidence(
-            summary=f"{check.title}: {check.message}", location=Location(path=source), level=Level.MANUAL,
-            kind="data" if "probe" not in source else "probe")], f"a saved report ran {check.title}"))
+        command = "probe" if check.id.startswith("probe") or "probe" in source.lower() else "data"
+        run = _mlscore_run(ctx, command, monitoring=rule_id.startswith("MON"))
+        level = Level.AUTOMATED if run is not None else Level.MANUAL
+        out.append(Outcome(level, [Evidence(
+            summary=f"{check.title}: {check.message}", location=Location(path=source), level=level,
+            kind="probe" if command == "probe" else "data", trigger=run.describe() if run else None)],
+            f"`mlscore {command}` checked it" + (" and the tree runs that check automatically" if run else
+                                                 " (a saved report, run by hand)")))
     return out
+
+
+def _mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
+    """An automatic run of `mlscore data check` / `mlscore probe` in CI or a scheduler."""
+    rx = re.compile(r"\bmlscore\s+data\s+check\b" if command == "data" else r"\bmlscore\s+probe\b")
+    for text, run in ctx.automation.invocations:
+        if rx.search(text) and not (run.swallowed and not run.surfaced):
+            if not monitoring or run.scheduled:
+                return run
+    return None
 
 
 # -- DATA2: all features are beneficial -------------------------------------------------------------------
