@@ -335,7 +335,9 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 "serving loads a registry version or alias, so reverting is a registry change"))
     for path, text in ctx.facts.docs():
         m = re.search(r"(?im)^\s{0,3}#{1,4}\s*.*\b(roll ?back|revert(ing)? (a|the) model)", text)
-        if m:
+        # a procedure, not a claim: the section must say how (a command or a code block)
+        section = text[m.end(): m.end() + 2000] if m else ""
+        if m and re.search(r"```|`[^`\n]{3,}`|\b(kubectl|helm|git (checkout|revert)|mlflow|dvc|docker)\b", section):
             line = text.count("\n", 0, m.start()) + 1
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="documented rollback procedure",
                                                             location=Location(path=path, line=line), kind="doc")],
