@@ -54,9 +54,12 @@ def _head(path: Path, n: int) -> bytes:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an error, printable and short (errors may quote hostile bytes)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    line = "".join(ch if ch.isprintable() and ord(ch) != 0xFFFD else "?" for ch in line)
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class TableReader:
