@@ -87,6 +87,7 @@ def test_mlflow(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) ->
     assert doc["target"]["server"] == {"name": "mlflow", "version": "2.17.2"}
     assert doc["target"]["infer_path"] == "/invocations"
     common_asserts(checks)
+    assert checks["metadata"]["status"] == "unknown"
 
 
 def test_bentoml(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

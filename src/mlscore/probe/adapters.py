@@ -44,7 +44,7 @@ class Adapter:
         return None
 
     def server_metadata_path(self) -> str | None:
-        return {"v2": "/v2", "mlflow": "/version", "bentoml": "/docs.json", "json": "/openapi.json"}.get(self.name)
+        return {"v2": "/v2", "bentoml": "/docs.json", "json": "/openapi.json"}.get(self.name)
 
 
 ADAPTERS: dict[str, Adapter] = {
