@@ -62,7 +62,7 @@ from mlscore.facts.shell import (
     words,
     workspace_relative,
 )
-from mlscore.facts.yamlsafe import line_of, load_yaml
+from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml
 from mlscore.models import Diagnostic, Location
 
 if sys.version_info >= (3, 11):
@@ -519,13 +519,13 @@ class _Resolver:
                 "submit"]:
             return self.job_file(rest[1:], cwd, ctx, cmd.text, "kubernetes")
         if head == "ray" and rest[:2] == ["job", "submit"] and "--" in rest:
-            inner = rest[rest.index("--") + 1:]
+            ray_argv = rest[rest.index("--") + 1:]
             wd = next((rest[k + 1] for k, a in enumerate(rest[:-1]) if a == "--working-dir"), None)
-            sub = ShellCommand(text=" ".join(inner), line=cmd.line, argv=tuple(inner),
-                               cwd=_join(cwd, wd) or None if wd and not _dynamic(wd) else cwd)
-            if not inner:
+            ray_cmd = ShellCommand(text=" ".join(ray_argv), line=cmd.line, argv=tuple(ray_argv),
+                                   cwd=_join(cwd, wd) or None if wd and not _dynamic(wd) else cwd)
+            if not ray_argv:
                 return "job_submit", [], []
-            return self.dispatch(_unwrap(list(inner)), sub, file, ctx)
+            return self.dispatch(_unwrap(list(ray_argv)), ray_cmd, file, ctx)
         if head == "kedro" and rest[:1] == ["run"]:
             return self.kedro_run(cwd, ctx, cmd.text)
         if head == "pre-commit" and rest[:1] == ["run"]:
@@ -1126,7 +1126,7 @@ class _Resolver:
         found: list[str] = []
         missing: list[str] = []
         for df in dvc_files:
-            stages = self.repo.cached(("dvc", df), lambda df=df: dvc_stages(df, self.repo.read(df) or ""))
+            stages = self.repo.cached(("dvc", df), functools.partial(self._dvc_stages, df, dvc_stages))
             if stages is None:
                 continue
             names = {s.name: s for s in stages}
@@ -1314,7 +1314,7 @@ class _Resolver:
             if not isinstance(doc, dict):
                 continue
             if kind == "anyscale" and isinstance(doc.get("entrypoint"), str):
-                renv = doc.get("runtime_env") if isinstance(doc.get("runtime_env"), dict) else {}
+                renv = as_dict(doc.get("runtime_env"))
                 wd = renv.get("working_dir") if isinstance(renv.get("working_dir"), str) else None
                 job_cwd = _join(cwd, wd) or None if wd and "://" not in wd else cwd
                 self.run_script(doc["entrypoint"], path, line_of(doc, "entrypoint") or 1, ctx, errexit=False,
@@ -1339,11 +1339,14 @@ class _Resolver:
                     if doc.get("kind") == "Job" and isinstance(pod, dict):
                         pod = (pod.get("template") or {}).get("spec") if isinstance(pod.get("template"),
                                                                                     dict) else None
-                    for c, ln in _containers(pod):
-                        sc = _container_command(c, ln)
+                    for container, ln in _containers(pod):
+                        sc = _container_command(container, ln)
                         if sc is not None:
                             self.run_command(sc, path, ctx)
         return "job_submit", [path], []
+
+    def _dvc_stages(self, path: str, parse: Callable[[str, str], Any]) -> Any:
+        return parse(path, self.repo.read(path) or "")
 
     def kedro_run(self, cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
         """``kedro run``: the project's pipeline registry and pipeline modules (their nodes are imported)."""
@@ -1721,14 +1724,14 @@ def _tox_ini(path: str, text: str, line_offset: int, setup_cfg: bool = False
             for part in _tox_envs(env):
                 table.setdefault(part, cmds)
     # continuation lines ending with backslash
-    for k, cmds in table.items():
+    for env_name, env_cmds in table.items():
         merged: list[tuple[int, str]] = []
-        for line, c in cmds:
+        for cmd_line, cmd_text in env_cmds:
             if merged and merged[-1][1].endswith("\\"):
-                merged[-1] = (merged[-1][0], merged[-1][1][:-1] + " " + c)
+                merged[-1] = (merged[-1][0], merged[-1][1][:-1] + " " + cmd_text)
             else:
-                merged.append((line, c))
-        table[k] = merged
+                merged.append((cmd_line, cmd_text))
+        table[env_name] = merged
     return path, envlist, table
 
 
@@ -1854,7 +1857,7 @@ def _pyproject_tasks(path: str, head: str, data: dict[str, Any], text: str) -> d
                     return ["@task:" + s if isinstance(s, str) and " " not in s else s
                             for s in spec[key] if isinstance(s, str)]
             if isinstance(spec.get("depends-on"), list) or isinstance(spec.get("depends_on"), list):
-                deps = spec.get("depends-on") or spec.get("depends_on")
+                deps = spec.get("depends-on") or spec.get("depends_on") or []
                 return ["@task:" + str(d) for d in deps]
         return []
 
@@ -2004,8 +2007,9 @@ def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
             elif name.startswith("great-expectations/great_expectations_action"):
                 cps = [c.strip() for c in re.split(r"[,\s]+", ins.get("CHECKPOINTS", "")) if c.strip()]
                 for cp in cps:
-                    argv = ("great_expectations", "checkpoint", "run", cp)
-                    res.run_command(ShellCommand(text=" ".join(argv), line=step.line, argv=argv), step.file, sctx)
+                    gx_argv = ("great_expectations", "checkpoint", "run", cp)
+                    res.run_command(ShellCommand(text=" ".join(gx_argv), line=step.line, argv=gx_argv), step.file,
+                                    sctx)
             if extra is not None:
                 res.run_command(extra, step.file, sctx)
                 continue

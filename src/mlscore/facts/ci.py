@@ -44,7 +44,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, is_setup_command, split_script
-from mlscore.facts.yamlsafe import LineDict, LineList, line_of, load_yaml, text_lines, value_line
+from mlscore.facts.yamlsafe import LineDict, LineList, as_dict, as_list, line_of, load_yaml, text_lines, value_line
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -461,8 +461,8 @@ def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults
         events = None
         if only is not None or excluded:
             events = tuple(k for k in (only if only is not None else set(_CI_KINDS)) if k not in excluded)
-        common = {"name": name, "condition": _str(cond) if cond is not None else None, "disabled": disabled,
-                  "events": events}
+        common: dict[str, Any] = {"name": name, "condition": _str(cond) if cond is not None else None,
+                                  "disabled": disabled, "events": events}
         if "run" in st:
             script = text_lines(st.get("run")) or ""
             shell = _str(st.get("shell")) or defaults_shell
@@ -676,7 +676,8 @@ def _gitlab_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
 
 def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnostic], depth: int = 0) -> list[Job]:
     docs: list[tuple[str, Any]] = []
-    queue, seen = [path], set()
+    queue: list[str] = [path]
+    seen: set[str] = set()
     while queue and len(seen) < 20:
         p = queue.pop(0)
         if p in seen:
@@ -719,7 +720,7 @@ def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnost
             continue
         job = resolve(name)
         jline = line_of(_job) or 1
-        doc_of = next((d for dp, d in docs if dp == p), {})
+        doc_of: Any = next((d for dp, d in docs if dp == p), {})
         jline = line_of(doc_of, name) or jline
         steps: list[Step] = []
         before = job.get("before_script")
@@ -835,7 +836,7 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
                                     swallow_reason=reason, disabled=disabled, shell=key))
         elif isinstance(st.get("task"), str):
             task = st["task"]
-            inputs = st.get("inputs") if isinstance(st.get("inputs"), dict) else {}
+            inputs = as_dict(st.get("inputs"))
             use = _action_use(task, inputs)
             tname = use.name.split("@")[0]
             surf: list[str] = []
@@ -851,8 +852,9 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
                 fp = _str(inputs.get("filePath")) or _str(inputs.get("scriptPath"))
                 if not script and fp:
                     fp = re.sub(r"^\$\([\w.]+\)/?", "", fp)
+                    arguments = _str(inputs.get("arguments")) or ""
                     script = (f"python {fp}" if tname == "pythonscript" else f"bash {fp}") + (
-                        " " + _str(inputs.get("arguments")) if _str(inputs.get("arguments")) else "")
+                        " " + arguments if arguments else "")
             if script:
                 out.append(_script_step(path, line, script, first_line=line, errexit=False, pipefail=False,
                                         cwd=wd, name=name, uses=use, swallowed=swallowed, swallow_reason=reason,
@@ -932,8 +934,8 @@ def _parse_circleci(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
     diags.extend(d)
     if not isinstance(doc, dict):
         return []
-    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-    workflows = doc.get("workflows") if isinstance(doc.get("workflows"), dict) else {}
+    jobs = as_dict(doc.get("jobs"))
+    workflows = as_dict(doc.get("workflows"))
     job_triggers: dict[str, list[Trigger]] = {}
     for wf_name, wf in workflows.items():
         if not isinstance(wf, dict):

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mlscore.facts.yamlsafe import line_of, load_yaml
+from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml
 from mlscore.models import Diagnostic
 
 if sys.version_info >= (3, 11):
@@ -271,7 +271,7 @@ def _pyproject(path: str, text: str, diags: list[Diagnostic]) -> list[Requiremen
                 if r is not None:
                     out.append(r)
 
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project = as_dict(data.get("project"))
     pep(project.get("dependencies"), "main", "pyproject")
     opt = project.get("optional-dependencies")
     for extra, items in (opt.items() if isinstance(opt, dict) else []):
@@ -279,10 +279,10 @@ def _pyproject(path: str, text: str, diags: list[Diagnostic]) -> list[Requiremen
     groups = data.get("dependency-groups")
     for g, items in (groups.items() if isinstance(groups, dict) else []):
         pep(items, f"group:{g}", "pyproject")
-    build = data.get("build-system") if isinstance(data.get("build-system"), dict) else {}
+    build = as_dict(data.get("build-system"))
     pep(build.get("requires"), "build", "pyproject")
-    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-    poetry = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+    tool = as_dict(data.get("tool"))
+    poetry = as_dict(tool.get("poetry"))
 
     def poetry_table(tbl: Any, group: str) -> None:
         for name, v in (tbl.items() if isinstance(tbl, dict) else []):
@@ -300,14 +300,14 @@ def _pyproject(path: str, text: str, diags: list[Diagnostic]) -> list[Requiremen
     for g, body in (pg.items() if isinstance(pg, dict) else []):
         if isinstance(body, dict):
             poetry_table(body.get("dependencies"), f"group:{g}")
-    pdm = tool.get("pdm") if isinstance(tool.get("pdm"), dict) else {}
+    pdm = as_dict(tool.get("pdm"))
     dd = pdm.get("dev-dependencies")
     for g, items in (dd.items() if isinstance(dd, dict) else []):
         pep(items, f"group:{g}", "pdm")
-    uv = tool.get("uv") if isinstance(tool.get("uv"), dict) else {}
+    uv = as_dict(tool.get("uv"))
     pep(uv.get("dev-dependencies"), "dev", "uv")
-    hatch = tool.get("hatch") if isinstance(tool.get("hatch"), dict) else {}
-    envs = hatch.get("envs") if isinstance(hatch.get("envs"), dict) else {}
+    hatch = as_dict(tool.get("hatch"))
+    envs = as_dict(hatch.get("envs"))
     for env, body in envs.items():
         if isinstance(body, dict):
             pep(body.get("dependencies"), f"group:hatch-{env}", "hatch")
@@ -389,7 +389,7 @@ def _setup_py(path: str, text: str, diags: list[Diagnostic]) -> list[Requirement
                     val = assigns[val.id]  # type: ignore[assignment]
                 if isinstance(val, ast.Dict):
                     for k, v in zip(val.keys, val.values):
-                        extra = k.value if isinstance(k, ast.Constant) else "extra"
+                        extra = str(k.value) if isinstance(k, ast.Constant) else "extra"
                         for s, ln in strings(v):
                             r = _pep508(s, path, ln, f"optional:{extra}", "setup.py")
                             if r is not None:
@@ -520,8 +520,8 @@ def _renovate(path: str, text: str, diags: list[Diagnostic]) -> BotConfig:
         if data is None and "{" not in text:
             diags.append(Diagnostic(path=path, message="Renovate config not readable"))
         return BotConfig(file=path, line=1, tool="renovate", ecosystems=managers)
-    managers = data.get("enabledManagers")
-    ecos = tuple(map(str, managers)) if isinstance(managers, list) and managers else ("all",)
+    enabled = data.get("enabledManagers")
+    ecos = tuple(map(str, enabled)) if isinstance(enabled, list) and enabled else ("all",)
     sched = data.get("schedule")
     scheds = tuple(map(str, sched)) if isinstance(sched, list) else ((str(sched),) if sched else ())
     return BotConfig(file=path, line=1, tool="renovate", ecosystems=ecos, schedules=scheds)

@@ -55,7 +55,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, split_script
-from mlscore.facts.yamlsafe import line_of, load_yaml, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic, Location
 
 Reader = Callable[[str], "str | None"]
@@ -366,7 +366,7 @@ def _rollout_steps(steps: Any) -> list[str]:
 
 
 def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    spec = as_dict(doc.get("spec"))
     f: dict[str, Any] = {}
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "Rollout", "ReplicaSet"):
         for key in ("replicas", "revisionHistoryLimit", "minReadySeconds", "progressDeadlineSeconds"):
@@ -379,7 +379,7 @@ def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
             elif kind == "Rollout":
                 f["strategy"] = "canary" if "canary" in strat else ("blueGreen" if "blueGreen" in strat else None)
     if kind == "Rollout":
-        strat = spec.get("strategy") if isinstance(spec.get("strategy"), dict) else {}
+        strat = as_dict(spec.get("strategy"))
         canary = strat.get("canary")
         if isinstance(canary, dict):
             f["canary_steps"] = _rollout_steps(canary.get("steps"))
@@ -405,7 +405,9 @@ def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
     elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate"):
         metrics = spec.get("metrics")
         f["metrics"] = _names(metrics)
-        providers, conds, queries = [], [], []
+        providers: list[str] = []
+        conds: list[str] = []
+        queries: list[str] = []
         for m in metrics if isinstance(metrics, list) else []:
             if not isinstance(m, dict):
                 continue
@@ -420,7 +422,7 @@ def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
                     conds.append(f"{key}: {m[key]}")
         f["providers"], f["conditions"], f["queries"] = sorted(set(providers)), conds, queries
     elif kind == "Canary":
-        an = spec.get("analysis") if isinstance(spec.get("analysis"), dict) else {}
+        an = as_dict(spec.get("analysis"))
         f["analysis"] = {k: an[k] for k in ("interval", "threshold", "maxWeight", "stepWeight", "iterations")
                          if k in an and not isinstance(an[k], (dict, list))}
         f["metrics"] = _names(an.get("metrics"))
@@ -439,8 +441,8 @@ def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
                     weights.append({"host": d.get("host"), "subset": d.get("subset"), "weight": dest.get("weight")})
         f["weights"], f["mirror"] = weights, mirror
     elif kind == "InferenceService":
-        pred = spec.get("predictor") if isinstance(spec.get("predictor"), dict) else {}
-        model = pred.get("model") if isinstance(pred.get("model"), dict) else {}
+        pred = as_dict(spec.get("predictor"))
+        model = as_dict(pred.get("model"))
         if not model:
             model = next((v for v in pred.values() if isinstance(v, dict) and "storageUri" in v), {})
         f["canaryTrafficPercent"] = pred.get("canaryTrafficPercent", spec.get("canaryTrafficPercent"))
@@ -491,8 +493,8 @@ def _k8s(path: str, text: str, diags: list[Diagnostic]) -> list[K8sResource]:
             if not isinstance(item, dict) or not item.get("kind") or not item.get("apiVersion"):
                 continue
             kind = str(item["kind"])
-            meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
-            spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
+            meta = as_dict(item.get("metadata"))
+            spec = as_dict(item.get("spec"))
             pod = _pod_spec(kind, spec)
             containers = _containers_of(pod)
             if kind == "InferenceService":
@@ -637,7 +639,7 @@ def extract_manifests(files: Iterable[str], read: Reader) -> ManifestFacts:
                 doc, d = load_yaml(path, text)
                 diags.extend(d)
                 if isinstance(doc, dict):
-                    py = doc.get("python") if isinstance(doc.get("python"), dict) else {}
+                    py = as_dict(doc.get("python"))
                     pk = py.get("packages")
                     bentos.append(Bentofile(file=path, service=str(doc["service"]) if doc.get("service") else None,
                                             packages=tuple(map(str, pk)) if isinstance(pk, list) else ()))

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mlscore.facts.yamlsafe import line_of, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -290,7 +290,7 @@ def _alertmanager(path: str, doc: dict[str, Any]) -> AlertmanagerConfig:
             continue
         kinds = tuple(k for k in _RECEIVER_KINDS if isinstance(r.get(f"{k}_configs"), list) and r[f"{k}_configs"])
         recs.append(Receiver(name=str(r.get("name", "")), kinds=kinds))
-    route = doc.get("route") if isinstance(doc.get("route"), dict) else {}
+    route = as_dict(doc.get("route"))
 
     def count(rt: Any, depth: int = 0) -> int:
         if not isinstance(rt, dict) or depth > 20:
@@ -323,7 +323,7 @@ def _prometheus(path: str, doc: dict[str, Any]) -> PrometheusConfig:
 
 
 def _dashboard(path: str, doc: dict[str, Any], text: str = "") -> tuple[Dashboard | None, list[AlertRule]]:
-    dash = doc.get("dashboard") if isinstance(doc.get("dashboard"), dict) else doc
+    dash: dict[str, Any] = doc["dashboard"] if isinstance(doc.get("dashboard"), dict) else doc
     if not isinstance(dash.get("panels"), list) and not isinstance(dash.get("rows"), list):
         return None, []
     panels: list[Panel] = []
@@ -430,9 +430,9 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                 if not isinstance(doc, dict):
                     continue
                 if doc.get("kind") in ("ServiceMonitor", "PodMonitor"):
-                    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+                    spec = as_dict(doc.get("spec"))
                     eps = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
-                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                    meta = as_dict(doc.get("metadata"))
                     proms.append(PrometheusConfig(file=path, scrape_configs=(ScrapeConfig(
                         file=path, line=line_of(doc) or 1, job=str(meta.get("name", doc["kind"])),
                         targets=tuple(str(e.get("port") or e.get("targetPort") or "") for e in eps
@@ -441,7 +441,7 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                                           None)),)))
                     continue
                 if doc.get("kind") == "PrometheusRule":
-                    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+                    spec = as_dict(doc.get("spec"))
                     rules.extend(_rule_groups(path, spec.get("groups"), "prometheus_crd"))
                     continue
                 if isinstance(doc.get("groups"), list):

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, split_script
-from mlscore.facts.yamlsafe import LineList, line_of, load_yaml, text_lines, value_line
+from mlscore.facts.yamlsafe import LineList, as_dict, as_list, line_of, load_yaml, text_lines, value_line
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -106,7 +106,7 @@ def dvc_stages(path: str, text: str, diags: list[Diagnostic] | None = None) -> l
     for name, st in stages.items():
         if not isinstance(st, dict):
             continue
-        body = st.get("do") if isinstance(st.get("do"), dict) else st
+        body: dict[Any, Any] = st["do"] if isinstance(st.get("do"), dict) else st
         cmd = text_lines(body.get("cmd")) or ""
         cmd_line = value_line(body, "cmd") or line_of(body, "cmd")
         if isinstance(body.get("cmd"), LineList) and body["cmd"].item_lines:
@@ -196,17 +196,17 @@ def _dig(doc: Any, *keys: str) -> Any:
 def _k8s_entries(path: str, doc: dict[str, Any]) -> list[PipelineEntry]:
     kind = str(doc.get("kind", ""))
     name = str(_dig(doc, "metadata", "name") or kind)
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    spec = as_dict(doc.get("spec"))
     line = line_of(doc) or 1
     out: list[PipelineEntry] = []
     if kind == "CronJob":
         pod = _dig(spec, "jobTemplate", "spec", "template", "spec")
-        cmds = [c for c in (_container_command(c, ln) for c, ln in _containers(pod)) if c is not None]
+        cron_cmds = [c for c in (_container_command(c, ln) for c, ln in _containers(pod)) if c is not None]
         images = [str(c.get("image", "")) for c, _ in _containers(pod)]
         cron = spec.get("schedule")
         out.append(PipelineEntry(file=path, line=line, system="kubernetes", name=name, trigger="schedule",
                                  cron=str(cron) if cron else None, enabled=spec.get("suspend") is not True and bool(cron),
-                                 commands=tuple(cmds), tasks=tuple(i for i in images if i)))
+                                 commands=tuple(cron_cmds), tasks=tuple(i for i in images if i)))
     elif kind in ("CronWorkflow", "Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate"):
         wspec = spec.get("workflowSpec") if kind == "CronWorkflow" else spec
         cmds: list[ShellCommand] = []
@@ -232,7 +232,7 @@ def _k8s_entries(path: str, doc: dict[str, Any]) -> list[PipelineEntry]:
                 else:
                     cmds.extend(split_script(scr["source"], first_line=sline, errexit=False).commands)
         if kind == "CronWorkflow":
-            crons = spec.get("schedules") if isinstance(spec.get("schedules"), list) else [spec.get("schedule")]
+            crons: list[Any] = as_list(spec.get("schedules")) or [spec.get("schedule")]
             cron = ",".join(str(c) for c in crons if c)
             out.append(PipelineEntry(file=path, line=line, system="argo", name=name, trigger="schedule",
                                      cron=cron or None, enabled=spec.get("suspend") is not True and bool(cron),
@@ -255,7 +255,7 @@ def _prefect_yaml(path: str, doc: dict[str, Any], files: set[str]) -> list[Pipel
             [d["schedule"]] if isinstance(d.get("schedule"), dict) else [])
         crons = []
         active = False
-        for sch in scheds:
+        for sch in scheds or []:
             if isinstance(sch, dict):
                 c = sch.get("cron") or sch.get("interval") or sch.get("rrule")
                 if c is not None:
@@ -305,12 +305,12 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
             diags.append(Diagnostic(path=path, message="Python file with orchestrator code does not parse"))
         return []
     consts: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.Constant):
-                consts[node.targets[0].id] = node.value.value
-            elif isinstance(node.value, ast.Call):
-                consts[node.targets[0].id] = node.value
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            if isinstance(stmt.value, ast.Constant):
+                consts[stmt.targets[0].id] = stmt.value.value
+            elif isinstance(stmt.value, ast.Call):
+                consts[stmt.targets[0].id] = stmt.value
 
     def value(node: Any) -> tuple[str, str | None]:
         """('none'|'cron'|'interval'|'unknown', text) of a schedule argument."""
@@ -347,17 +347,17 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
         if isinstance(node, ast.JoinedStr):
-            return "".join(v.value if isinstance(v, ast.Constant) else "$VAR" for v in node.values
+            return "".join(str(v.value) if isinstance(v, ast.Constant) else "$VAR" for v in node.values
                            if isinstance(v, (ast.Constant, ast.FormattedValue)))
         if isinstance(node, ast.Name) and isinstance(consts.get(node.id), str):
             return str(consts[node.id])
         return None
 
     imported: dict[str, str] = {}  # local name -> module it comes from
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                imported[alias.asname or alias.name] = node.module
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0:
+            for alias in stmt.names:
+                imported[alias.asname or alias.name] = stmt.module
     flow_modules: list[str] = []
     entries: list[PipelineEntry] = []
     bash: list[ShellCommand] = []
@@ -417,8 +417,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
         short = name.split(".")[-1]
         if short == "DAG" and "airflow" in text:
             sv = kw(node, "schedule", "schedule_interval", "timetable")
-            did = const_str(node.args[0]) if node.args else None
-            did = did or const_str(kw(node, "dag_id")) or "dag"
+            did = (const_str(node.args[0]) if node.args else None) or const_str(kw(node, "dag_id")) or "dag"
             dags.append((node.lineno, "airflow", did, value(sv) if sv is not None else None))
         elif short.endswith(("Operator", "Sensor")):
             tid = const_str(kw(node, "task_id")) or ""
@@ -441,7 +440,7 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
             enabled = not (st is not None and "STOPPED" in ast.unparse(st))
             schedules.append((node.lineno, "dagster", c, enabled and k != "none"))
         elif short in ("define_asset_job",) and "dagster" in text:
-            flows.append((node.lineno, "dagster", const_str(node.args[0]) if node.args else "asset_job"))
+            flows.append((node.lineno, "dagster", (const_str(node.args[0]) if node.args else None) or "asset_job"))
         elif short in ("serve", "deploy", "to_deployment", "build_from_flow") and "prefect" in text:
             sv = kw(node, "cron", "interval", "rrule", "schedule", "schedules")
             target = kw(node, "flow") if short == "build_from_flow" else (
@@ -511,10 +510,10 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
     # one schedule per (system, cron): CronSchedule(...) inside build_from_flow(schedule=...) is seen twice
     seen_sched: set[tuple[str, str | None]] = set()
     unique: list[tuple[int, str, str | None, bool]] = []
-    for sched in sorted(schedules):
-        if (sched[1], sched[2]) not in seen_sched:
-            seen_sched.add((sched[1], sched[2]))
-            unique.append(sched)
+    for item in sorted(schedules, key=lambda x: (x[0], x[1], x[2] or "", x[3])):
+        if (item[1], item[2]) not in seen_sched:
+            seen_sched.add((item[1], item[2]))
+            unique.append(item)
     schedules = unique
     enabled_scheds = [s for s in schedules if s[3]]
     for line, system, cron, enabled in schedules:

@@ -257,6 +257,16 @@ def value_line(obj: Any, key: Any) -> int | None:
     return None
 
 
+def as_dict(value: Any) -> dict[Any, Any]:
+    """``value`` if it is a mapping, else an empty dict (YAML documents have any shape)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a sequence, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
 def text_lines(value: Any) -> str | None:
     """A command-ish YAML value as text: strings as-is, lists of scalars joined by newlines, else None."""
     if value is None:
