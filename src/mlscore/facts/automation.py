@@ -62,7 +62,7 @@ from mlscore.facts.shell import (
     words,
     workspace_relative,
 )
-from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml
+from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml
 from mlscore.models import Diagnostic, Location
 
 if sys.version_info >= (3, 11):

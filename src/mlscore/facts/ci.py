@@ -44,7 +44,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, is_setup_command, split_script
-from mlscore.facts.yamlsafe import LineDict, LineList, as_dict, as_list, line_of, load_yaml, text_lines, value_line
+from mlscore.facts.yamlsafe import (
+    LineDict,
+    LineList,
+    as_dict,
+    line_of,
+    load_yaml,
+    text_lines,
+    value_line,
+)
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]

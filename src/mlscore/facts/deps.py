@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml
+from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml
 from mlscore.models import Diagnostic
 
 if sys.version_info >= (3, 11):

@@ -55,7 +55,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mlscore.facts.shell import ShellCommand, split_script
-from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import (
+    as_dict,
+    line_of,
+    load_yaml,
+    load_yaml_docs,
+    strip_templates,
+)
 from mlscore.models import Diagnostic, Location
 
 Reader = Callable[[str], "str | None"]

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
