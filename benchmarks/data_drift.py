@@ -255,9 +255,33 @@ def task_native(ref: str, cur: str, out: str) -> dict:
             "engines": sorted({r.engine for r in res})}
 
 
+def task_window(ref: str, cur: str, out: str) -> dict:
+    """The sidecar's loop: a reference profile, then 100-row batches of request dicts and a scrape."""
+    import pyarrow.parquet as pq
+
+    from mlscore.data.readers import profile_file
+    from mlscore.profile import DatasetProfile
+    from mlscore.profile.drift import compare_profiles
+
+    reference = profile_file(ref)
+    rows = pq.read_table(cur).slice(0, 20_000).to_pylist()
+    window = DatasetProfile.empty_like(reference)
+    t = time.perf_counter()
+    for i in range(0, len(rows), 100):
+        window.update_rows(rows[i : i + 100])
+    ingest = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(10):
+        res = compare_profiles(reference, window)
+    scrape = (time.perf_counter() - t) / 10
+    return {"compute": ingest + scrape, "ingest_us_per_row": 1e6 * ingest / len(rows), "scrape_ms": 1e3 * scrape,
+            "drifted": sorted(r.column for r in res if r.drifted),
+            "reference_profile_bytes": len(reference.to_json())}
+
+
 TASKS = {
     "mlscore": task_mlscore, "mlscore_profile": task_mlscore_profile, "evidently": task_evidently,
-    "scipy_defaults": task_scipy_defaults, "scipy_battery": task_scipy_battery, "ge": task_ge, "native": task_native,
+    "window": task_window, "scipy_defaults": task_scipy_defaults, "scipy_battery": task_scipy_battery, "ge": task_ge, "native": task_native,
 }
 
 
@@ -292,6 +316,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, action="append", help="rows per dataset (repeatable; default 100k and 1M)")
     ap.add_argument("--skip-evidently", action="store_true")
     ap.add_argument("--skip-ge", action="store_true")
+    ap.add_argument("--window", action="store_true", help="also time the sidecar's per-window work")
     ap.add_argument("--ten-million", action="store_true", help="also profile a 10M-row Parquet file")
     ap.add_argument("--dir", type=Path, default=None, help="where to keep the generated files")
     ap.add_argument("--json", type=Path, help="write all results here")
@@ -338,6 +363,11 @@ def main() -> None:
             print(f"mlscore native, same suite  {fmt(nv)}  ({sum(nv['verdicts'])}/50 met, engines {nv['engines']})")
             print(f"  RATIO GE/native: compute {g['compute'] / nv['compute']:.1f}x, wall {g['wall'] / nv['wall']:.1f}x "
                   f"(target >= 5x); identical verdicts: {same}")
+        if args.window:
+            row["window"] = w = run_task("window", str(ref), str(cur), out)
+            print(f"sidecar window: ingest {w['ingest_us_per_row']:.1f} us/row (batches of 100 dicts), scrape "
+                  f"{w['scrape_ms']:.1f} ms for 25 columns; reference profile {w['reference_profile_bytes'] / 1e3:.0f} kB; "
+                  f"20k-row window drifted: {w['drifted']}")
         results[str(n)] = row
     if args.ten_million:
         n = 10_000_000
