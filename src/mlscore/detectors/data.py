@@ -20,6 +20,11 @@ from mlscore.models import Evidence, Level, Location
 CONSTRAINT_KW = {"ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "regex", "isin", "in_range",
                  "min_value", "max_value", "multiple_of", "allowed", "nullable", "unique", "str_matches",
                  "min_items", "max_items", "notin", "between"}
+#: Classes that hold settings, not feature expectations.
+CONFIG_CLASS_RX = re.compile(r"(?i)(config|settings|params|parameters|hparams|hyperparam\w*|options|args|arguments|"
+                             r"trainer|training)$")
+HYPERPARAM_LINE_RX = re.compile(r"(?i)^\s*(epochs?|learning_rate|lr|batch_size|n_estimators|max_depth|max_iter|"
+                                r"num_\w+|n_\w+|dropout|patience|seed|momentum|weight_decay|warmup\w*)\s*[:=]")
 SCHEMA_LIBS = ("pandera", "great_expectations", "tensorflow_data_validation", "tfdv", "deepchecks", "soda",
                "pydantic", "pandas_schema", "cerberus", "jsonschema", "voluptuous", "schema")
 VALIDATE_CALL_RX = re.compile(r"(^|\.)(validate|check|validate_statistics|run_checkpoint|validate_instance|"
@@ -46,6 +51,11 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
                 if not (set(call.kwargs) & CONSTRAINT_KW or re.search(r"Check\.|conint|confloat|constr", call.name)):
                     continue
                 owner = _class_at(py, call.line, classes)
+                if owner is not None and CONFIG_CLASS_RX.search(owner):
+                    continue  # constraints on settings or hyperparameters, not on features
+                if call.kwargs and set(call.kwargs) <= CONSTRAINT_KW | {"default", "description", "title"} and \
+                        HYPERPARAM_LINE_RX.search(py.lines[call.line - 1] if call.line <= len(py.lines) else ""):
+                    continue
                 found.append((py, call.line, owner or "schema"))
         return found
 
@@ -400,7 +410,7 @@ def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
         if views:
             outcomes.append(Outcome(Level.MANUAL, [hit_evidence(views[0], "feature registry (Feast)", kind="config")],
                                     "features are declared once in a feature store"))
-    heading = re.compile(r"(?im)^\s{0,3}#{1,4}\s*(how to\s+)?(add|adding|implement|implementing|create|creating)\s+"
+    heading = re.compile(r"(?im)^[ \t]{0,3}#{1,4}\s*(how to\s+)?(add|adding|implement|implementing|create|creating)\s+"
                          r"(a\s+)?new\s+(features?|inputs?|language|columns?|signals?)\b")
     for path, text in ctx.facts.docs():
         m = heading.search(text)

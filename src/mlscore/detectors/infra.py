@@ -145,8 +145,7 @@ FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_
 
 def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
     uses = tests_using(ctx, None, name_rx=re.compile(params.get("model_paths", MODEL_PATH_RX.pattern)))
-    good = (use for use in uses if any(FIT_CALL_RX.search(c) for c in use.function.calls)
-            or re.search(r"(?i)model|train|infer|forward|predict", use.function.name))
+    good = (use for use in uses if any(FIT_CALL_RX.search(c) for c in use.function.calls))
     # tests of any local module that load or run a model through the project's own API (`clip.load(...)`)
     level, run, use = level_of_tests(ctx, good)
     if level is not Level.AUTOMATED:
@@ -174,7 +173,8 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
     for text, run in ctx.automation.invocations:
         if run.swallowed and not run.surfaced:
             continue
-        if run.kind.startswith("ci_") and TRAIN_CMD_RX.search(text):
+        if run.kind.startswith("ci_") and TRAIN_CMD_RX.search(text) and not re.search(
+                r"\s(--help|-h|--version|-V|--dry-run)\b", text):
             outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"CI runs the pipeline: {text[:100]}",
                                                                location=run.location, level=Level.AUTOMATED, kind="ci",
                                                                trigger=run.describe())],
@@ -221,8 +221,10 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
             continue
         following = "\n".join(py.lines[hit.line: hit.line + 4])
         is_assert = hit.text.startswith("assert")
-        if not is_assert and not re.search(r"raise|sys\.exit|exit\(|return False|abort", following):
+        if not is_assert and not re.search(r"raise|sys\.exit|exit\(|return False|return -?[1-9]|abort", following):
             continue
+        if _hardcoded_metric(py, hit.text):
+            continue  # a placeholder gate comparing constants evaluates no model (G2)
         if re.search(r"(?i)(^|/)(tests?/|test_)", hit.path) and not is_assert:
             continue
         run = automated_run(ctx, hit.path)
@@ -245,6 +247,17 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 "a validation step blesses the model before it is pushed"))
     outcomes.extend(_checks(ctx, "INFRA4"))
     return best(outcomes)
+
+
+def _hardcoded_metric(py: Any, line: str) -> bool:
+    """Whether the metric a gate compares is a literal constant of the same module (``ACCURACY = 0.93``)."""
+    names = re.findall(r"\b([A-Za-z_]\w*)\b", line)
+    for name in names:
+        if re.search(r"(?i)score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric", name):
+            rx = re.compile(rf"^{re.escape(name)}\s*(:\s*float)?\s*=\s*-?\d+(\.\d+)?\s*(#.*)?$")
+            if any(rx.match(text) for text in py.lines):
+                return True
+    return False
 
 
 def _deploy_after(ctx: Context, run: Any) -> bool:
@@ -329,12 +342,13 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 "the served model is a versioned DVC pointer, so reverting is a checkout"))
     for py, call in ctx.calls(r"(^|\.)(set_registered_model_alias|transition_model_version_stage|load_model)$",
                               prefilter=r"models:/|set_registered_model_alias|transition_model_version_stage"):
-        if call.name.endswith("load_model") and not any("models:/" in a for a in call.args):
+        if call.name.endswith("load_model") and not any("models:/" in a and not a.rstrip("/").endswith("/latest")
+                                                        for a in call.args):
             continue
         outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"model registry version/alias: {call.name}")],
                                 "serving loads a registry version or alias, so reverting is a registry change"))
     for path, text in ctx.facts.docs():
-        m = re.search(r"(?im)^\s{0,3}#{1,4}\s*.*\b(roll ?back|revert(ing)? (a|the) model)", text)
+        m = re.search(r"(?im)^[ \t]{0,3}#{1,4}\s*.*\b(roll(ing|ed)? ?back|revert(ing)? (a|the) model)", text)
         # a procedure, not a claim: the section must say how (a command or a code block)
         section = text[m.end(): m.end() + 2000] if m else ""
         if m and re.search(r"```|`[^`\n]{3,}`|\b(kubectl|helm|git (checkout|revert)|mlflow|dvc|docker)\b", section):

@@ -244,7 +244,8 @@ SLICE_FUNC_RX = re.compile(r"(?i)slice|by_group|per_group|segment|subgroup|cohor
 
 def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    metric_rx = re.compile(r"(?i)(score|f1|fbeta|accuracy|precision|recall|auc|mse|mae|r2|metric)")
+    metric_rx = re.compile(r"(?i)(f1|fbeta|accuracy|precision|recall|auc|mse|mae|rmse|r2|log_loss|mape|"
+                           r"(?<!silhouette_)(?<!calinski_harabasz_)(?<!davies_bouldin_)score|metric)")
     pre = r"def \w*(slice|by_group|segment|subgroup|cohort|Slice)|MetricFrame|slicing_spec|SlicingSpec"
     for py in ctx.facts.python_matching(pre, first=lambda p: bool(ctx.automation.effective(p))):
         if any(o.level is Level.AUTOMATED for o in outcomes) or len(outcomes) >= 4:
@@ -253,6 +254,8 @@ def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
             if not SLICE_FUNC_RX.search(fn.name):
                 continue
             body_calls = [c for c in py.calls if fn.line <= c.line <= fn.end_line]
+            if any(re.search(r"(?i)silhouette|calinski|davies_bouldin|inertia", c.name) for c in body_calls):
+                continue  # clustering quality of a segmentation, not model quality per slice
             if not any(metric_rx.search(c.name) for c in body_calls) and not (fn.is_test and fn.asserts):
                 continue
             if py.is_test_file:
@@ -291,7 +294,7 @@ def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"fairness evaluation: {call.name}", level, run)],
                                 "the model is evaluated across groups of people"))
-    heading = re.compile(r"(?im)^\s{0,3}#{1,4}\s*.*\b(bias|fairness|inclusion|ethical considerations|disparit)\w*")
+    heading = re.compile(r"(?im)^[ \t]{0,3}#{1,4}\s*.*\b(bias|fairness|inclusion|ethical considerations|disparit)\w*")
     for path, text in ctx.facts.docs():
         low = path.lower()
         if not re.search(r"model[-_ ]?card|readme|evaluation|fairness", low):
@@ -300,12 +303,14 @@ def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
         if not m:
             continue
         section = text[m.end(): m.end() + 3000]
-        next_head = re.search(r"(?m)^\s{0,3}#{1,4}\s", section)
+        next_head = re.search(r"(?m)^[ \t]{0,3}#{1,4}\s", section)
         section = section[: next_head.start()] if next_head else section
         groups = re.search(r"(?i)\b(race|sex|gender|age|ethnic\w*|nationality|religion|disabilit\w*|accent|dialect|"
                            r"language|region|demographic)", section)
         numbers = re.search(r"\d+(\.\d+)?\s*%|\b0\.\d{2,}", section)
-        if groups and (numbers or "slice" in section.lower()):
+        quality = re.search(r"(?i)\b(accuracy|precision|recall|f1|auc|error rate|false (positive|negative)|"
+                            r"selection rate|parity|equali[sz]ed odds|word error|wer\b|performance)", section)
+        if groups and quality and (numbers or "slice" in section.lower()):
             line = text.count("\n", 0, m.start()) + 1
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented evaluation across groups: {m.group(0).strip()[:60]}",
                                                             location=Location(path=path, line=line), kind="doc")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlscore.detectors.code import automated_run, is_serving_file, serving_files
+from mlscore.detectors.code import automated_run, function_at, is_serving_file, serving_files
 from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
 from mlscore.detectors.data import HAND_RUN_RX, _checks, _constrained_models, _schema_uses
 from mlscore.models import Evidence, Level, Location
@@ -138,7 +138,8 @@ def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = _alerts(ctx, "age")
-    train_rx = r"(^|\s)(dvc\s+repro|python3?\s+(-m\s+)?\S*(train|retrain|pipeline)\S*|kedro\s+run|mlflow\s+run)"
+    train_rx = (r"(^|\s)(dvc\s+repro|kedro\s+run|mlflow\s+run|python3?\s+(-m\s+)?(\S*[/.])?"
+                r"(re)?train(ing|er|_model|_pipeline)?(\.py)?(\s|$)|python3?\s+(-m\s+)?(\S*[/.])?(run_)?pipeline(\.py)?(\s|$))")
     for text, run in ctx.automation.invocations:
         if run.scheduled and re.search(train_rx, text) and not (run.swallowed and not run.surfaced):
             outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"scheduled retraining: {text[:80]}",
@@ -197,7 +198,13 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
             acts = True
         else:
             following = "\n".join(py.lines[hit.line - 1: hit.line + 3])
-            acts = bool(re.search(r"\braise\b|\bcontinue\b|\bskip|sys\.exit|abort|alert|warn", following))
+            acts = bool(re.search(r"\braise\b|\bcontinue\b|\bskip|sys\.exit|abort|alert", following))
+            if re.search(r"nan_to_num|fillna|dropna|\.replace\(|np\.where\(", following):
+                acts = False  # cleaning data to fit is not a guard (LABELING.md MON5)
+        if acts and function_at(py, hit.line) is None:
+            outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"one-off check at start-up: {hit.text[:80]}")],
+                                    "a non-finite check runs once at start-up, not on every step or prediction"))
+            continue
         if acts:
             outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"non-finite guard: {hit.text[:90]}", Level.AUTOMATED)],
                                     "a guard acts on the first NaN or infinity in training or serving"))
@@ -280,7 +287,10 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar alerts on prediction drift"))
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check.*--prediction|ClassificationPreset|RegressionPreset")
     for py, call in ctx.calls(r"(^|\.)(Histogram|Summary|Gauge)$", prefilter=r"prometheus_client|Histogram\("):
-        if any(re.search(r"(?i)predict|output|score|model_", a) for a in (*call.args, call.function or "")):
+        texts = (*call.args, call.function or "")
+        if any(re.search(r"(?i)latenc|duration|seconds|_time\b|time to", a) for a in texts):
+            continue
+        if any(re.search(r"(?i)predict|output|score|model_", a) for a in texts):
             outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"prediction distribution collected: "
                                                                                 f"{call.args[0] if call.args else call.name}")],
                                     "the served prediction distribution is collected but not alerted on"))

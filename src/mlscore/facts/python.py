@@ -132,6 +132,9 @@ def _all_const(node: ast.AST) -> bool:
 
 
 def _is_type_only(test: ast.expr) -> bool:
+    """Assertions about types or mere existence (``assert module``, ``isinstance``), not about values."""
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        return True
     if isinstance(test, ast.Call) and dotted(test.func) in {"isinstance", "hasattr", "callable"}:
         return True
     if isinstance(test, ast.Compare) and isinstance(test.left, ast.Call) and dotted(test.left.func) == "type":
@@ -207,8 +210,6 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, tes
             called.add(name)
             if _ASSERT_HELPERS.search(name):
                 asserts += 1
-        elif isinstance(sub, ast.Name):
-            called.add(sub.id)  # a name used (e.g. passed to a helper) links the test to it too
     return Function(node.name, node.lineno, end, decorators, cls, True, asserts, trivial, frozenset(called), type_only)
 
 

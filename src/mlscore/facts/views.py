@@ -112,6 +112,8 @@ def populate(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagno
         mine = tuple(k for k, theirs in CATEGORY_MAP.items() if set(theirs) & set(rule.categories))
         if "skew" in mine and not re.search(r"(?i)skew|train", f"{rule.alert} {rule.expr}"):
             mine = tuple(c for c in mine if c != "skew")
+        if "prediction" in mine and not re.search(r"(?i)predict|score|output|proba", f"{rule.alert} {rule.expr}"):
+            mine = tuple(c for c in mine if c != "prediction")  # only its annotation mentions /predict
         view.alerts.append(AlertView(rule.alert or "", rule.expr, rule.file, rule.line, mine))
     ctx.monitoring = view
 

@@ -42,6 +42,7 @@ class Endpoint:
         datatype: str = "FP64",
         v2_codec: str = "np",
         column_types: list[str] | None = None,
+        input_name: str = "input-0",
     ) -> None:
         self.client = client
         self.protocol = protocol
@@ -53,6 +54,7 @@ class Endpoint:
         self.json_api = json_api
         self.datatype = datatype
         self.v2_codec = v2_codec
+        self.input_name = input_name
         self.column_types = dict(zip(self.feature_names, column_types or []))
 
     # -- paths ---------------------------------------------------------------------------
@@ -84,7 +86,7 @@ class Endpoint:
                     tensor["parameters"] = {"content_type": "str"}
                 doc["inputs"].append(tensor)
         else:
-            doc = {"inputs": [{"name": "input-0", "shape": [len(rows), width], "datatype": self.datatype, "data": rows}]}
+            doc = {"inputs": [{"name": self.input_name, "shape": [len(rows), width], "datatype": self.datatype, "data": rows}]}
         if self.outputs:
             doc["outputs"] = [{"name": o} for o in self.outputs]
         return doc

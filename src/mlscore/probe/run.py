@@ -107,9 +107,18 @@ def run_probe(config: ProbeConfig, progress: Callable[[str], None] | None = None
         if detection.protocol == "v2" and codec == "pd":
             diagnostics.append(Diagnostic(message="V2 requests use the pandas codec (one named tensor per column)"))
         column_types = [v2_datatype([r[j] for r in rows]) for j in range(len(names))] if rows else None
+        input_name, datatype = "input-0", "FP64"
+        if detection.protocol == "v2" and model:
+            declared = _declared_v2_inputs(client, model)
+            if codec == "np" and len(declared) == 1 and declared[0][1] in ("FP16", "FP32", "FP64"):
+                input_name, datatype = declared[0]
+                diagnostics.append(Diagnostic(message=f"V2 input tensor {input_name} {datatype}, as the model metadata declares"))
+            elif codec == "pd" and declared and column_types:
+                by_name = dict(declared)
+                column_types = [by_name.get(n, t) for n, t in zip(names, column_types)]
         endpoint = Endpoint(
             client, detection.protocol, model, names, outputs=config.outputs, json_api=api, v2_codec=codec,
-            column_types=column_types,
+            column_types=column_types, input_name=input_name, datatype=datatype,
         )
         ctx = C.Context(
             endpoint=endpoint, detection=detection, options=config.options, rows=rows, rows_source=rows_source,
@@ -192,6 +201,21 @@ def _quiet_scrape(ctx: C.Context):  # type: ignore[no-untyped-def]
         return scrape_metrics(ctx.client, ctx.endpoint.adapter, ctx.options.metrics_url)
     except (TransportError, BudgetExhausted):
         return None
+
+
+def _declared_v2_inputs(client: HttpClient, model: str) -> list[tuple[str, str]]:
+    """(name, datatype) of the inputs a V2 model's metadata declares (Triton requires them exactly)."""
+    try:
+        resp = client.get(f"/v2/models/{model}")
+        doc = resp.json() if resp.ok else None
+    except Exception:  # noqa: BLE001 - metadata is optional here; the metadata check reports problems
+        return []
+    inputs = doc.get("inputs") if isinstance(doc, dict) else None
+    out = []
+    for item in inputs if isinstance(inputs, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("datatype"), str):
+            out.append((item["name"][:200], item["datatype"][:10]))
+    return out
 
 
 def _only_model(client: HttpClient, protocol: str) -> str | None:

@@ -91,19 +91,23 @@ def load_reference(path: str, prediction_column: str) -> Reference:
         raise InputError(f"{path}: not a readable mlscore profile: {exc}") from None
     cols = dict(profile.columns)
     pred = cols.pop(prediction_column, None)
-    inputs = DatasetProfile(columns=cols, **profile.settings)
-    inputs.row_count = profile.row_count
-    prediction = None
-    if pred is not None:
-        prediction = DatasetProfile(columns={"prediction": pred}, **profile.settings)
-        prediction.row_count = profile.row_count
+
+    def subset(columns: dict[str, Any]) -> DatasetProfile:
+        out = DatasetProfile.empty_like(profile)  # same settings (bins, caps)
+        out.columns = columns
+        out.row_count = profile.row_count
+        return out
+
+    inputs = subset(cols)
+    prediction = subset({"prediction": pred}) if pred is not None else None
     ranges: dict[str, tuple[float, float]] = {}
     for name, col in cols.items():
         lo, hi = getattr(col, "min", None), getattr(col, "max", None)
         if getattr(col, "kind", None) == "numeric" and lo is not None and hi is not None:
             ranges[name] = (float(lo), float(hi))
     prange = None
-    if pred is not None and getattr(pred, "kind", None) == "numeric" and pred.min is not None:
+    if pred is not None and getattr(pred, "kind", None) == "numeric" and pred.min is not None \
+            and pred.max is not None:
         prange = (float(pred.min), float(pred.max))
     return Reference(profile, inputs, prediction, list(cols), ranges, prange, int(profile.row_count))
 
@@ -160,7 +164,7 @@ class Analyzer:
     def submit(self, event: Event) -> None:
         m = self.metrics
         m.child("mlscore_events_received", event.source).inc()
-        if self.sample_rate < 1.0 and random.random() >= self.sample_rate:  # noqa: S311 - sampling
+        if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
             m.child("mlscore_events_dropped", event.source, "sampled_out").inc()
             return
         if len(self.queue) >= self.capacity or self.queue_bytes + event.size > self.capacity_bytes:
@@ -430,9 +434,8 @@ class Analyzer:
 
     def close_window(self, model: str, w: Window, now: float) -> None:
         """Compare a full window with the reference, publish the results, open a new window."""
-        if w.rows < self.min_rows and w.pred_rows < self.min_rows:
-            if self.window_seconds is not None:
-                return  # too few rows for an honest test: keep accumulating
+        if w.rows < self.min_rows and w.pred_rows < self.min_rows and self.window_seconds is not None:
+            return  # too few rows for an honest test: keep accumulating
         self._flush(w)
         m = self.metrics
         self.windows[model] = self._new_window()

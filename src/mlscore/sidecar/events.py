@@ -8,7 +8,7 @@ from typing import Any
 class Event:
     """One payload event. Bodies are raw bytes (proxy) or decoded JSON (ingest); None when absent."""
 
-    __slots__ = ("source", "path", "protocol", "model", "version", "status", "request", "response", "size")
+    __slots__ = ("model", "path", "protocol", "request", "response", "size", "source", "status", "version")
 
     def __init__(self, source: str, *, path: str | None = None, protocol: str | None = None,
                  model: str | None = None, version: str | None = None, status: int | None = None,

@@ -6,8 +6,8 @@ import asyncio
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 T = TypeVar("T")
 CRLF = b"\r\n"
@@ -60,8 +60,8 @@ class Head:
         return None
 
 
-_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection|expect):[ \t]*([^\r\n]*)", re.I)
-_SPACED = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]+:", re.I)
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|connection|expect):[ \t]*([^\r\n]*)", re.IGNORECASE)
+_SPACED = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]+:", re.IGNORECASE)
 
 
 def parse_head(raw: bytes, *, request: bool, full: bool = True) -> Head:

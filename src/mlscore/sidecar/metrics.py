@@ -119,9 +119,15 @@ class Metrics:
     """The live metric objects on a private registry, with cached children for the hot path."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+            disable_created_metrics,
+        )
 
-        disable_created_metrics()  # *_created series double the exposition and no rule uses them
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series double the exposition and no rule uses them
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.families: dict[str, Any] = {}
         for d in METRICS:

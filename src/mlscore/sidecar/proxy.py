@@ -11,10 +11,19 @@ from collections.abc import Callable
 from mlscore.sidecar.config import ProxySettings
 from mlscore.sidecar.events import Event
 from mlscore.sidecar.http import (
-    within, CRLF, STREAM_PIECE, Head, HttpError, copy_chunked, copy_length, parse_head, simple_response, without_header,
+    CRLF,
+    STREAM_PIECE,
+    Head,
+    HttpError,
+    copy_chunked,
+    copy_length,
+    parse_head,
+    simple_response,
+    within,
+    without_header,
 )
 from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
-from mlscore.sidecar.routes import classify
+from mlscore.sidecar.routes import Route, classify
 
 log = logging.getLogger("mlscore.sidecar")
 
@@ -132,7 +141,7 @@ class Proxy:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
-        except Exception:  # noqa: BLE001 - a bug here must cost one connection, never the process
+        except Exception:
             log.exception("proxy connection failed")
         finally:
             self.connections.discard(writer)
@@ -145,7 +154,7 @@ class Proxy:
         body = b'{"error":"mlscore sidecar: %s"}' % reason.replace("_", " ").encode()
         writer.write(simple_response(status, body, close=True))
 
-    def _labels(self, target: str) -> tuple[str, str, object]:
+    def _labels(self, target: str) -> tuple[str, str, Route]:
         route = classify(target)
         model = self.model_cap(route.model) if route.model else (self.default_model if route.inference else "-")
         return model, route.template, route
@@ -215,6 +224,15 @@ class Proxy:
                 if attempt + 1 < attempts and body is not None:
                     continue
                 return self._upstream_failed(writer, UpstreamError(502, "reset"), model, template, t0, head)
+            except asyncio.IncompleteReadError:  # the client went away in the middle of its body
+                if conn is not None:
+                    conn[1].close()
+                self._drop_event("client_aborted")
+                return False
+            except BaseException:
+                if conn is not None:
+                    conn[1].close()
+                raise
         # -- response: head then body, unchanged ---------------------------------------------------
         status = int(resp.start[1])
         no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
@@ -255,8 +273,7 @@ class Proxy:
                         await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, OSError, HttpError):
             # The upstream died mid-response: the client sees the same truncated answer it would directly.
-            r_w = (r, w)
-            r_w[1].close()
+            w.close()
             self.metrics.child("mlscore_upstream_errors", "reset_mid_response").inc()
             self._count(model, template, status, t0)
             self._drop_event("upstream_error")
@@ -273,8 +290,8 @@ class Proxy:
             self._drop_event("too_large")
         else:
             self.submit(Event(
-                "proxy", path=target, protocol=route.protocol,  # type: ignore[attr-defined]
-                model=model if model != "-" else None, version=route.version,  # type: ignore[attr-defined]
+                "proxy", path=target, protocol=route.protocol,
+                model=model if model != "-" else None, version=route.version,
                 status=status, request=req_body, response=bytes(resp_capture),
                 size=len(req_body or b"") + len(resp_capture),
             ))

@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 from mlscore.errors import ConfigError, MlscoreError
 from mlscore.sidecar.analysis import Analyzer, Reference, load_reference
 from mlscore.sidecar.config import SidecarConfig, parse_hostport
-from mlscore.sidecar.http import CRLF, HttpError, within, copy_chunked, copy_length, parse_head, simple_response
+from mlscore.sidecar.http import (
+    CRLF,
+    HttpError,
+    copy_chunked,
+    copy_length,
+    parse_head,
+    simple_response,
+    within,
+)
 from mlscore.sidecar.ingest import Malformed, parse_ingest
 from mlscore.sidecar.metrics import Metrics
 from mlscore.sidecar.proxy import Proxy
@@ -82,7 +90,7 @@ class ControlServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("control connection failed")
         finally:
             writer.close()
