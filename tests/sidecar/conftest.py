@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.sidecar.helpers import make_reference
-from tests.support.mlserver import MLServer, load_model, require_mlserver, running_mlserver, train_iris_model
+from tests.support.mlserver import (
+    MLServer,
+    load_model,
+    require_mlserver,
+    running_mlserver,
+    train_iris_model,
+)
 
 
 @pytest.fixture(scope="session")

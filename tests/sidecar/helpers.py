@@ -135,7 +135,7 @@ def start_sidecar(tmp: Path, args: Sequence[str], ports: tuple[int, int] | None 
     log_path = tmp / f"{name}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(
             [sys.executable, "-m", "mlscore", "sidecar", "--listen", f"127.0.0.1:{listen}",
              "--metrics", f"127.0.0.1:{metrics}", *args],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,

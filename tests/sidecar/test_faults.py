@@ -13,11 +13,25 @@ from pathlib import Path
 import pytest
 
 from tests.sidecar.helpers import (
-    assert_accounted, iris_rows, load, request, running_sidecar, scrape, settle, start_sidecar, stop_sidecar,
-    total, v2_body,
+    assert_accounted,
+    iris_rows,
+    load,
+    request,
+    running_sidecar,
+    scrape,
+    settle,
+    start_sidecar,
+    stop_sidecar,
+    total,
+    v2_body,
 )
 from tests.support.mlserver import (
-    MLServer, require_mlserver, running_mlserver, stop_process_group, train_iris_model, wait_models_ready,
+    MLServer,
+    require_mlserver,
+    running_mlserver,
+    stop_process_group,
+    train_iris_model,
+    wait_models_ready,
 )
 
 pytestmark = pytest.mark.integration
@@ -28,41 +42,41 @@ def test_upstream_killed_mid_load_then_back(tmp_path: Path) -> None:
     exe = require_mlserver()
     root = tmp_path / "models"
     spec = train_iris_model(root / "iris")
-    with running_mlserver(root, [spec], executable=exe) as server:
-        with running_sidecar(tmp_path, ["--upstream", server.url]) as sc:
-            bodies = [v2_body([r]) for r in iris_rows(600, seed=11)]
-            results: list[int | str] = []
-            worker = threading.Thread(target=lambda: results.extend(load(sc.listen, bodies, workers=4)))
-            worker.start()
-            time.sleep(0.3)
-            os.killpg(server.pid, signal.SIGKILL)  # the model server dies while requests are in flight
-            worker.join()
-            assert len(results) == len(bodies)
-            assert 200 in results and 502 in results, sorted(set(map(str, results)))
-            # whatever else a client saw is a closed connection, as it would directly; never a sidecar 500
-            assert set(results) <= {200, 502, "RemoteDisconnected", "ConnectionResetError", "BrokenPipeError",
-                            "BadStatusLine"}
-            # directly: connection refused; through the sidecar: 502 from a sidecar that is still up
-            with pytest.raises(ConnectionRefusedError):
-                request(server.http_port, "POST", "/v2/models/iris/infer", bodies[0])
-            down = request(sc.listen, "POST", "/v2/models/iris/infer", bodies[0])
-            assert down.status == 502 and b"upstream unavailable" in down.body
-            s = settle(sc.metrics)
-            assert total(s, "mlscore_events_received_total", source="proxy") == len(bodies) + 1
-            assert_accounted(s, "proxy")
-            assert total(s, "mlscore_upstream_errors_total", reason="connect") >= 1
-            assert total(s, "mlscore_requests_total", code="5xx") == results.count(502) + 1
+    with running_mlserver(root, [spec], executable=exe) as server, \
+            running_sidecar(tmp_path, ["--upstream", server.url]) as sc:
+        bodies = [v2_body([r]) for r in iris_rows(600, seed=11)]
+        results: list[int | str] = []
+        worker = threading.Thread(target=lambda: results.extend(load(sc.listen, bodies, workers=4)))
+        worker.start()
+        time.sleep(0.3)
+        os.killpg(server.pid, signal.SIGKILL)  # the model server dies while requests are in flight
+        worker.join()
+        assert len(results) == len(bodies)
+        assert 200 in results and 502 in results, sorted(set(map(str, results)))
+        # whatever else a client saw is a closed connection, as it would directly; never a sidecar 500
+        assert set(results) <= {200, 502, "RemoteDisconnected", "ConnectionResetError", "BrokenPipeError",
+                                "BadStatusLine"}
+        # directly: connection refused; through the sidecar: 502 from a sidecar that is still up
+        with pytest.raises(ConnectionRefusedError):
+            request(server.http_port, "POST", "/v2/models/iris/infer", bodies[0])
+        down = request(sc.listen, "POST", "/v2/models/iris/infer", bodies[0])
+        assert down.status == 502 and b"upstream unavailable" in down.body
+        s = settle(sc.metrics)
+        assert total(s, "mlscore_events_received_total", source="proxy") == len(bodies) + 1
+        assert_accounted(s, "proxy")
+        assert total(s, "mlscore_upstream_errors_total", reason="connect") >= 1
+        assert total(s, "mlscore_requests_total", code="5xx") == results.count(502) + 1
 
-            # the model server comes back on the same port: the sidecar's stale pooled connections are retried
-            log = open(root / "mlserver2.log", "wb")  # noqa: SIM115
-            again = subprocess.Popen([str(exe), "start", str(root)], cwd=root, stdout=log,  # noqa: S603
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                wait_models_ready(server.url, ["iris"], process=again)
-                assert set(load(sc.listen, bodies[:40])) == {200}
-            finally:
-                stop_process_group(again)
-                log.close()
+        # the model server comes back on the same port: the sidecar's stale pooled connections are retried
+        log = open(root / "mlserver2.log", "wb")  # noqa: SIM115
+        again = subprocess.Popen([str(exe), "start", str(root)], cwd=root, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_models_ready(server.url, ["iris"], process=again)
+            assert set(load(sc.listen, bodies[:40])) == {200}
+        finally:
+            stop_process_group(again)
+            log.close()
 
 
 def test_flood_faster_than_analysis_drops_and_counts_within_memory(tmp_path: Path) -> None:

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from mlscore.sidecar.ingest import Malformed, parse_ingest
-from tests.sidecar.helpers import assert_accounted, iris_rows, request, running_sidecar, settle, total, v2_body
+from tests.sidecar.helpers import (
+    assert_accounted,
+    iris_rows,
+    request,
+    running_sidecar,
+    settle,
+    total,
+    v2_body,
+)
 
 
 def _kserve(kind: str, body: bytes, event_id: str) -> dict[str, str]:

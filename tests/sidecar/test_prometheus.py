@@ -74,7 +74,7 @@ def prometheus(tmp_path: Path, prometheus_exe: str) -> Iterator[Any]:
             f"  static_configs: [{{targets: ['127.0.0.1:{scrape_port}']}}]\n"
         )
         log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [prometheus_exe, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.sidecar.helpers import (
-    assert_accounted, iris_rows, request, running_sidecar, settle, total, v2_body,
+    assert_accounted,
+    iris_rows,
+    request,
+    running_sidecar,
+    settle,
+    total,
+    v2_body,
 )
 from tests.support.mlserver import MLServer
 
@@ -118,8 +124,8 @@ def test_size_limits_and_malformed_http(iris_server: MLServer, tmp_path: Path) -
         assert rejected.status == 413
         for raw, want in ((b"GARBAGE\r\n\r\n", 400),
                           (b"GET / HTTP/1.1\r\nX: " + b"a" * 8000 + b"\r\n\r\n", 431),
-                          (b"POST /v2/models/iris/infer HTTP/1.1\r\nContent-Length: 5\r\n"
-                           b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+                          ((b"POST /v2/models/iris/infer HTTP/1.1\r\nContent-Length: 5\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400),
                           (b"POST /v2/models/iris/infer HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400)):
             with socket.create_connection(("127.0.0.1", sc.listen), timeout=5) as sock:
                 sock.sendall(raw)
@@ -134,3 +140,16 @@ def test_size_limits_and_malformed_http(iris_server: MLServer, tmp_path: Path) -
         assert total(s, "mlscore_requests_rejected_total", reason="bad_request") == 3
         assert total(s, "mlscore_requests_rejected_total", reason="header_too_large") == 1
         assert "300000" not in sc.log() and "GARBAGE" not in sc.log()  # payloads are not logged
+
+
+def test_client_aborting_mid_body_is_counted_and_harmless(iris_server: MLServer, tmp_path: Path) -> None:
+    big = v2_body(iris_rows(20000, seed=6))  # streamed (over the 256 KiB buffering limit)
+    with running_sidecar(tmp_path, ["--upstream", iris_server.url]) as sc:
+        with socket.create_connection(("127.0.0.1", sc.listen), timeout=5) as sock:
+            sock.sendall(b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(big) + big[: len(big) // 2])
+        assert request(sc.listen, "POST", "/v2/models/iris/infer", GOOD).status == 200
+        s = settle(sc.metrics)
+        assert total(s, "mlscore_events_received_total", source="proxy") == 2
+        assert total(s, "mlscore_events_dropped_total", reason="client_aborted") == 1
+        assert_accounted(s, "proxy")
