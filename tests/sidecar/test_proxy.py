@@ -153,3 +153,30 @@ def test_client_aborting_mid_body_is_counted_and_harmless(iris_server: MLServer,
         assert total(s, "mlscore_events_received_total", source="proxy") == 2
         assert total(s, "mlscore_events_dropped_total", reason="client_aborted") == 1
         assert_accounted(s, "proxy")
+
+
+def test_expect_100_continue(iris_server: MLServer, tmp_path: Path) -> None:
+    body = v2_body(iris_rows(2, seed=7))
+    with running_sidecar(tmp_path, ["--upstream", iris_server.url]) as sc, \
+            socket.create_connection(("127.0.0.1", sc.listen), timeout=5) as sock:
+        sock.sendall(b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        interim = sock.recv(64)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        rest = interim[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+        sock.sendall(body)
+        status, answer = _read_response(_Prefixed(sock, rest))  # type: ignore[arg-type]
+        assert status == 200 and len(json.loads(answer)["outputs"][0]["data"]) == 2
+
+
+class _Prefixed:
+    """A socket whose first recv returns bytes already read."""
+
+    def __init__(self, sock: socket.socket, prefix: bytes) -> None:
+        self.sock, self.prefix = sock, prefix
+
+    def recv(self, n: int) -> bytes:
+        if self.prefix:
+            out, self.prefix = self.prefix, b""
+            return out
+        return self.sock.recv(n)
