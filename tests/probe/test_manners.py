@@ -138,8 +138,12 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
         try:
             doc = json.loads(raw)
             n = doc["inputs"][0]["shape"][0]
+            name = doc["inputs"][0]["name"]
         except Exception:  # noqa: BLE001 - a test server
             self._send(400, {"error": "bad request"})
+            return
+        if name != "x":  # strict like Triton: the declared input name only
+            self._send(400, {"error": f"unexpected inference input '{name}' for model 'm'"})
             return
         if self.path == "/v2/models/m/infer":
             self._send(200, {"model_name": "m", "model_version": "1", "outputs": [{"name": "y", "shape": [n], "datatype": "FP64", "data": [0.5] * n}]})
@@ -226,3 +230,11 @@ def test_credentials_in_the_url_are_refused_without_echoing_them(capsys: pytest.
     code, _out, err = run_cli(["http://admin:hunter22@127.0.0.1:9", "--model", "m"], capsys)
     line = one_error_line(err)
     assert code == 2 and "credentials in the URL are refused" in line and "hunter22" not in err
+
+
+def test_declared_v2_input_name_and_type_are_used(tiny_v2: tuple[str, list[int]], capsys: pytest.CaptureFixture[str]) -> None:
+    url, _counter = tiny_v2
+    code, out, _err = run_cli([url, "--model", "m", "--check", "determinism", "--format", "json", "-q"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["checks"][0]["status"] == "passing", doc["checks"][0]["message"]
+    assert any(d["message"] == "V2 input tensor x FP64, as the model metadata declares" for d in doc["diagnostics"])
