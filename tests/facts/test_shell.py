@@ -119,3 +119,9 @@ def test_or_branch_that_re_raises_is_not_swallowing() -> None:
     script = 'pytest tests || (echo "tests failed"; exit 1)\nmypy src || { echo failed; false; }\nflake8 || echo ok\n'
     assert [(c.argv[0], c.swallowed) for c in split_script(script).commands] == [
         ("pytest", False), ("mypy", False), ("flake8", True)]
+
+
+def test_python_heredoc_body_becomes_inline_code() -> None:
+    script = "python - <<'EOF'\nfrom pipeline import validate\nvalidate.run()\nEOF\necho done\n"
+    got = [c.argv for c in split_script(script).commands]
+    assert got == [("python", "-c", "from pipeline import validate\nvalidate.run()"), ("echo", "done")]

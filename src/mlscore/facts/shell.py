@@ -128,8 +128,9 @@ def _skip_parens(text: str, i: int) -> int:
     return n
 
 
-def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
-    """Join backslash continuations and drop here-doc bodies; keep each logical line's first line number."""
+def _logical_lines(text: str, first_line: int, heredocs: dict[int, str] | None = None) -> list[tuple[int, str]]:
+    """Join backslash continuations and drop here-doc bodies (kept in ``heredocs`` by line number); keep each
+    logical line's first line number."""
     raw = text.replace("\r\n", "\n").split("\n")
     out: list[tuple[int, str]] = []
     i = 0
@@ -152,11 +153,15 @@ def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
             if prefix.count("'") % 2 or prefix.count('"') % 2:
                 continue  # "<<" inside quotes
             delim, strip_tabs = m.group(3), m.group(1) == "-"
+            body_lines: list[str] = []
             while i < len(raw):
                 body = raw[i].lstrip("\t") if strip_tabs else raw[i]
                 i += 1
                 if body.strip() == delim:
                     break
+                body_lines.append(body)
+            if heredocs is not None:
+                heredocs.setdefault(first_line + start, "\n".join(body_lines))
     return out
 
 
@@ -372,7 +377,8 @@ def split_script(
     env: dict[str, str] = {}
     handles_errors = bool(re.search(r"\bexit\s+(\$|[\"']?\$|[1-9])", text))
     cwd = _norm_dir(cwd)
-    for lineno, line in _logical_lines(text, first_line):
+    heredocs: dict[int, str] = {}
+    for lineno, line in _logical_lines(text, first_line, heredocs):
         stripped = line.strip()
         if not stripped:
             continue
@@ -452,6 +458,9 @@ def split_script(
                     continue
                 if is_condition or op in ("&&", "||"):
                     exempt.add(len(raw_cmds))
+                if lineno in heredocs and re.fullmatch(r"python[\d.]*", argv[0]) and (
+                        len(argv) == 1 or argv[1] == "-"):
+                    argv = [argv[0], "-c", heredocs[lineno]]  # `python - <<EOF ... EOF`: the body is the code
                 raw_cmds.append((seg_text.strip(), lineno, argv, cwd, reason, errexit))
     last = len(raw_cmds) - 1
     for k, (seg_text, lineno, argv, cmd_cwd, reason, ee) in enumerate(raw_cmds):
