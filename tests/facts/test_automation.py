@@ -394,3 +394,10 @@ def test_nose2_dotted_names_with_test_functions_and_packages() -> None:
                "TTS/__init__.py": "", "TTS/model.py": "", "tests/zoo/test_models.py": ""})
     assert m.reached_paths() == {"tests/zoo/test_models.py"}
     assert [u.reference for u in m.unresolved] == ["tests.nothing"]
+
+
+def test_makefile_includes() -> None:
+    m = model({".github/workflows/ci.yml": wf("make test"),
+               "Makefile": "include mk/*.mk\n\nall:\n\techo hi\n",
+               "mk/test.mk": "test:\n\tpytest tests\n", "tests/test_a.py": ""})
+    assert chains(m, "tests/test_a.py") == [".github/workflows/ci.yml:6 -> mk/test.mk:1 -> mk/test.mk:2 -> tests/test_a.py"]

@@ -928,7 +928,8 @@ class _Resolver:
         for pre in rule.prereqs:
             if pre in mk.rules:
                 self.make_target(mk, pre, directory, ctx, seen, depth + 1)
-        hop = ctx.hop(Location(path=mk.path, line=rule.line))
+        rule_path = mk.rule_files.get(target, mk.path)
+        hop = ctx.hop(Location(path=rule_path, line=rule.line))
         for line, recipe in rule.recipe:
             swallow = None
             body = recipe
@@ -938,12 +939,40 @@ class _Resolver:
                 body = body[1:]
             body = mk.expand(body)
             sub = hop if swallow is None else hop.mark(swallow)
-            self.run_script(body, mk.path, line, sub, errexit=False, cwd=directory)
+            self.run_script(body, rule_path, line, sub, errexit=False, cwd=directory)
 
     def makefile(self, path: str) -> _Makefile | None:
         def load() -> _Makefile | None:
             text = self.repo.read(path)
-            return None if text is None else _parse_makefile(path, text)
+            if text is None:
+                return None
+            mk = _parse_makefile(path, text)
+            # `include x.mk` / `-include mk/*.mk`: their rules join this Makefile's (paths relative to it)
+            todo = [(m.group(1), 0) for m in re.finditer(r"(?m)^-?s?include[ \t]+(.+)$", text)]
+            seen: set[str] = {path}
+            while todo and len(seen) < 20:
+                spec, depth = todo.pop(0)
+                for word in mk.expand(spec).split():
+                    if "$" in word:
+                        continue
+                    pattern = _join(posixpath.dirname(path) or None, word)
+                    hits = ([f for f in self.repo.files if fnmatch.fnmatchcase(f, pattern)] if "*" in pattern
+                            else [pattern])
+                    for inc in hits:
+                        body = self.repo.read(inc) if inc not in seen else None
+                        if body is None:
+                            continue
+                        seen.add(inc)
+                        sub = _parse_makefile(inc, body)
+                        for name, rule in sub.rules.items():
+                            mk.rules.setdefault(name, rule)
+                            mk.rule_files.setdefault(name, inc)
+                        for k, v in sub.variables.items():
+                            mk.variables.setdefault(k, v)
+                        if depth < 3:
+                            todo.extend((m.group(1), depth + 1)
+                                        for m in re.finditer(r"(?m)^-?s?include[ \t]+(.+)$", body))
+            return mk
 
         return self.repo.cached(("make", path), load)  # type: ignore[no-any-return]
 
@@ -1595,6 +1624,7 @@ class _Makefile:
     rules: dict[str, _Rule]
     default: str | None
     variables: dict[str, str]
+    rule_files: dict[str, str] = field(default_factory=dict)  # rules that come from included makefiles
 
     def expand(self, text: str) -> str:
         for _ in range(4):
