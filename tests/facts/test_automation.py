@@ -401,3 +401,10 @@ def test_makefile_includes() -> None:
                "Makefile": "include mk/*.mk\n\nall:\n\techo hi\n",
                "mk/test.mk": "test:\n\tpytest tests\n", "tests/test_a.py": ""})
     assert chains(m, "tests/test_a.py") == [".github/workflows/ci.yml:6 -> mk/test.mk:1 -> mk/test.mk:2 -> tests/test_a.py"]
+
+
+def test_docker_run_and_exec_commands() -> None:
+    m = model({".github/workflows/ci.yml": wf("docker run --rm -v $PWD:/app -w /app img:1 pytest tests",
+                                                "docker run --rm img:1", "docker exec -it api python /app/smoke.py"),
+               "tests/test_a.py": "", "smoke.py": ""})
+    assert m.reached_paths() == {"tests/test_a.py", "smoke.py"}

@@ -1476,10 +1476,19 @@ def _unwrap(argv: list[str]) -> list[str]:
             argv = rest
         elif head == "uvx" or (head == "pipx" and argv[1:2] == ["run"]):
             argv = argv[1:] if head == "uvx" else argv[2:]
-        elif head == "docker" and len(argv) > 2 and argv[1] in ("exec",):
+        elif head == "docker" and len(argv) > 2 and argv[1] in ("exec", "run"):
+            # `docker run [opts] IMAGE CMD...` / `docker exec [opts] CONTAINER CMD...`: CMD (the repository is
+            # usually mounted at the working directory)
             rest = argv[2:]
+            with_value = {"-v", "--volume", "-e", "--env", "-w", "--workdir", "--name", "--network", "--net", "-p",
+                          "--publish", "--entrypoint", "--env-file", "-u", "--user", "--gpus", "--shm-size",
+                          "--platform", "--mount", "--cpus", "-m", "--memory", "--label", "-l", "--hostname",
+                          "--add-host", "--ipc", "--runtime", "--pull"}
             while rest and rest[0].startswith("-"):
-                rest = rest[1:]
+                opt = rest[0]
+                rest = rest[2:] if opt in with_value and "=" not in opt else rest[1:]
+            if len(rest) < 2:
+                return argv  # the image's own command: recorded as a docker invocation
             argv = rest[1:]
         else:
             return argv
