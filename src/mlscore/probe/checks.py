@@ -703,7 +703,7 @@ def check_bad_input(ctx: Context) -> Check:
     accepted = [v for v in verdicts if v["verdict"] == "accepted"]
     no_answer = [v for v in verdicts if v["verdict"] == "no-answer"]
     details = {"cases": verdicts, "alive_after": alive}
-    if not (server_errors or accepted or no_answer) and alive:
+    if not (server_errors or accepted or no_answer) and alive is not False:
         return _check("bad-input", rules, title, "passing", f"all {len(verdicts)} malformed inputs got a 4xx", **details)
     parts = []
     if server_errors:
@@ -712,7 +712,7 @@ def check_bad_input(ctx: Context) -> Check:
         parts.append(f"{len(accepted)} got a prediction instead of a 4xx: " + ", ".join(f"{v['case']} {v['status']}" for v in accepted))
     if no_answer:
         parts.append(f"{len(no_answer)} got no answer: " + ", ".join(v["case"] for v in no_answer))
-    if not alive:
+    if alive is False:
         parts.append("the server stopped answering after the bad inputs")
     leaks = [v["case"] for v in server_errors if re.search(r"Error:|Traceback|\.py\b|builtins\.", v["answer"])]
     if leaks:
@@ -721,9 +721,12 @@ def check_bad_input(ctx: Context) -> Check:
     return _check("bad-input", rules, title, "failing", f"of {len(verdicts)} malformed inputs, " + "; ".join(parts), **details)
 
 
-def _still_alive(ctx: Context) -> bool:
+def _still_alive(ctx: Context) -> bool | None:
+    """Whether a valid request still gets a prediction after the bad ones (None: no budget left)."""
     try:
         outcome = ctx.endpoint.predict(ctx.rows[:1])
+    except BudgetExhausted:
+        return None
     except TransportError:
         return False
     return outcome.error is None
