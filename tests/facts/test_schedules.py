@@ -213,3 +213,24 @@ def test_prefect_deployment_of_an_imported_flow_names_the_flow_module() -> None:
     sched = [e for e in f.entries if e.trigger == "schedule"]
     assert [(e.file, e.line, e.cron, e.python_files) for e in sched] == [
         ("batch/score_deploy.py", 5, "0 3 2 * *", ("batch/score_deploy.py", "batch/score.py"))]
+
+
+def test_iac_and_cloud_monitoring_schedules() -> None:
+    files = {
+        "infra/schedule.tf": ('resource "aws_cloudwatch_event_rule" "nightly" {\n'
+                              '  schedule_expression = "cron(0 2 * * ? *)"\n}\n'
+                              'resource "aws_cloudwatch_event_rule" "on_upload" {\n  event_pattern = "{}"\n}\n'
+                              'resource "google_cloud_scheduler_job" "retrain" {\n  schedule = "0 3 * * 1"\n'
+                              '  paused = false\n}\n'),
+        "monitor/setup_monitor.py": ("from sagemaker.model_monitor import DefaultModelMonitor, CronExpressionGenerator\n"
+                                     "m = DefaultModelMonitor(role='r')\n"
+                                     "m.create_monitoring_schedule(endpoint_input='e', "
+                                     "schedule_cron_expression=CronExpressionGenerator.hourly())\n"),
+    }
+    got = [(e.file, e.line, e.system, e.name, e.cron, e.enabled) for e in facts(files).entries]
+    assert got == [
+        ("infra/schedule.tf", 1, "iac", "nightly", "cron(0 2 * * ? *)", True),
+        ("infra/schedule.tf", 7, "iac", "retrain", "0 3 * * 1", True),
+        ("monitor/setup_monitor.py", 3, "sagemaker-monitor", "sagemaker-monitor schedule",
+         "CronExpressionGenerator.hourly()", True),
+    ]

@@ -9,7 +9,10 @@ Systems: DVC (``dvc.yaml`` stages, ``params.yaml``), Airflow (``DAG(...)``/``@da
 ``schedule_interval``), SageMaker pipelines (``Pipeline`` + steps), Kedro (``pipeline``/``node``), Metaflow
 (``FlowSpec``, ``@schedule``, ``@step``), ZenML, Flyte, APScheduler / ``schedule.every``, Kubernetes
 ``CronJob`` (``schedule``, ``suspend``, container command/args), Argo ``CronWorkflow``/``Workflow``/
-``WorkflowTemplate`` (container commands, script sources), crontab files. Python files are parsed with ``ast``
+``WorkflowTemplate`` (container commands, script sources), crontab files, schedules in Terraform/CloudFormation
+(EventBridge rules and schedules, Cloud Scheduler, SageMaker monitoring schedules, Azure Data Factory/Logic App
+recurrences; ``system="iac"``), SageMaker Model Monitor ``create_monitoring_schedule`` and Vertex
+``ModelDeploymentMonitoringJob`` in Python. Python files are parsed with ``ast``
 (never imported) and only when their text matches ``PY_HINTS``; YAML only when it declares one of those kinds.
 GitHub/GitLab ``schedule`` triggers come from ``ci.py``.
 
@@ -159,7 +162,7 @@ def wanted(path: str) -> bool:
     if _YAML.search(path):
         return not path.startswith((".github/", ".gitlab/", ".circleci/")) and base not in (
             "dvc.lock", ".pre-commit-config.yaml", "environment.yml", "environment.yaml", "mkdocs.yml")
-    return bool(_CRONTAB.search(path))
+    return bool(_CRONTAB.search(path)) or path.endswith((".tf", ".template", ".json"))
 
 
 # --------------------------------------------------------------------------------------------------- YAML: k8s, Argo, prefect.yaml
@@ -466,6 +469,15 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
             cv = kw(node, "cron_expression", "interval_second")
             schedules.append((node.lineno, "kubeflow", value(cv)[1] if cv is not None else None,
                               kw(node, "enabled") is None or "False" not in ast.unparse(kw(node, "enabled"))))
+        elif short == "create_monitoring_schedule" and "sagemaker" in text:
+            cv = kw(node, "schedule_cron_expression", "ScheduleExpression")
+            schedules.append((node.lineno, "sagemaker-monitor", ast.unparse(cv)[:120] if cv is not None else None,
+                              True))
+        elif short in ("ModelDeploymentMonitoringJob", "create") and "ModelDeploymentMonitoringJob" in name and (
+                "aiplatform" in text):
+            cv = kw(node, "schedule_config", "monitor_interval")
+            schedules.append((node.lineno, "vertex-monitor", ast.unparse(cv)[:120] if cv is not None else None,
+                              True))
         elif short in ("create_schedule", "PipelineJobSchedule") and ("aiplatform" in text or "vertex" in text):
             cv = kw(node, "cron", "cron_expression")
             schedules.append((node.lineno, "vertex", value(cv)[1] if cv is not None else None, True))
@@ -543,6 +555,39 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
     return entries
 
 
+_IAC_SCHEDULE_RESOURCES = re.compile(
+    r"resource\s+\"(aws_cloudwatch_event_rule|aws_scheduler_schedule|aws_sagemaker_monitoring_schedule|"
+    r"google_cloud_scheduler_job|azurerm_data_factory_trigger_schedule|azurerm_logic_app_trigger_recurrence|"
+    r"azurerm_machine_learning_\w*schedule\w*)\"\s+\"([^\"]+)\"|"
+    r"Type\"?\s*:\s*\"?(AWS::Events::Rule|AWS::Scheduler::Schedule|AWS::SageMaker::MonitoringSchedule)")
+_IAC_SCHEDULE_VALUE = re.compile(
+    r"(schedule_expression|ScheduleExpression|\bschedule\b|frequency|cron_expression)\"?\s*[:=]\s*\"?([^\"\n]+)")
+
+
+def _iac_schedules(path: str, text: str) -> list[PipelineEntry]:
+    """Schedules declared in Terraform / CloudFormation: EventBridge rules and schedules, Cloud Scheduler jobs,
+    SageMaker monitoring schedules, Azure Data Factory / Logic App recurrences."""
+    if not re.search(r"schedule|Schedule", text):
+        return []
+    out: list[PipelineEntry] = []
+    matches = list(_IAC_SCHEDULE_RESOURCES.finditer(text))
+    for k, m in enumerate(matches):
+        line = text.count("\n", 0, m.start()) + 1
+        kind = m.group(1) or m.group(3)
+        name = m.group(2) or kind
+        end = min(matches[k + 1].start() if k + 1 < len(matches) else len(text), m.start() + 4000)
+        nxt = re.search(r"\n(resource|data|module)\s+\"|\n  [A-Za-z0-9]+:\s*\n", text[m.end():end])
+        window = text[m.start():m.end() + nxt.start()] if nxt else text[m.start():end]
+        v = _IAC_SCHEDULE_VALUE.search(window)
+        if v is None and kind in ("aws_cloudwatch_event_rule", "AWS::Events::Rule"):
+            continue  # an event-pattern rule, not a schedule
+        enabled = not re.search(r"(is_enabled|state|State)\s*[:=]\s*\"?(false|DISABLED|Disabled)", window)
+        out.append(PipelineEntry(file=path, line=line, system="iac", name=name, trigger="schedule",
+                                 cron=v.group(2).strip().rstrip(",")[:120] if v else None, enabled=enabled,
+                                 tasks=(kind,)))
+    return out
+
+
 _CRON_LINE = re.compile(r"^\s*((?:@\w+)|(?:[\d*/,\-?LW#A-Za-z]+\s+){4}[\d*/,\-?LW#A-Za-z]+)\s+(?:(\w+)\s+)?(.+)$")
 
 
@@ -610,6 +655,8 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
             elif path.endswith(".py"):
                 entries.extend(_python_entries(path, text, diags, resolve))
             elif _YAML.search(path):
+                if "AWSTemplateFormatVersion" in text or "AWS::" in text:
+                    entries.extend(_iac_schedules(path, text))
                 if base == "prefect.yaml":
                     doc, d = load_yaml(path, text)
                     diags.extend(d)
@@ -627,6 +674,8 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
                     for item in items if isinstance(items, list) else []:
                         if isinstance(item, dict):
                             entries.extend(_k8s_entries(path, item))
+            elif path.endswith(".tf") or (path.endswith((".template", ".json")) and "AWS::" in text):
+                entries.extend(_iac_schedules(path, text))
             else:
                 entries.extend(_crontab_entries(path, text))
         except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
