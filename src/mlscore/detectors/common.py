@@ -133,6 +133,44 @@ class Context:
         return [(src, c) for src, c in self.checks if rule_id in c.rules]
 
 
+@dataclass(frozen=True)
+class DocSection:
+    """A Markdown/RST section: its heading line (1-based), heading text and body up to the next heading."""
+
+    path: str
+    line: int
+    heading: str
+    body: str
+
+
+_HEADING_RX = re.compile(r"(?m)^[ \t]{0,3}(#{1,4})[ \t]+(.+?)[ \t#]*$")
+
+
+def doc_sections(ctx: Context, heading_rx: re.Pattern[str], *, paths: re.Pattern[str] | None = None,
+                 body_rx: re.Pattern[str] | None = None) -> Iterator[DocSection]:
+    """Sections of the docs whose heading matches ``heading_rx`` (and whose body matches ``body_rx``).
+
+    Plans and TODO lists are not evidence, so a section reads as a record only through what its body says.
+    """
+    for path, text in ctx.facts.docs():
+        if paths is not None and not paths.search(path):
+            continue
+        heads = list(_HEADING_RX.finditer(text))
+        for i, m in enumerate(heads):
+            if not heading_rx.search(m.group(2)):
+                continue
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            body = text[m.end():end][:6000]
+            if body_rx is not None and not body_rx.search(body):
+                continue
+            yield DocSection(path, text.count("\n", 0, m.start()) + 1, m.group(2).strip(), body)
+
+
+def doc_evidence(section: DocSection, summary: str, level: Level = Level.MANUAL) -> Evidence:
+    return Evidence(summary=f"{summary}: {section.heading[:70]}", location=Location(path=section.path, line=section.line),
+                    level=level, kind="doc")
+
+
 def loc(py: PyFacts | str, line: int | None = None) -> Location:
     """A location; in notebooks the line is shown as the cell it belongs to."""
     if isinstance(py, str):
@@ -183,9 +221,12 @@ def best(outcomes: Iterable[Outcome]) -> Outcome:
         return Outcome(Level.NONE)
     top = max(items, key=lambda o: o.level.rank)
     evidence: list[Evidence] = []
+    seen: set[str] = set()
     for outcome in sorted(items, key=lambda o: -o.level.rank):
         for ev in outcome.evidence:
-            if ev not in evidence:
+            key = str(ev.location) if ev.location else ev.summary
+            if key not in seen:  # one item per place: the strongest reading of it comes first
+                seen.add(key)
                 evidence.append(ev)
     return Outcome(top.level, evidence[:12], top.rationale, top.status, top.next_step)
 

@@ -12,7 +12,16 @@ from mlscore.detectors.code import (
     level_of_tests,
     tests_using,
 )
-from mlscore.detectors.common import Context, Outcome, best, code_evidence, dedupe, hit_evidence
+from mlscore.detectors.common import (
+    Context,
+    Outcome,
+    best,
+    code_evidence,
+    dedupe,
+    doc_evidence,
+    doc_sections,
+    hit_evidence,
+)
 from mlscore.models import Evidence, Level, Location
 
 # -- DATA1: a schema with constraints beyond types, checked against data ---------------------------------
@@ -331,12 +340,35 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 # -- DATA3: feature cost (people) -------------------------------------------------------------------------
 
+FEATURE_COST_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(feature[_-]?(cost|latency|timing|budget|benchmark)|per[_-]?feature)"
+                                  r"[^/]*\.py$")
+TIMING_LINE_RX = re.compile(r"(?i)^\s*\w*(cost|latency|elapsed|duration|took|ms|seconds)\w*\s*=.*"
+                            r"(perf_counter|time\(\)|monotonic|timeit|process_time)")
+UNIT_RX = re.compile(r"\d+(\.\d+)?\s*(ms|µs|us|s|sec|seconds|MB|GB|KB|MiB|%|x)\b|\$\s*\d")
+
+
 def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    for hit in ctx.grep(r"(?i)per[-_ ]feature (latency|cost|compute)|feature[-_ ]cost", limit=5,
-                        literals=("per-feature", "per_feature", "per feature", "feature-cost", "feature_cost",
-                                  "feature cost"))[:1]:
-        outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "per-feature cost")], "per-feature cost is recorded"))
+    # code that measures each feature's cost (a per-feature timing or budget script)
+    for path in ctx.facts.python_paths:
+        if not FEATURE_COST_PATH_RX.search(path) or re.search(r"(^|/)tests?/", path):
+            continue
+        lines = ctx.facts.texts[path].splitlines()
+        line = next((n for n, text in enumerate(lines, 1) if TIMING_LINE_RX.search(text)), None)
+        if line is None:
+            continue
+        run = automated_run(ctx, path)
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [Evidence(summary="each feature's compute cost is measured",
+                                                 location=Location(path=path, line=line), level=level, kind="code",
+                                                 trigger=run.describe() if run else None)],
+                                "per-feature cost is measured" + (" automatically" if run else " by a script")))
+    # a recorded review: a section about per-feature cost with measured values (not a plan or a TODO)
+    heading = re.compile(r"(?i)(per[- ]feature|feature)[- ](cost|latency|budget|compute|price)")
+    for section in doc_sections(ctx, heading, body_rx=UNIT_RX):
+        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "per-feature cost recorded")],
+                                "the cost of each feature is assessed and recorded"))
+        break
     outcomes.extend(_checks(ctx, "DATA3"))
     result = best(outcomes)
     if result.level is Level.NONE:
@@ -369,6 +401,14 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII scan: {call.name}", level, run)],
                                 "training data is scanned for personal data"))
+    policy = re.compile(r"(?i)data[- ]use|polic(y|ies)|\bpii\b|personal data|sensitive|protected|prohibited|consent|"
+                        r"licen[cs]e (review|compliance)|allowed sources|content filter")
+    adhered = re.compile(r"(?i)\b(removed|excluded|dropped|filtered( out)?|not used|never used|reviewed|only (sites|sources|"
+                         r"columns|features))\b")
+    for section in doc_sections(ctx, policy, body_rx=adhered):
+        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "data reviewed against a data-use requirement")],
+                                "the project's data or features were reviewed against a documented requirement"))
+        break
     outcomes.extend(_checks(ctx, "DATA4"))
     return best(outcomes)
 
@@ -394,11 +434,62 @@ def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII removal: {call.name}", level, run)],
                                 "personal data is removed or pseudonymised in the pipeline"))
+    privacy = re.compile(r"(?i)privacy|retention|deletion|anonymi[sz]|pseudonymi[sz]|personal data|gdpr|data protection")
+    control = re.compile(r"(?i)\b(hash(ed|es)?|pseudonym\w*|anonymi[sz]\w*|delete[ds]?|deletion|retention|encrypt\w*|"
+                         r"access (is )?(restricted|limited)|least privilege|redact\w*)\b")
+    for section in doc_sections(ctx, privacy, body_rx=control):
+        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented privacy procedure")],
+                                "privacy controls for the pipeline's data are documented as a procedure"))
+        break
     outcomes.extend(_checks(ctx, "DATA5"))
     result = best(outcomes)
     if result.level is Level.NONE:
         result.rationale = "no privacy control over the pipeline's data is visible; attest reviewed controls"
     return result
+
+
+REGISTRY_FILE_RX = re.compile(r"(?i)(^|/)(features?|feature[_-]?(registry|defs|definitions|store|specs?|config))"
+                              r"\.(ya?ml|json|toml)$")
+
+
+def _feature_registry(ctx: Context) -> list[Outcome]:
+    """A declarative feature registry read by more than one stage (and driven by a pipeline, for 1)."""
+    out: list[Outcome] = []
+    for path in ctx.facts.paths():
+        if not REGISTRY_FILE_RX.search(path):
+            continue
+        text = ctx.facts.read(path) or ""
+        m = re.search(r"(?m)^\s*\"?features\"?\s*[:=]", text)
+        if m is None or not re.search(r"(?m)^\s*-?\s*\"?name\"?\s*[:=]", text):
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        name = path.rsplit("/", 1)[-1]
+        readers = [p for p in ctx.facts.python_paths if name in ctx.facts.texts[p] and not re.search(r"(^|/)tests?/", p)]
+        consumers = set(readers)
+        for p in ctx.facts.python_paths:  # modules that import a reader consume the registry through it
+            if consumers & ctx.facts.import_targets(p) and not re.search(r"(^|/)tests?/", p):
+                consumers.add(p)
+        stages = [s for s in ctx.cache.get("dvc_stages", []) if any(d == path for d in s.deps)]
+        if len(consumers - set(readers)) + len(readers) < 2 and not stages:
+            continue
+        ev = [Evidence(summary="declarative feature registry", location=Location(path=path, line=line), kind="config")]
+        run = None
+        if stages:
+            for text_, r in ctx.automation.invocations:
+                if re.search(r"\bdvc\s+(repro|exp\s+run)\b", text_) and not (r.swallowed and not r.surfaced):
+                    run = r
+                    break
+        if run is None:
+            run = next((r for p in consumers for r in ctx.automation.effective(p)
+                        if r.kind in ("pipeline", "schedule", "ci_schedule")), None)
+        if run is not None:
+            ev.append(Evidence(summary="the pipeline builds, trains and validates from the registry",
+                               location=run.location, level=Level.AUTOMATED, kind="ci", trigger=run.describe()))
+            out.append(Outcome(Level.AUTOMATED, ev, "features are declared once in a registry that an automated "
+                                                    "pipeline takes through transformation and training"))
+        else:
+            out.append(Outcome(Level.MANUAL, ev, "features are declared once in a registry read by several stages"))
+    return out
 
 
 # -- DATA6: new features quickly ------------------------------------------------------------------------
@@ -420,6 +511,7 @@ def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=line), kind="doc")],
                                     "a procedure for adding a feature or input is documented"))
             break
+    outcomes.extend(_feature_registry(ctx))
     outcomes.extend(_checks(ctx, "DATA6"))
     result = best(outcomes)
     if result.level is Level.NONE:

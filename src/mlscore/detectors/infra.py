@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from mlscore.detectors.code import automated_run, level_of_tests, serving_exists, tests_using
-from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
+from mlscore.detectors.common import Context, Outcome, best, code_evidence, doc_evidence, doc_sections, hit_evidence
 from mlscore.detectors.data import _checks
 from mlscore.models import Evidence, Level, Location
 
@@ -253,6 +253,8 @@ def _hardcoded_metric(py: Any, line: str) -> bool:
     """Whether the metric a gate compares is a literal constant of the same module (``ACCURACY = 0.93``)."""
     names = re.findall(r"\b([A-Za-z_]\w*)\b", line)
     for name in names:
+        if re.search(r"(?i)min|max|threshold|limit|floor|target|budget|toleran|gap|bound", name):
+            continue  # the threshold is a constant by design; the metric must be computed
         if re.search(r"(?i)score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric", name):
             rx = re.compile(rf"^{re.escape(name)}\s*(:\s*float)?\s*=\s*-?\d+(\.\d+)?\s*(#.*)?$")
             if any(rx.match(text) for text in py.lines):
@@ -315,6 +317,14 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"staged traffic shift: {hit.text[:80]}",
                                                                Level.AUTOMATED, "manifest")],
                                 "a staged traffic shift is configured"))
+    canary_doc = re.compile(r"(?i)canary|staged (rollout|release)|progressive (rollout|delivery)|shadow (deploy|traffic)|"
+                            r"blue[- ]green")
+    steps = re.compile(r"(?m)^\s*(\d+\.|[-*])\s+\S|```|`[^`\n]{3,}`")
+    for section in doc_sections(ctx, canary_doc, body_rx=steps):
+        if re.search(r"(?i)\d+\s*%|traffic|share|subset|replica|staging", section.body):
+            outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented canary procedure")],
+                                    "a canary procedure is documented and carried out by people"))
+            break
     outcomes.extend(_checks(ctx, "INFRA6"))
     return best(outcomes)
 

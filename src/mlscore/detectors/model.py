@@ -7,6 +7,8 @@ from typing import Any
 
 from mlscore.detectors.code import automated_run
 from mlscore.detectors.common import (
+    doc_evidence,
+    doc_sections,
     ESTIMATOR_RX,
     SIMPLE_MODEL_RX,
     Context,
@@ -168,27 +170,60 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="hyperparameter sweep config",
                                                             location=Location(path=path, line=1), kind="config")],
                                     "a sweep configuration exists"))
+    outcomes.extend(_tuning_in_pipeline(ctx, outcomes))
     outcomes.extend(_checks(ctx, "MODEL3"))
     result = best(outcomes)
     if result.level is Level.MANUAL:
-        result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the served model;"
-                             " that flow is not provable statically, so the audit stops at manual)")
+        result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the trained"
+                             " model, e.g. a DVC tuning stage whose output is a dependency of the training stage)")
     return result
+
+
+def _tuning_in_pipeline(ctx: Context, found: list[Outcome]) -> list[Outcome]:
+    """A DVC tuning stage whose outputs the training stage depends on: the selected values reach the model."""
+    stages = ctx.cache.get("dvc_stages", [])
+    out = []
+    for outcome in found:
+        for ev in outcome.evidence:
+            path = ev.location.path if ev.location else ""
+            for stage in stages:
+                if path and path in stage.cmd or any(d == path for d in stage.deps):
+                    feeds = [s for s in stages if s is not stage and set(s.deps) & set(stage.outs)
+                             and re.search(r"(?i)train|fit", s.name + s.cmd)]
+                    if feeds:
+                        out.append(Outcome(Level.AUTOMATED, [Evidence(
+                            summary=f"{ev.summary}; DVC stage '{stage.name}' feeds its result to stage '{feeds[0].name}'",
+                            location=ev.location, level=Level.AUTOMATED, kind="code")],
+                            "a pipeline stage tunes the hyperparameters and the training stage uses its result"))
+    return out
 
 
 # -- MODEL4: staleness impact (people or data) -----------------------------------------------------------
 
 def model4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    rx = re.compile(r"(?i)(model[_ ]age|staleness|stale model|older model|model decay|retrain(ing)? cadence)")
-    for path, text in ctx.facts.docs():
-        m = rx.search(text)
-        if m and re.search(r"\d+(\.\d+)?\s*%|\bauc\b|accuracy|f1", text[m.start(): m.start() + 600], re.I):
-            line = text.count("\n", 0, m.start()) + 1
-            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"documented staleness impact: {m.group(0)}",
-                                                            location=Location(path=path, line=line), kind="doc")],
-                                    "quality against model age is documented"))
-            break
+    heading = re.compile(r"(?i)stale|model age|backtest|model decay|older model|aging|ageing")
+    measured = re.compile(r"(?i)(\bauc\b|accuracy|f1|precision|recall|rmse|mae|error)[^\n]{0,200}\d|\d[^\n]{0,200}"
+                          r"(\bauc\b|accuracy|f1|precision|recall|rmse|mae|error)")
+    for section in doc_sections(ctx, heading, body_rx=measured):
+        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented quality against model age")],
+                                "quality against model age is measured and recorded"))
+        break
+    for path in ctx.facts.python_paths:
+        if not re.search(r"(?i)(^|/)[^/]*(backtest|staleness|stale|model_age|decay|aging)[^/]*\.py$", path) or \
+                re.search(r"(^|/)tests?/", path):
+            continue
+        lines = ctx.facts.texts[path].splitlines()
+        line = next((n for n, t in enumerate(lines, 1) if re.search(
+            r"(?i)(roc_auc|accuracy|f1|precision|recall|mse|mae|rmse|r2|log_loss)\w*\s*\(", t)), None)
+        if line is None:
+            continue
+        run = automated_run(ctx, path)
+        level = Level.AUTOMATED if run else Level.MANUAL
+        outcomes.append(Outcome(level, [Evidence(summary="quality of an older model compared with a retrained one",
+                                                 location=Location(path=path, line=line), level=level, kind="code",
+                                                 trigger=run.describe() if run else None)],
+                                "the impact of model age is measured" + (" automatically" if run else "")))
     outcomes.extend(_checks(ctx, "MODEL4"))
     result = best(outcomes)
     if result.level is Level.NONE:

@@ -35,13 +35,60 @@ def _sidecar(ctx: Context) -> Evidence | None:
     return None
 
 
+SPLIT_DATA_RX = re.compile(r"(?i)(^|[/_.-])(train|test|valid|validation|holdout|eval|dev)(_?set|_?split)?[/_.-]")
+SERVED_DATA_RX = re.compile(r"(?i)serv|prod|live|infer|request|logged|logs?/|current|latest|online|traffic|payload")
+
+
+def _current_is_served(text: str) -> bool:
+    """Whether a `--current X` argument names served data rather than a split of the training data."""
+    m = re.search(r"--current[=\s]+(\S+)", text)
+    if m is None:
+        return True
+    value = m.group(1)
+    return bool(SERVED_DATA_RX.search(value)) or not SPLIT_DATA_RX.search(value)
+
+
 def _scheduled_data_check(ctx: Context, rx: str) -> list[Outcome]:
+    """`mlscore data check` or a drift tool run by CI or a scheduler on served data: automated on a schedule,
+    manual when it runs only on the team's pushes (LABELING.md G6)."""
     out = []
     for text, run in ctx.automation.invocations:
-        if run.scheduled and re.search(rx, text) and not (run.swallowed and not run.surfaced):
-            out.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"scheduled check: {text[:90]}", location=run.location,
-                                                          level=Level.AUTOMATED, kind="schedule", trigger=run.describe())],
-                               "a scheduled job checks it and fails or alerts"))
+        if not re.search(rx, text) or (run.swallowed and not run.surfaced) or not _current_is_served(text):
+            continue
+        level = Level.AUTOMATED if run.scheduled else Level.MANUAL
+        out.append(Outcome(level, [Evidence(summary=f"{'scheduled ' if run.scheduled else ''}check: {text[:90]}",
+                                            location=run.location, level=level, kind="schedule" if run.scheduled else "ci",
+                                            trigger=run.describe())],
+                           "a scheduled job checks it and fails or alerts" if run.scheduled else
+                           "CI checks it, but only when the team pushes, so changes between pushes go unnoticed"))
+    return out
+
+
+def _current_data_is_served(py: Any) -> bool:
+    """Whether the data a drift report calls 'current' is read from served inputs (logs, exports, requests)."""
+    text = "\n".join(py.lines)
+    names = set(re.findall(r"current_data\s*=\s*([A-Za-z_]\w*)", text)) | set(
+        re.findall(r"(?:validate_statistics|generate_statistics_from_\w+)\(\s*([A-Za-z_]\w*)", text))
+    for name in names:
+        for m in re.finditer(rf"(?m)^\s*{re.escape(name)}\s*=\s*(.+)$", text):
+            source = m.group(1)
+            if SERVED_DATA_RX.search(source) and not SPLIT_DATA_RX.search(source):
+                return True
+    return False
+
+
+def _hand_run_drift(ctx: Context) -> list[Outcome]:
+    """A drift or data-quality report on served data that a person runs (a script or a notebook)."""
+    out = []
+    drift_rx = r"(^|\.)(DataDriftPreset|DataDriftTable|DataQualityPreset|validate_statistics|generate_statistics_from_\w+)$"
+    for py, call in ctx.calls(drift_rx, prefilter=r"DataDrift|DataQuality|validate_statistics|tfdv",
+                              literals=("datadrift", "dataquality", "validate_statistics", "tfdv")):
+        if not _current_data_is_served(py):
+            continue  # comparing the training split with the test split is not monitoring (LABELING.md MON2)
+        out.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"drift of served inputs checked by hand: "
+                                                                       f"{call.name}")],
+                           "a person runs a drift check of served inputs against the training data"))
+        break
     return out
 
 
@@ -103,6 +150,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes += _alerts(ctx, "drift") + _alerts(ctx, "input")
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check|great_expectations\s+checkpoint|gx\s+checkpoint|"
                                            r"evidently|tfdv|whylogs|nannyml")
+    outcomes += _hand_run_drift(ctx)
     sidecar = _sidecar(ctx)
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar validates live inputs and alerts"))
@@ -125,6 +173,15 @@ def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(level, [code_evidence(py, call.line, f"skew detection: {call.name}", level, run)],
                                 "serving features are compared with training features"))
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+(data\s+check|probe).*--reference|mlscore\s+probe.*--expected")
+    skew_test = re.compile(r"(?i)skew|(serv\w*|online)_\w*(train\w*|offline)|(train\w*|offline)_\w*(serv\w*|online)")
+    for py in ctx.facts.tests(literals=("skew", "online", "serving", "offline")):
+        fn = next((f for f in py.test_functions() if skew_test.search(f.name) and f.asserts), None)
+        if fn is not None:
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, fn.line, f"{fn.name} compares serving and "
+                                                                              "training features", kind="test")],
+                                    "a test checks that serving and training compute the same features "
+                                    "(outside serving, so it is the manual level)"))
+            break
     outcomes += _alerts(ctx, "skew")
     sidecar = _sidecar(ctx)
     if sidecar:
@@ -268,6 +325,22 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
                         paths=lambda p: p.endswith((".py", ".yaml", ".yml")), limit=5)[:1]:  # docs claims are not evidence
         outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"performance measured: {hit.text[:80]}")],
                                 "training or serving speed is measured and logged, without alerts"))
+    for path in ctx.facts.python_paths:
+        text = ctx.facts.texts[path]
+        if "benchmark" not in text:
+            continue
+        m = re.search(r"(?m)^\s*def (test_\w+|bench\w*|time_\w+)\(\s*benchmark\b|^\s*def (time|peakmem|mem)_\w+\(", text)
+        if m:
+            line = text.count("\n", 0, text.index("def", m.start())) + 1
+            run = automated_run(ctx, path)
+            threshold = run is not None and any(re.search(r"--benchmark-compare-fail|asv\s+continuous", t)
+                                                for t, r in ctx.automation.invocations if r.scheduled)
+            level = Level.AUTOMATED if threshold else Level.MANUAL
+            outcomes.append(Outcome(level, [Evidence(summary="performance benchmark", location=Location(path=path, line=line),
+                                                     level=level, kind="test", trigger=run.describe() if run else None)],
+                                    "a performance benchmark runs" + (" on a schedule against a baseline" if threshold
+                                                                     else ", but nothing fails on a regression")))
+            break
     for path in ctx.facts.paths():
         if re.search(r"(?i)(^|/)locustfile\w*\.py$|(^|/)k6[^/]*\.js$", path):
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="load test", location=Location(path=path, line=1),

@@ -91,6 +91,7 @@ def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
         job_by_line[(job.file, job.line)] = view
     ctx.ci = jobs
     ctx.schedules = [_ScheduleView(e) for e in schedules.entries]
+    ctx.cache["dvc_stages"] = list(schedules.dvc)
 
     def job_of(chain: tuple[Location, ...]) -> JobView | None:
         if not chain:

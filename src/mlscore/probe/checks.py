@@ -61,6 +61,7 @@ class Context:
     version_tried: bool = False
     metrics_before: MetricsScrape | None = None
     latency_samples: list[tuple[float, float]] = field(default_factory=list)
+    versions_seen: dict[str, int] = field(default_factory=dict)
     tfs_status: dict[str, Any] | None = None
 
     @property
@@ -493,6 +494,7 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
     samples: list[tuple[float, float, int]] = []
     failures: list[str] = []
     stopped: list[str] = []
+    versions: dict[str, int] = {}
     lock = threading.Lock()
     counter = iter(range(requests))
     stop = threading.Event()
@@ -516,6 +518,9 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
                     continue
                 with lock:
                     samples.append((resp.started_at, resp.elapsed_s, resp.status))
+                    version = _answer_version(resp)
+                    if version is not None:
+                        versions[version] = versions.get(version, 0) + 1
         finally:
             ep.client.close()
 
@@ -527,7 +532,23 @@ def measure_latency(ep: Endpoint, body: bytes, requests: int, concurrency: int, 
         t.join()
     wall = time.monotonic() - started
     samples.sort()
-    return {"samples": samples, "failures": failures, "wall_s": wall, "stopped": stopped[0] if stopped else None}
+    return {"samples": samples, "failures": failures, "wall_s": wall, "stopped": stopped[0] if stopped else None,
+            "versions": versions}
+
+
+_VERSION_FIELD = re.compile(rb'"model_version"\s*:\s*"([^"\\]{1,80})"')
+
+
+def _answer_version(resp: Response) -> str | None:
+    """The model version an answer names (V2 ``model_version``, or a version header), cheaply."""
+    for header in ("x-model-version", "model-version", "x-version"):
+        if header in resp.headers:
+            return resp.headers[header][:80]
+    if 200 <= resp.status < 300:
+        match = _VERSION_FIELD.search(resp.body[:4096])
+        if match:
+            return match.group(1).decode("utf-8", "replace")
+    return None
 
 
 def check_latency(ctx: Context) -> Check:
@@ -543,6 +564,7 @@ def check_latency(ctx: Context) -> Check:
     result = measure_latency(ep, body, n, ctx.options.concurrency, ctx.options.warmup)
     samples = result["samples"]
     ctx.latency_samples = [(s[0], s[1]) for s in samples if 200 <= s[2] < 300]
+    ctx.versions_seen = dict(result["versions"])
     ok = [s[1] for s in samples if 200 <= s[2] < 300]
     bad = [s for s in samples if not 200 <= s[2] < 300]
     if not ok:
@@ -565,6 +587,7 @@ def check_latency(ctx: Context) -> Check:
         "wall_s": round(result["wall_s"], 3),
         "max_rate": ctx.client.budget.min_interval and round(1 / ctx.client.budget.min_interval, 1),
         "method": "closed loop, one keep-alive connection per worker, time from send to last byte; requests paced by --max-rate",
+        "versions_seen": dict(result["versions"]),
     }
     msg = (
         f"p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms, p99 {stats['p99_ms']:.2f} ms, "
@@ -625,6 +648,26 @@ def check_latency_trend(ctx: Context) -> Check:
     if ratio >= 1.5 and last - first >= 1.0 and rho >= 0.5:
         return _check("latency-trend", rules, title, "failing", f"latency grows with every request: {msg}; a slow leak (queue, cache, memory) under only {len(ms)} requests", **details)
     return _check("latency-trend", rules, title, "passing", msg, **details)
+
+
+def check_traffic_split(ctx: Context) -> Check:
+    rules = ("INFRA6",)
+    title = "Answers come from more than one model version (a canary traffic split)"
+    seen = ctx.versions_seen
+    if not ctx.latency_samples:
+        return _check("traffic-split", rules, title, "skipped", "needs the answers of the latency run")
+    if not seen:
+        return _check("traffic-split", rules, title, "unknown", "the answers name no model version, so a traffic split cannot be seen")
+    total = sum(seen.values())
+    shares = ", ".join(f"{v} {n / total:.0%}" for v, n in sorted(seen.items(), key=lambda kv: -kv[1]))
+    details = {"versions_seen": seen, "answers": total}
+    if len(seen) >= 2:
+        return _check("traffic-split", rules, title, "passing", f"{total} answers came from {len(seen)} versions ({shares}): traffic is split between versions", **details)
+    return _check(
+        "traffic-split", rules, title, "unknown",
+        f"all {total} answers came from version {next(iter(seen))!r}: no traffic split now (a canary shows only during a rollout)",
+        **details,
+    )
 
 
 # --------------------------------------------------------------------------------------------

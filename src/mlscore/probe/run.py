@@ -62,6 +62,7 @@ CHECKS: tuple[tuple[str, C.CheckFn], ...] = (
     ("edge-inputs", C.check_edge_inputs),
     ("latency", C.check_latency),
     ("latency-trend", C.check_latency_trend),
+    ("traffic-split", C.check_traffic_split),
     ("metrics", C.check_metrics),
     ("bad-input", C.check_bad_input),
 )
@@ -69,7 +70,7 @@ CHECK_IDS = tuple(name for name, _ in CHECKS)
 _RULES = {
     "liveness": ("INFRA6",), "readiness": ("INFRA6",), "metadata": ("INFRA6",), "version": ("INFRA6", "INFRA7"),
     "versions-available": ("INFRA7", "INFRA6"), "model-age": ("MON4",), "determinism": ("MON5",), "skew": ("MON3",),
-    "edge-inputs": ("MON5",), "latency": ("MON6",), "latency-trend": ("MON6",), "metrics": ("MON6",), "bad-input": ("MON2",),
+    "edge-inputs": ("MON5",), "latency": ("MON6",), "latency-trend": ("MON6",), "traffic-split": ("INFRA6",), "metrics": ("MON6",), "bad-input": ("MON2",),
 }
 
 
