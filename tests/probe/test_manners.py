@@ -113,6 +113,7 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16
+    calls = 0
 
     def _send(self, status: int, doc: object) -> None:
         body = json.dumps(doc).encode()
@@ -146,7 +147,9 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
             self._send(400, {"error": f"unexpected inference input '{name}' for model 'm'"})
             return
         if self.path == "/v2/models/m/infer":
-            self._send(200, {"model_name": "m", "model_version": "1", "outputs": [{"name": "y", "shape": [n], "datatype": "FP64", "data": [0.5] * n}]})
+            _V2Handler.calls += 1
+            version = "2" if _V2Handler.calls % 10 == 0 else "1"  # a 10 % canary
+            self._send(200, {"model_name": "m", "model_version": version, "outputs": [{"name": "y", "shape": [n], "datatype": "FP64", "data": [0.5] * n}]})
         else:
             self._send(404, {"error": "not found"})
 
@@ -238,3 +241,13 @@ def test_declared_v2_input_name_and_type_are_used(tiny_v2: tuple[str, list[int]]
     doc = json.loads(out)
     assert code == 0 and doc["checks"][0]["status"] == "passing", doc["checks"][0]["message"]
     assert any(d["message"] == "V2 input tensor x FP64, as the model metadata declares" for d in doc["diagnostics"])
+
+
+def test_traffic_split_between_versions_is_seen(tiny_v2: tuple[str, list[int]], capsys: pytest.CaptureFixture[str]) -> None:
+    url, _counter = tiny_v2
+    code, out, _err = run_cli([url, "--model", "m", "--check", "latency", "--check", "traffic-split", "--requests", "50",
+                               "--format", "json", "-q"], capsys)
+    split = {c["id"]: c for c in json.loads(out)["checks"]}["traffic-split"]
+    assert code == 0 and split["status"] == "passing", split["message"]
+    assert set(split["details"]["versions_seen"]) == {"1", "2"} and split["details"]["answers"] == 50
+    assert "50 answers came from 2 versions (1 90%, 2 10%)" in split["message"]

@@ -48,7 +48,7 @@ def test_report_is_the_contract_the_audit_reads(full_run: tuple[int, dict[str, A
     ids = [c.id for c in report.checks]
     assert ids == [
         "liveness", "readiness", "metadata", "version", "versions-available", "model-age", "determinism",
-        "skew", "edge-inputs", "latency", "latency-trend", "metrics", "bad-input",
+        "skew", "edge-inputs", "latency", "latency-trend", "traffic-split", "metrics", "bad-input",
     ]
     assert {r for c in report.checks for r in c.rules} == {"INFRA6", "INFRA7", "MON2", "MON3", "MON4", "MON5", "MON6"}
     assert not [c for c in report.checks if c.status == "error"], [c.message for c in report.checks if c.status == "error"]
@@ -89,6 +89,9 @@ def test_latency_and_trend_are_measured(full_run: tuple[int, dict[str, Any], Pat
     assert latency["throughput_rps"] > 0
     assert checks["latency-trend"]["status"] in ("passing", "failing")  # noise on a shared machine; the leak test is elsewhere
     assert checks["latency-trend"]["details"]["samples"] == 60
+    split = checks["traffic-split"]
+    assert split["status"] == "unknown" and len(split["details"]["versions_seen"]) == 1
+    assert split["details"]["answers"] == 60 and "no traffic split now" in split["message"]
 
 
 def test_mlserver_answers_500_to_malformed_inputs_and_accepts_1e38(full_run: tuple[int, dict[str, Any], Path]) -> None:
