@@ -251,3 +251,34 @@ def test_traffic_split_between_versions_is_seen(tiny_v2: tuple[str, list[int]], 
     assert code == 0 and split["status"] == "passing", split["message"]
     assert set(split["details"]["versions_seen"]) == {"1", "2"} and split["details"]["answers"] == 50
     assert "50 answers came from 2 versions (1 90%, 2 10%)" in split["message"]
+
+
+class _Locked(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = b'{"error": "unauthorized"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+def test_a_server_that_wants_credentials_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Locked)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, _out, err = run_cli([f"http://127.0.0.1:{server.server_address[1]}", "--model", "m"], capsys)
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = one_error_line(err)
+    assert code == 2 and "GET /v2 -> 401: the server wants credentials, pass them with --header-env" in line

@@ -167,3 +167,11 @@ def test_unhealthy_service_fails_liveness(files: tuple[Path, Path], tmp_path: Pa
     live = doc["checks"][0]
     assert code == 1 and live["status"] == "failing"
     assert "GET /health -> 500" in live["message"]
+
+
+
+def test_a_probe_without_the_token_fails_with_401s(app_url: str, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["probe", app_url, "--sample", str(files[0]), "--check", "latency", "--requests", "10", "--format", "json", "-q"])
+    latency = json.loads(capsys.readouterr().out)["checks"][0]
+    assert code == 1 and latency["status"] == "failing"
+    assert "no request succeeded (10 non-2xx" in latency["message"]

@@ -103,6 +103,9 @@ def _json_object(resp: Response | None) -> dict[str, Any] | None:
 
 def _not_json_note(responses: list[Response]) -> str:
     for resp in responses:
+        if resp.status in (401, 403):
+            return f"; {resp.describe()}: the server wants credentials, pass them with --header-env"
+    for resp in responses:
         if resp.ok and resp.body and not resp.is_json():
             ctype = resp.content_type.split(";")[0] or "no content type"
             return f"; {resp.describe()} answered {ctype}, not JSON: {resp.snippet(60)!r}"
