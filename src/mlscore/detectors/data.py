@@ -455,6 +455,7 @@ REGISTRY_FILE_RX = re.compile(r"(?i)(^|/)(features?|feature[_-]?(registry|defs|d
 def _feature_registry(ctx: Context) -> list[Outcome]:
     """A declarative feature registry read by more than one stage (and driven by a pipeline, for 1)."""
     out: list[Outcome] = []
+    registries: dict[str, list[tuple[str, int]]] = {}  # file name -> (path, line of `features:`)
     for path in ctx.facts.paths():
         if not REGISTRY_FILE_RX.search(path):
             continue
@@ -462,15 +463,18 @@ def _feature_registry(ctx: Context) -> list[Outcome]:
         m = re.search(r"(?m)^\s*\"?features\"?\s*[:=]", text)
         if m is None or not re.search(r"(?m)^\s*-?\s*\"?name\"?\s*[:=]", text):
             continue
-        line = text.count("\n", 0, m.start()) + 1
-        name = path.rsplit("/", 1)[-1]
-        readers = [p for p in ctx.facts.python_paths if name in ctx.facts.texts[p] and not re.search(r"(^|/)tests?/", p)]
+        registries.setdefault(path.rsplit("/", 1)[-1], []).append((path, text.count("\n", 0, m.start()) + 1))
+    code = [p for p in ctx.facts.python_paths if not re.search(r"(^|/)tests?/", p)]
+    # registries that share a file name (one per package of a monorepo) are judged together: one pass each
+    for name, entries in registries.items():
+        path, line = entries[0]
+        readers = {p for p in code if name in ctx.facts.texts[p]}
         consumers = set(readers)
-        for p in ctx.facts.python_paths:  # modules that import a reader consume the registry through it
-            if consumers & ctx.facts.import_targets(p) and not re.search(r"(^|/)tests?/", p):
-                consumers.add(p)
-        stages = [s for s in ctx.cache.get("dvc_stages", []) if any(d == path for d in s.deps)]
-        if len(consumers - set(readers)) + len(readers) < 2 and not stages:
+        if readers:
+            consumers.update(p for p in code if readers & ctx.facts.import_targets(p))
+        paths = {p for p, _ in entries}
+        stages = [s for s in ctx.cache.get("dvc_stages", []) if any(d in paths for d in s.deps)]
+        if len(consumers) < 2 and not stages:
             continue
         ev = [Evidence(summary="declarative feature registry", location=Location(path=path, line=line), kind="config")]
         run = None
