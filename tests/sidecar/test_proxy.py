@@ -180,3 +180,22 @@ class _Prefixed:
             out, self.prefix = self.prefix, b""
             return out
         return self.sock.recv(n)
+
+
+def test_connections_beyond_the_cap_get_503(iris_server: MLServer, tmp_path: Path) -> None:
+    cfg = tmp_path / "sidecar.toml"
+    cfg.write_text("[sidecar]\nmax_connections = 3\n")
+    with running_sidecar(tmp_path, ["--upstream", iris_server.url, "--config", str(cfg)]) as sc:
+        held = [socket.create_connection(("127.0.0.1", sc.listen), timeout=5) for _ in range(3)]
+        try:
+            for sock in held:  # each is a live keep-alive connection
+                sock.sendall(b"GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert _read_response(sock)[0] == 200
+            assert request(sc.listen, "GET", "/v2/health/ready").status == 503
+        finally:
+            for sock in held:
+                sock.close()
+        s = settle(sc.metrics)
+        assert total(s, "mlscore_requests_rejected_total", reason="too_many_connections") == 1
+        assert_accounted(s, "proxy")
+        assert request(sc.listen, "GET", "/v2/health/ready").status == 200

@@ -60,6 +60,7 @@ class ProxySettings(_Section):
     connect_timeout: float = Field(default=5.0, gt=0)
     upstream_timeout: float = Field(default=60.0, gt=0)
     client_idle_timeout: float = Field(default=75.0, gt=0)
+    max_connections: int = Field(default=1024, ge=1, description="Open client connections; more get 503.")
     max_models: int = Field(default=10, ge=1)
     max_feature_labels: int = Field(default=50, ge=1)
     log_payloads: bool = False

@@ -113,6 +113,11 @@ class Proxy:
 
     # -- one client connection -------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.connections) >= self.s.max_connections:
+            # Bounded memory: a connection beyond the cap is told to come back, not queued.
+            self._reject(writer, 503, "too_many_connections")
+            writer.close()
+            return
         self.connections.add(writer)
         try:
             while True:
