@@ -282,3 +282,11 @@ def test_a_server_that_wants_credentials_is_named(capsys: pytest.CaptureFixture[
         server.server_close()
     line = one_error_line(err)
     assert code == 2 and "GET /v2 -> 401: the server wants credentials, pass them with --header-env" in line
+
+
+def test_unwritable_output_is_a_one_line_error(tiny_v2: tuple[str, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url, _counter = tiny_v2
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _out, err = run_cli([url, "--model", "m", "--check", "liveness", "-q", "-o", str(blocker / "probe.json")], capsys)
+    assert code == 2 and "cannot write the report" in one_error_line(err)

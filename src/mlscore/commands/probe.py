@@ -121,8 +121,11 @@ def probe(
     if fmt is None:
         fmt = _EXT_FORMAT.get(Path(output_file).suffix.lower(), "text") if output_file else "text"
     if output_file:
-        Path(output_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(output_file).write_text(render(report, fmt), encoding="utf-8")
+        try:
+            Path(output_file).parent.mkdir(parents=True, exist_ok=True)
+            Path(output_file).write_text(render(report, fmt), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{output_file}: cannot write the report: {exc.strerror or exc}") from None
         click.echo(render(report, "text", color=sys.stderr.isatty() and "NO_COLOR" not in os.environ), err=True, nl=False)
         click.echo(f"probe: report written to {output_file}", err=True)
     else:
