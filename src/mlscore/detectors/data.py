@@ -326,9 +326,9 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature importances read")],
                                 "feature importances are computed"))
     for nb in ctx.facts.notebooks.values():
-        if nb.python is None or not nb.has_outputs:
+        if nb.error is not None or not nb.has_outputs:
             continue
-        text = "\n".join(nb.python.lines)
+        text = nb.code
         m = re.search(r"feature_importances_|permutation_importance|shap\.summary_plot|SelectKBest|mutual_info", text)
         if m:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"feature analysis with recorded outputs: {m.group(0)}",

@@ -123,18 +123,26 @@ class _Reader:
 
 
 class _DiskReader(_Reader):
+    FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = str(root)
 
     def read(self, path: str, limit: int) -> bytes:
-        full = self.root / path
         # O_NOFOLLOW: a file swapped for a symlink after indexing is still not followed.
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(os.path.join(self.root, path), self.FLAGS)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ValueError("not a regular file")
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                return handle.read(limit + 1)[: limit + 1]
+            chunks = []
+            remaining = limit + 1
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            return b"".join(chunks)
         finally:
             os.close(fd)
 
@@ -202,7 +210,7 @@ def index_path(root: Path) -> FileIndex:
 
 def _lstat_entry(root: Path, name: str) -> FileEntry | None:
     try:
-        st = os.lstat(root / name)
+        st = os.lstat(os.path.join(root, name))
     except (OSError, ValueError):
         return None
     if stat.S_ISLNK(st.st_mode):

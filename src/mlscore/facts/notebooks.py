@@ -19,8 +19,21 @@ class NotebookFacts:
     cells_with_outputs: int = 0
     output_text: list[tuple[int, str]] = field(default_factory=list)  # (cell index, text/plain or stream)
     markdown: list[tuple[int, str]] = field(default_factory=list)
-    python: PyFacts | None = None
+    code: str = ""  # the code cells joined, magics blanked; line numbers map to cells through cell_of_line
+    cell_of_line: list[int] = field(default_factory=list)
     error: str | None = None
+    _python: PyFacts | None = None
+
+    @property
+    def python(self) -> PyFacts | None:
+        """The code cells parsed as Python (on first use: most notebooks are only searched as text)."""
+        if self._python is None and self.error is None:
+            py = parse_python(self.path, self.code, is_notebook=True)
+            if py.error:  # one bad cell should not hide the rest: parse cell by cell
+                py = _parse_cells(self.path, self.code.split("\n"), self.cell_of_line)
+            py.cell_of_line = self.cell_of_line
+            self._python = py
+        return self._python
 
     @property
     def has_outputs(self) -> bool:
@@ -91,11 +104,8 @@ def parse_notebook(path: str, text: str) -> NotebookFacts:
             cell_of_line.append(index)
         code_lines.append("")
         cell_of_line.append(index)
-    py = parse_python(path, "\n".join(code_lines), is_notebook=True)
-    if py.error:  # one bad cell should not hide the rest: parse cell by cell
-        py = _parse_cells(path, code_lines, cell_of_line)
-    py.cell_of_line = cell_of_line
-    facts.python = py
+    facts.code = "\n".join(code_lines)
+    facts.cell_of_line = cell_of_line
     return facts
 
 

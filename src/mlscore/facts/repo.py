@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from mlscore.facts.files import MAX_NOTEBOOK_BYTES, FileIndex
 from mlscore.facts.notebooks import NotebookFacts, parse_notebook
@@ -25,6 +27,71 @@ TEXT_NAMES = frozenset(
 MAX_TEXT_FILES = 40_000
 #: JSON files read only when small (dashboards, suites, configs), not data dumps.
 MAX_JSON_BYTES = 512 * 1024
+
+
+def required_literals(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
+    """Lower-case substrings one of which every match of ``pattern`` contains, or None if none are found.
+
+    A file's lower-cased text is tested against these with ``in`` (fast) before the regular expression runs
+    over it (slow for alternations), so every ``grep`` and ``python_matching`` gets a prefilter for free.
+    """
+    return _required_literals(pattern, flags)
+
+
+@functools.lru_cache(maxsize=512)
+def _required_literals(pattern: str, flags: int) -> tuple[str, ...] | None:
+    try:
+        from re import _constants as C  # type: ignore[attr-defined]
+        from re import _parser as P  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_constants as C  # type: ignore[no-redef]
+        import sre_parse as P  # type: ignore[no-redef]
+    try:
+        parsed = P.parse(pattern, flags)
+    except Exception:  # noqa: BLE001 - any pattern we cannot analyse just gets no prefilter
+        return None
+
+    def alternatives(items: list[Any]) -> list[str] | None:
+        if len(items) == 1 and items[0][0] is C.BRANCH:
+            out: list[str] = []
+            for branch in items[0][1][1]:
+                got = sequence(list(branch))
+                if got is None:
+                    return None
+                out.extend(got)
+            return out
+        return sequence(items)
+
+    def sequence(items: list[Any]) -> list[str] | None:
+        candidates: list[list[str]] = []
+        run = ""
+        for op, av in items:
+            if op is C.LITERAL:
+                run += chr(av)
+                continue
+            if len(run) >= 3:
+                candidates.append([run])
+            run = ""
+            sub = None
+            if op is C.SUBPATTERN:
+                sub = alternatives(list(av[-1]))
+            elif op is C.BRANCH:
+                sub = alternatives([(op, av)])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+                sub = alternatives(list(av[2]))
+            if sub:
+                candidates.append(sub)
+        if len(run) >= 3:
+            candidates.append([run])
+        usable = [c for c in candidates if all(len(x) >= 3 for x in c)]
+        if not usable:
+            return None
+        return max(usable, key=lambda c: (min(len(x) for x in c), -len(c)))
+
+    found = alternatives(list(parsed))
+    if not found or any(len(x) < 3 for x in found):
+        return None
+    return tuple(sorted({x.lower() for x in found}))
 
 
 _IMPORT_RX = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#]+)|import[ \t]+([\w., \t]+))", re.M)
@@ -89,6 +156,7 @@ class RepoFacts:
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         whole = re.compile(rx.pattern, rx.flags | re.MULTILINE)  # `^`/`$` must match per line in the file test
+        literals = literals or required_literals(rx.pattern, rx.flags) or ()
         hits: list[Hit] = []
         for path, text in self.texts.items():
             if paths is not None and not paths(path):
@@ -147,6 +215,7 @@ class RepoFacts:
         ``first`` puts the files it accepts ahead of the others (e.g. the ones something runs automatically).
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        literals = literals or required_literals(rx.pattern, rx.flags) or ()
         candidates = self.python_paths if paths is None else paths
         if literals:
             candidates = [p for p in candidates if self._has_any(p, literals)]
@@ -159,7 +228,7 @@ class RepoFacts:
                     yield facts
         if notebooks:
             for nb in self.notebooks.values():
-                if nb.python is not None and rx.search("\n".join(nb.python.lines)):
+                if nb.error is None and rx.search(nb.code) and nb.python is not None:
                     yield nb.python
 
     @property

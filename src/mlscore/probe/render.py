@@ -131,6 +131,7 @@ def render_html(report: ProbeReport) -> str:
         raise MlscoreError("HTML template probe.html.j2 not found (reports/ is missing from this install)") from None
     by_rule = report.by_rule()
     return template.render(
+        version=report.version,
         report=report,
         counts=report.counts(),
         rules=[(rule, report.rule_status(rule), by_rule.get(rule, [])) for rule in PROBE_RULES],
