@@ -41,6 +41,12 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON2", "manual-ci-on-push"): "the level is right now, but the evidence is the step's `- name:` line "
     "(drift.yml:15) instead of the command it runs (drift.yml:16), unlike the other invocation evidence "
     "(MON3/automated cites skew.yml:16, the `run:` line)",
+    ("DATA1", "automated-loader-guard"): "a pandera DataFrameSchema with in_range/isin/gt checks validated by "
+    "`SCHEMA.validate(...)` in the only loader of the training data (train.py imports it) is only manual: the "
+    "validate call on a module-level schema is not seen as a guard in the standard data path (G5e)",
+    ("INFRA7", "automated-cd-rollback"): "a workflow_dispatch CD workflow that redeploys a chosen earlier image "
+    "tag (`kubectl set image ...:${{ inputs.version }}`) is not recognised as automated rollback (decision 27); "
+    "says manual from the pinned tag only",
 }
 
 
