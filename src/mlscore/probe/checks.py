@@ -812,7 +812,7 @@ def check_edge_inputs(ctx: Context) -> Check:
     )
     for name, row in cases:
         outcome = ctx.endpoint.safe_predict([row])
-        entry: dict[str, Any] = {"case": name, "status": outcome.status}
+        entry: dict[str, Any] = {"case": name, "input": _EDGE_INPUTS.get(name, ""), "status": outcome.status}
         if outcome.error is not None:
             status = outcome.status
             entry["answer"] = outcome.error[:160]
@@ -853,6 +853,17 @@ def check_edge_inputs(ctx: Context) -> Check:
     if stability:
         msg += f"; a 1e-6 nudge changed outputs by at most {stability['max_output_change']:.3g}"
     return _check("edge-inputs", rules, title, "passing", msg, **details)
+
+
+_EDGE_INPUTS = {
+    "zeros": "every numeric feature 0",
+    "sample-min": "each numeric feature at its sample minimum",
+    "sample-max": "each numeric feature at its sample maximum",
+    "negated-max": "each numeric feature at minus its sample maximum",
+    "tiny": "every numeric feature 1e-30",
+    "huge": "every numeric feature 1e38",
+    "huge-negative": "every numeric feature -1e38",
+}
 
 
 def _short(predictions: Any, limit: int = 160) -> str:
