@@ -153,3 +153,24 @@ def test_payloads_are_logged_only_when_asked(ref_path: Path, caplog: pytest.LogC
             a.process(Event("proxy", path="/v2/models/iris/infer", request=secret, size=len(secret)))
         assert ("SECRET-PAYLOAD" in caplog.text) is log_payloads
         caplog.clear()
+
+
+@pytest.mark.parametrize(("path", "request_body", "response_body"), [
+    ("/v1/models/iris:predict", {"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}, {"predictions": [0, 2]}),
+    ("/invocations", {"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
+                                          "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}},
+     {"predictions": [0, 2]}),
+    ("/predictions/iris", [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+                           {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}],
+     [0, 2]),
+    ("/predict", [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]], {"predictions": [0, 2]}),
+])
+def test_every_protocol_feeds_the_windows(ref_path: Path, path: str, request_body: object,
+                                          response_body: object) -> None:
+    a, m = _analyzer(ref_path)
+    a.process(Event("proxy", path=path, model="iris", status=200, request=json.dumps(request_body).encode(),
+                    response=json.dumps(response_body).encode(), size=10))
+    assert _value(m, "mlscore_events_analysed_total", "proxy") == 1
+    assert _value(m, "mlscore_rows_analysed_total", "iris", "input") == 2
+    assert _value(m, "mlscore_predictions_total", "iris") == 2
+    assert a.windows["iris"].buffer["petal_length"] == [1.4, 5.2]  # columns named from the reference
