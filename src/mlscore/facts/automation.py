@@ -341,9 +341,10 @@ def _dynamic(arg: str) -> bool:
 
 
 class _Resolver:
-    def __init__(self, repo: _Repo, import_depth: int) -> None:
+    def __init__(self, repo: _Repo, import_depth: int, import_triggers: frozenset[str] | None = None) -> None:
         self.repo = repo
         self.import_depth = import_depth
+        self.import_triggers = import_triggers
         self.invocations: list[Invocation] = []
         self.reaches: dict[str, list[Reach]] = {}
         self.unresolved: list[Unresolved] = []
@@ -373,6 +374,8 @@ class _Resolver:
 
     def follow_imports(self, path: str, ctx: _Ctx, via: str, chain: tuple[Location, ...]) -> None:
         if self.import_depth <= 0:
+            return
+        if self.import_triggers is not None and not set(ctx.triggers) & self.import_triggers:
             return
         frontier = [(path, chain)]
         for depth in range(1, self.import_depth + 1):
@@ -2076,10 +2079,13 @@ def build_automation(
     *,
     imports: Callable[[str], Iterable[str]] | None = None,
     import_depth: int = 2,
+    import_triggers: Iterable[str] | None = None,
 ) -> AutomationModel:
     """Resolve everything CI jobs and schedulers run; see the module docstring."""
     repo = _Repo(files=list(files), read_fn=read, imports_fn=imports)
-    res = _Resolver(repo, import_depth)
+    # import_triggers: follow imports only from runs with these triggers (None: all); the audit needs them only
+    # for pipelines and schedules, whose steps run what they import, and following them per CI job costs seconds
+    res = _Resolver(repo, import_depth, frozenset(import_triggers) if import_triggers is not None else None)
     for job in ci.jobs:
         ctx = _job_ctx(job)
         _run_steps(res, job.steps, ctx)

@@ -62,7 +62,8 @@ def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
     diagnostics.extend(schedules.diagnostics)
 
     # imports are followed with the automation model's own regex scan: parsing every imported file costs seconds
-    model = automation_mod.build_automation(files, read, ci, schedules)
+    model = automation_mod.build_automation(files, read, ci, schedules, imports=facts.import_targets,
+                                            import_triggers=("pipeline", "schedule"))
     diagnostics.extend(model.diagnostics)
 
     jobs: list[JobView] = []

@@ -16,7 +16,13 @@ from typing import Any
 from mlscore.models import Check
 from mlscore.probe import protocols
 from mlscore.probe.adapters import Detection
-from mlscore.probe.endpoint import Endpoint, Outcome, non_finite, primary, probability_problems, with_value
+from mlscore.probe.endpoint import (
+    Endpoint,
+    non_finite,
+    primary,
+    probability_problems,
+    with_value,
+)
 from mlscore.probe.http import BudgetExhausted, Response, TransportError
 from mlscore.probe.metrics import MetricsScrape, scrape_metrics
 
@@ -362,7 +368,7 @@ def check_versions_available(ctx: Context) -> Check:
 # --------------------------------------------------------------------------------------------
 # Model age (MON4)
 
-_AGE_KEYS = re.compile(r"(creat|train|built|build|timestamp|updated|registered|date|time)", re.I)
+_AGE_KEYS = re.compile(r"(creat|train|built|build|timestamp|updated|registered|date|time)", re.IGNORECASE)
 
 
 def check_model_age(ctx: Context) -> Check:

@@ -148,7 +148,7 @@ class HttpClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProbeError(f"not an http(s) URL: {base_url!r}")
         try:
-            parts.port
+            _ = parts.port  # raises ValueError for a bad port
         except ValueError:
             raise ProbeError(f"bad port in URL {base_url!r}") from None
         self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"  # no query: it may hold a key
@@ -221,7 +221,7 @@ class HttpClient:
             except ConnectionRefusedError:
                 self._drop(scheme, host, port)
                 raise TransportError(f"cannot connect to {scheme}://{host}:{port}: connection refused (is the server running?)", "refused") from None
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 self._drop(scheme, host, port)
                 raise TransportError(f"{method} {url}: no answer within {timeout:g} s (the endpoint hangs or is overloaded)", "timeout") from None
             except ssl.SSLCertVerificationError as exc:
@@ -289,7 +289,7 @@ class HttpClient:
             except ConnectionRefusedError:
                 self._drop_raw()
                 raise TransportError(f"cannot connect to {self.scheme}://{self.host}:{self.port}: connection refused (is the server running?)", "refused") from None
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 self._drop_raw()
                 raise TransportError(f"POST {url}: no answer within {self.timeout_s:g} s (the endpoint hangs or is overloaded)", "timeout") from None
             except (ssl.SSLError, OSError) as exc:
@@ -337,7 +337,7 @@ class HttpClient:
                 raise _Closed
             rest += chunk
             if time.monotonic() - started > self.timeout_s * 3:
-                raise socket.timeout
+                raise TimeoutError
         keep = headers.get("connection", "").lower() != "close" and parts[0] != "HTTP/1.0"
         return status, headers, rest[:length], keep
 

@@ -11,10 +11,10 @@ from mlscore.probe.adapters import Adapter
 from mlscore.probe.http import HttpClient, TransportError
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
-_LATENCY = re.compile(r"(duration|latency|_seconds|_us$|_ms$|time)", re.I)
-_REQUESTS = re.compile(r"(request|infer|predict|inference|http_requests)", re.I)
-_ERRORS = re.compile(r"(fail|error|5xx|exception)", re.I)
-_MEMORY = re.compile(r"(resident_memory|memory_bytes|rss)", re.I)
+_LATENCY = re.compile(r"(duration|latency|_seconds|_us$|_ms$|time)", re.IGNORECASE)
+_REQUESTS = re.compile(r"(request|infer|predict|inference|http_requests)", re.IGNORECASE)
+_ERRORS = re.compile(r"(fail|error|5xx|exception)", re.IGNORECASE)
+_MEMORY = re.compile(r"(resident_memory|memory_bytes|rss)", re.IGNORECASE)
 
 
 @dataclass

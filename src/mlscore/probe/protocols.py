@@ -33,7 +33,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 PROTOCOLS: tuple[str, ...] = ("v2", "tfserving", "torchserve", "mlflow", "bentoml", "json")
 
@@ -43,7 +43,7 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 
 Columns = dict[str, list[Any]]
-Predictions = Union[list[Any], dict[str, list[Any]]]
+Predictions = list[Any] | dict[str, list[Any]]
 
 V2_DATATYPES = (
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",

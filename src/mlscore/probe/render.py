@@ -51,8 +51,10 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
     lines += [
         "",
         "rubric: " + "  ".join(f"{rule} {report.rule_status(rule)}" for rule in PROBE_RULES),
-        f"{counts['passing']} passing, {counts['failing']} failing, {counts['unknown']} unknown, "
-        f"{counts['skipped']} skipped, {counts['error']} error; {report.requests_sent} requests in {report.duration_s:.1f} s",
+        (
+            f"{counts['passing']} passing, {counts['failing']} failing, {counts['unknown']} unknown, "
+            f"{counts['skipped']} skipped, {counts['error']} error; {report.requests_sent} requests in {report.duration_s:.1f} s"
+        ),
     ]
     for diag in report.diagnostics:
         lines.append(f"note: {diag.message}")
@@ -74,9 +76,11 @@ def render_markdown(report: ProbeReport) -> str:
     if t.server:
         out.append("- Server: " + ", ".join(f"{k} `{_md(v)}`" for k, v in t.server.items() if not isinstance(v, list)))
     out += [
-        f"- Generated {report.generated_at} by mlscore {report.version}: {report.requests_sent} requests in {report.duration_s:.1f} s "
-        f"(caps: {report.limits.max_requests} requests, {report.limits.time_budget_s:g} s, "
-        f"{report.limits.max_rate or 'unlimited'} req/s, {report.limits.timeout_s:g} s per call)",
+        (
+            f"- Generated {report.generated_at} by mlscore {report.version}: {report.requests_sent} requests in "
+            f"{report.duration_s:.1f} s (caps: {report.limits.max_requests} requests, {report.limits.time_budget_s:g} s, "
+            f"{report.limits.max_rate or 'unlimited'} req/s, {report.limits.timeout_s:g} s per call)"
+        ),
         f"- Result: {counts['passing']} passing, {counts['failing']} failing, {counts['unknown']} unknown, {counts['skipped']} skipped, {counts['error']} error",
         "",
         "## Rubric tests",
