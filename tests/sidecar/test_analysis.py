@@ -174,3 +174,17 @@ def test_every_protocol_feeds_the_windows(ref_path: Path, path: str, request_bod
     assert _value(m, "mlscore_rows_analysed_total", "iris", "input") == 2
     assert _value(m, "mlscore_predictions_total", "iris") == 2
     assert a.windows["iris"].buffer["petal_length"] == [1.4, 5.2]  # columns named from the reference
+
+
+def test_time_windows_close_on_time_only_with_enough_rows(ref_path: Path) -> None:
+    a, m = _analyzer(ref_path, window="30s", min_window_rows=50)
+    _feed(a, iris_rows(20, seed=1))
+    a.windows["iris"].opened -= 31  # as if 31 s had passed
+    a.close_due_windows()
+    assert _value(m, "mlscore_windows_closed_total", "iris") == 0  # 20 rows < min_window_rows: keeps accumulating
+    _feed(a, iris_rows(40, seed=2))
+    a.close_due_windows()
+    assert _value(m, "mlscore_windows_closed_total", "iris") == 1
+    assert _value(m, "mlscore_window_size_rows", "iris", "input") == 60
+    assert _value(m, "mlscore_drift_detected", "iris", "input") == 0
+    assert a.windows["iris"].rows == 0
