@@ -32,10 +32,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.sidecar.helpers import (  # noqa: E402
-    iris_rows, scrape, start_sidecar, stop_sidecar, total, v2_body,
+from tests.sidecar.helpers import (
+    iris_rows,
+    scrape,
+    start_sidecar,
+    stop_sidecar,
+    total,
+    v2_body,
 )
-from tests.support.mlserver import iris_data, load_model, running_mlserver, train_iris_model  # noqa: E402
+from tests.support.mlserver import iris_data, load_model, running_mlserver, train_iris_model
 
 PATH = "/v2/models/iris/infer"
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -87,7 +92,7 @@ def wrk(port: int, lua: Path, seconds: int, connections: int) -> dict[str, float
         [_need("wrk"), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua),
          f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, check=True).stdout
     lat = {}
-    for m in re.finditer(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+    for m in re.finditer(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE):
         lat[int(m.group(1))] = float(m.group(2)) * _UNIT[m.group(3)]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
