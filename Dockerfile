@@ -23,7 +23,7 @@ COPY --from=build /dist /tmp/dist
 # hadolint ignore=DL3013
 RUN set -eux; \
     wheel="$(ls /tmp/dist/mlscore_audit-*.whl)"; \
-    pip install --no-cache-dir "${wheel}[sidecar]" "uvloop==0.21.0"; \
+    pip install --no-cache-dir "${wheel}[sidecar]" "uvloop==0.23.0"; \
     rm -rf /tmp/dist; \
     useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin mlscore
 USER 10001:10001
