@@ -47,6 +47,11 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("INFRA7", "automated-cd-rollback"): "a workflow_dispatch CD workflow that redeploys a chosen earlier image "
     "tag (`kubectl set image ...:${{ inputs.version }}`) is not recognised as automated rollback (decision 27); "
     "says manual from the pinned tag only",
+    ("MON6", "automated-scheduled-benchmark"): "a nightly scheduled job running a latency benchmark that exits 1 "
+    "above a p95 budget is not recognised (mon6 has no scheduled-benchmark check); says none",
+    ("MON7", "automated-scheduled-label-join"): "a monthly scheduled job joining served predictions with arrived "
+    "labels and failing below an AUC floor is not recognised (mon7 only matches mlscore/Evidently preset "
+    "commands and alert rules); says none",
 }
 
 
