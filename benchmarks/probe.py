@@ -31,11 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
-from mlscore.probe import protocols  # noqa: E402
-from mlscore.probe.checks import measure_latency, percentile  # noqa: E402
-from mlscore.probe.endpoint import Endpoint  # noqa: E402
-from mlscore.probe.http import Budget, HttpClient  # noqa: E402
-from tests.support.mlserver import mlserver_executable, running_mlserver, train_iris_model  # noqa: E402
+from tests.support.mlserver import mlserver_executable, running_mlserver, train_iris_model
+
+from mlscore.probe import protocols
+from mlscore.probe.checks import measure_latency, percentile
+from mlscore.probe.endpoint import Endpoint
+from mlscore.probe.http import Budget, HttpClient
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -54,13 +55,13 @@ def parse_wrk(text: str) -> dict[str, float]:
     """p50/p99/mean (ms) and requests from ``wrk --latency`` output."""
     out: dict[str, float] = {}
     for pct in ("50", "99"):
-        match = re.search(rf"^\s*{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        match = re.search(rf"^\s*{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
         if match:
             out[f"p{pct}_ms"] = float(match.group(1)) * _UNIT[match.group(2)]
-    match = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)", text, re.M)
+    match = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s)", text, re.MULTILINE)
     if match:
         out["mean_ms"] = float(match.group(1)) * _UNIT[match.group(2)]
-    match = re.search(r"^\s*(\d+) requests in", text, re.M)
+    match = re.search(r"^\s*(\d+) requests in", text, re.MULTILINE)
     if match:
         out["requests"] = float(match.group(1))
     match = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
@@ -96,10 +97,11 @@ def run_probe_loop(url: str, model: str, concurrency: int, seconds: float, rate_
 
 def time_default_run(url: str, root: Path) -> dict[str, object]:
     """One `mlscore probe` with default options (sample and offline predictions given)."""
-    from mlscore.probe.run import ProbeConfig, run_probe
     from tests.support.mlserver import iris_data
 
-    x, y, names = iris_data()
+    from mlscore.probe.run import ProbeConfig, run_probe
+
+    x, _y, names = iris_data()
     sample = root / "sample.csv"
     sample.write_text(",".join(names) + "\n" + "\n".join(",".join(str(v) for v in row) for row in x.tolist()) + "\n")
     started = time.monotonic()

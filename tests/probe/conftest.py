@@ -71,8 +71,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
     pq.write_table(pa.table({n: [r[j] for r in rows] for j, n in enumerate(names)}), data / "sample.parquet")
     with open(data / "sample.jsonl", "w") as fh:
-        for r in rows:
-            fh.write(json.dumps(dict(zip(names, r))) + "\n")
+        fh.writelines(json.dumps(dict(zip(names, r))) + "\n" for r in rows)
     scaled = load_model(models["iris-v1"])
     expected_classes = _write_csv(data / "expected.csv", ["prediction"], [[int(v)] for v in scaled.predict(x)])
     expected_proba = _write_csv(data / "expected_proba.csv", ["p0", "p1", "p2"], scaled.predict_proba(x).tolist())

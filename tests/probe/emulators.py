@@ -55,7 +55,7 @@ class _Base(http.server.BaseHTTPRequestHandler):
         )
         return rows if ok else None
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
@@ -66,7 +66,7 @@ def _records_to_rows(records: Any) -> Any:
 
 
 class TFServing(_Base):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         status = [{"version": v, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}} for v in TF_VERSIONS]
         if self.path == "/v1/models/half":
             self.send_json(200, {"model_version_status": status})
@@ -83,7 +83,7 @@ class TFServing(_Base):
         else:
             self.send_json(404, {"error": "Malformed request: GET " + self.path})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if not self.path.startswith("/v1/models/half") or not self.path.endswith(":predict"):
             self.send_json(404, {"error": "Malformed request: POST " + self.path})
             return
@@ -100,13 +100,13 @@ class TFServing(_Base):
 
 
 class TorchServe(_Base):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/ping":
             self.send_json(200, {"status": "Healthy"})
         else:
             self.send_json(404, {"code": 404, "type": "ResourceNotFoundException", "message": "Requested resource is not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path != "/predictions/summer":
             self.send_json(404, {"code": 404, "type": "ModelNotFoundException", "message": "Model not found"})
             return
@@ -123,7 +123,7 @@ class TorchServe(_Base):
 
 
 class MLflow(_Base):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path in ("/ping", "/health"):
             self.send_text(200, "\n", "application/json")
         elif self.path == "/version":
@@ -131,7 +131,7 @@ class MLflow(_Base):
         else:
             self.send_text(404, "<!doctype html><title>404 Not Found</title>", "text/html")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path != "/invocations":
             self.send_text(404, "<!doctype html><title>404 Not Found</title>", "text/html")
             return
@@ -174,7 +174,7 @@ BENTO_OPENAPI = {
 
 
 class BentoML(_Base):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path in ("/readyz", "/livez", "/healthz"):
             self.send_text(200, "\n", "text/plain")
         elif self.path == "/docs.json":
@@ -186,7 +186,7 @@ class BentoML(_Base):
         else:
             self.send_json(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path != "/predict":
             self.send_json(404, {"error": "not found"})
             return

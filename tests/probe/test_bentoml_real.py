@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from mlscore.cli import main
-from tests.support.mlserver import free_port, http_status, iris_data, load_model, stop_process_group, train_iris_model
+from tests.support.mlserver import (
+    free_port,
+    http_status,
+    iris_data,
+    load_model,
+    stop_process_group,
+    train_iris_model,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -123,7 +123,7 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path == "/v2":
             self._send(200, {"name": "tiny", "version": "0.1", "extensions": []})
         elif self.path in ("/v2/health/live", "/v2/health/ready", "/v2/models/m/ready"):
@@ -133,7 +133,7 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         try:
@@ -153,7 +153,7 @@ class _V2Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": "not found"})
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
@@ -179,7 +179,7 @@ def tiny_v2() -> Iterator[tuple[str, list[int]]]:
 
 def test_request_cap_is_hard_and_leftover_checks_are_skipped(tiny_v2: tuple[str, list[int]], capsys: pytest.CaptureFixture[str]) -> None:
     url, counter = tiny_v2
-    code, out, _err = run_cli([url, "--model", "m", "--max-requests", "40", "--format", "json", "-q", "--oversized-mb", "0"], capsys)
+    _code, out, _err = run_cli([url, "--model", "m", "--max-requests", "40", "--format", "json", "-q", "--oversized-mb", "0"], capsys)
     doc = json.loads(out)
     assert doc["requests_sent"] <= 40 and len(counter) <= 40
     statuses = {c["id"]: c["status"] for c in doc["checks"]}
@@ -193,7 +193,7 @@ def test_request_cap_is_hard_and_leftover_checks_are_skipped(tiny_v2: tuple[str,
 def test_time_budget_is_hard(tiny_v2: tuple[str, list[int]], capsys: pytest.CaptureFixture[str]) -> None:
     url, _counter = tiny_v2
     started = time.monotonic()
-    code, out, _err = run_cli([url, "--model", "m", "--time-budget", "1", "--max-rate", "20", "--format", "json", "-q"], capsys)
+    _code, out, _err = run_cli([url, "--model", "m", "--time-budget", "1", "--max-rate", "20", "--format", "json", "-q"], capsys)
     elapsed = time.monotonic() - started
     doc = json.loads(out)
     assert elapsed < 6
@@ -257,7 +257,7 @@ class _Locked(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = b'{"error": "unauthorized"}'
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
@@ -267,7 +267,7 @@ class _Locked(http.server.BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
@@ -290,3 +290,38 @@ def test_unwritable_output_is_a_one_line_error(tiny_v2: tuple[str, list[int]], t
     blocker.write_text("")
     code, _out, err = run_cli([url, "--model", "m", "--check", "liveness", "-q", "-o", str(blocker / "probe.json")], capsys)
     assert code == 2 and "cannot write the report" in one_error_line(err)
+
+
+class _OddMetadata(_V2Handler):
+    """A V2 server whose metadata and status bodies have the wrong JSON types everywhere."""
+
+    def do_GET(self) -> None:
+        if self.path == "/v2/models/m":
+            self._send(200, {"name": {"x": 1}, "versions": "v1", "platform": [1], "inputs": 5, "outputs": {"a": 1},
+                             "created_at": ["2026"]})
+        elif self.path == "/v2":
+            self._send(200, {"name": ["mlserver"], "version": {"v": 1}, "extensions": "none"})
+        else:
+            super().do_GET()
+
+
+def test_hostile_metadata_types_do_not_break_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "s.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OddMetadata)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, out, _err = run_cli([f"http://127.0.0.1:{server.server_address[1]}", "--model", "m", "--sample", str(tmp_path / "s.csv"),
+                                   "--requests", "10", "--oversized-mb", "0", "--format", "json", "-q"], capsys)
+    finally:
+        server.shutdown()
+        server.server_close()
+    doc = json.loads(out)
+    internal = [c["message"] for c in doc["checks"] if "internal error" in c["message"]]
+    assert not internal, internal
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["metadata"]["status"] == "passing" and checks["metadata"]["details"]["inputs"] == []
+    assert doc["target"]["server"] == {}  # no string name/version to report
+    # the server wants its input named x; garbage metadata cannot say so, and the checks say what failed
+    assert "unexpected inference input 'input-0'" in checks["determinism"]["message"]
+    assert code == 1

@@ -10,7 +10,6 @@ the emulator in emulators.py runs only when ``MLSCORE_MLFLOW_PYTHON`` names a Py
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess

@@ -173,7 +173,7 @@ def test_model_age_from_a_dated_version(served: Served, tmp_path: Path) -> None:
 
 def test_server_says_ready_while_the_model_is_gone(served: Served, tmp_path: Path) -> None:
     request = urllib.request.Request(f"{served.server.url}/v2/repository/models/doomed/unload", data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback test server
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     code, doc = probe([served.server.url, "--model", "doomed", "--protocol", "v2", "--check", "readiness"], tmp_path / "r.json")
     ready = checks_of(doc)["readiness"]
@@ -193,7 +193,7 @@ def test_server_says_ready_with_no_model_loaded(tmp_path: Path) -> None:
     spec = train_iris_model(root / "solo", "solo", "v1")
     with running_mlserver(root, [spec], executable=require_mlserver()) as server:
         request = urllib.request.Request(f"{server.url}/v2/repository/models/solo/unload", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback test server
+        with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         code, doc = probe([server.url, "--model", "solo", "--check", "liveness", "--check", "readiness"], tmp_path / "solo.json")
     checks = checks_of(doc)

@@ -77,6 +77,7 @@ def test_torchserve(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
     assert checks["liveness"]["status"] == "passing"
     assert "service-level only" in checks["readiness"]["message"]
     assert checks["metrics"]["status"] == "failing"
+    assert code == 1  # no metrics, no version
 
 
 def test_mlflow(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,6 +89,7 @@ def test_mlflow(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) ->
     assert doc["target"]["infer_path"] == "/invocations"
     common_asserts(checks)
     assert checks["metadata"]["status"] == "unknown"
+    assert code == 1  # no metrics and no version: MLflow's scoring server shows neither
 
 
 def test_bentoml(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,3 +102,4 @@ def test_bentoml(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
     common_asserts(checks)
     assert checks["metrics"]["status"] == "passing"
     assert "bentoml_service_request_duration_seconds" in checks["metrics"]["details"]["latency"]
+    assert code == 1  # BentoML answers name no model version

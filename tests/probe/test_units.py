@@ -159,7 +159,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = b'{"ok": true}' if self.path != "/big" else b"x" * 5000
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -168,7 +168,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.close_connection = True  # without telling the client
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -176,7 +176,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"5\r\n[1.5]\r\n0\r\n\r\n")
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

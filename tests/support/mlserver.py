@@ -268,7 +268,7 @@ def http_status(url: str, timeout: float = 2.0, method: str = "GET") -> int | No
     """The HTTP status of a request, or None when nothing answers."""
     request = urllib.request.Request(url, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
@@ -318,7 +318,7 @@ def running_mlserver(
     process_env.update({"PYTHONUNBUFFERED": "1"})
     process_env.update(env or {})
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        process = subprocess.Popen(
             [str(exe), "start", str(root)],
             stdout=log,
             stderr=subprocess.STDOUT,

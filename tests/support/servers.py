@@ -25,8 +25,8 @@ def running_uvicorn(
     port = free_port()
     process_env = dict(os.environ)
     process_env.update(env or {})
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own app
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
         stdout=log, stderr=subprocess.STDOUT, env=process_env, start_new_session=True,
@@ -62,7 +62,7 @@ def hanging_server() -> Iterator[str]:
         while not stop.is_set():
             try:
                 conn, _ = sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             held.append(conn)
 
@@ -90,7 +90,7 @@ class _HtmlHandler(http.server.BaseHTTPRequestHandler):
     do_GET = _page
     do_POST = _page
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

@@ -147,8 +147,8 @@ def confirm(client: HttpClient, protocol: str, model: str | None) -> Detection:
         if ping is not None and "status" in ping:
             return Detection("torchserve", f"GET /ping answered {_brief(ping)}", tuple(tried))
     elif protocol == "mlflow":
-        ping = get("/ping")
-        if ping is not None and ping.ok:
+        pong = get("/ping")
+        if pong is not None and pong.ok:
             version = get("/version")
             server = {"name": "mlflow", "version": version.body.decode("utf-8", "replace").strip()[:40]} if version is not None and version.ok else {}
             return Detection("mlflow", "GET /ping answered 2xx" + (" and GET /version named MLflow's version" if server else ""), tuple(tried), server)
@@ -244,8 +244,12 @@ def _server(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _openapi_server(spec: dict[str, Any]) -> dict[str, Any]:
-    info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
+    info = _as_dict(spec.get("info"))
     return {k: str(info[k])[:80] for k in ("title", "version") if k in info}
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 # ------------------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ class JsonApi:
 
 def json_api(spec: dict[str, Any] | None, api: str | None) -> JsonApi:
     """The route to POST to (``--api`` wins) and the body layout its request schema asks for."""
-    paths = spec.get("paths") if isinstance(spec, dict) and isinstance(spec.get("paths"), dict) else {}
+    paths = _as_dict(_as_dict(spec).get("paths"))
     posts = [p for p, ops in paths.items() if isinstance(ops, dict) and "post" in ops]
     if api:
         chosen = api if api.startswith("/") else "/" + api
@@ -293,7 +297,7 @@ def json_api(spec: dict[str, Any] | None, api: str | None) -> JsonApi:
         return JsonApi(chosen, "wrapped", "instances", reason=reason + "; no request schema, sending {\"instances\": [...]}")
     if schema.get("type") == "array":
         return JsonApi(chosen, "records", fields=_fields(spec or {}, schema.get("items")), reason=reason + "; body is a list of records")
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = _as_dict(schema.get("properties"))
     for key, sub in props.items():
         sub = _deref(spec or {}, sub)
         if isinstance(sub, dict) and sub.get("type") == "array":
@@ -317,14 +321,11 @@ def _deref(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
 
 
 def _request_schema(spec: dict[str, Any], path: str) -> dict[str, Any] | None:
-    op = ((spec.get("paths") or {}).get(path) or {}).get("post") if isinstance(spec.get("paths"), dict) else None
-    if not isinstance(op, dict):
-        return None
-    body = _deref(spec, op.get("requestBody"))
-    content = body.get("content") if isinstance(body, dict) else None
-    media = content.get("application/json") if isinstance(content, dict) else None
-    schema = _deref(spec, media.get("schema")) if isinstance(media, dict) else None
-    return schema if isinstance(schema, dict) else None
+    op = _as_dict(_as_dict(_as_dict(spec.get("paths")).get(path)).get("post"))
+    body = _as_dict(_deref(spec, op.get("requestBody")))
+    media = _as_dict(_as_dict(body.get("content")).get("application/json"))
+    schema = _deref(spec, media.get("schema"))
+    return schema if isinstance(schema, dict) and schema else None
 
 
 def _fields(spec: dict[str, Any], items: Any) -> tuple[str, ...]:

@@ -231,19 +231,27 @@ def check_metadata(ctx: Context) -> Check:
 def _metadata_summary(protocol: str, doc: dict[str, Any]) -> dict[str, Any]:
     if protocol == "v2":
         return {
-            "name": doc.get("name"),
-            "platform": doc.get("platform"),
-            "versions": doc.get("versions") or [],
-            "inputs": [_tensor_brief(t) for t in doc.get("inputs") or [] if isinstance(t, dict)][:50],
-            "outputs": [_tensor_brief(t) for t in doc.get("outputs") or [] if isinstance(t, dict)][:50],
+            "name": str(doc.get("name"))[:120],
+            "platform": str(doc.get("platform") or "")[:120],
+            "versions": [str(v)[:80] for v in _as_list(doc.get("versions"))[:20]],
+            "inputs": [_tensor_brief(t) for t in _as_list(doc.get("inputs")) if isinstance(t, dict)][:50],
+            "outputs": [_tensor_brief(t) for t in _as_list(doc.get("outputs")) if isinstance(t, dict)][:50],
         }
     if protocol == "tfserving":
-        sig = ((doc.get("metadata") or {}).get("signature_def") or {}).get("signature_def") or {}
-        return {"signatures": sorted(sig)[:20]}
+        meta = doc.get("metadata")
+        outer = meta.get("signature_def") if isinstance(meta, dict) else None
+        sig = outer.get("signature_def") if isinstance(outer, dict) else None
+        return {"signatures": sorted(str(k) for k in sig)[:20] if isinstance(sig, dict) else []}
     if protocol in ("json", "bentoml"):
-        info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
-        return {"api_title": info.get("title"), "api_version": info.get("version")}
+        info = doc.get("info")
+        if not isinstance(info, dict):
+            return {}
+        return {"api_title": str(info.get("title"))[:120], "api_version": str(info.get("version"))[:40]}
     return {"keys": sorted(str(k) for k in doc)[:20]}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _tensor_brief(t: dict[str, Any]) -> str:

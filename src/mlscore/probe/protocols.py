@@ -200,11 +200,11 @@ def parse_exchange(
             predictions = parse_response(protocol, response_body, response_content_type)
         except PayloadError as exc:
             errors.append(f"response: {exc}")
-    same = route is not None and route.protocol == protocol
+    same = route if route is not None and route.protocol == protocol else None
     return Exchange(
         protocol=protocol,
-        model=route.model if same else None,
-        version=route.version if same else None,
+        model=same.model if same else None,
+        version=same.version if same else None,
         inputs=inputs,
         predictions=predictions,
         errors=tuple(errors),
@@ -392,7 +392,9 @@ def _is_json_type(content_type: str) -> bool:
 
 
 def _is_csv(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() in ("text/csv", "application/csv")
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in ("text/csv", "application/csv")
 
 
 def _csv_columns(body: bytes) -> Columns:

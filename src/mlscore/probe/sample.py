@@ -65,8 +65,8 @@ def _clean(values: list[Any]) -> list[Any]:
 
 def _read_parquet(p: Path, max_rows: int) -> Table:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - pyarrow is in the [data] extra
         raise InputError(f"{p}: reading Parquet needs pyarrow: pip install 'mlscore-audit[data]'") from exc
     try:
@@ -86,7 +86,7 @@ def _read_parquet(p: Path, max_rows: int) -> Table:
 
 def _read_csv(p: Path, max_rows: int, delimiter: str) -> Table:
     try:
-        import pyarrow.csv as pcsv
+        import pyarrow.csv as pcsv  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover
         return _read_csv_stdlib(p, max_rows, delimiter)
     try:
@@ -114,7 +114,7 @@ def _read_csv_stdlib(p: Path, max_rows: int, delimiter: str) -> Table:  # pragma
         header = next(reader, None)
         if header is None:
             raise InputError(f"{p}: empty CSV file")
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for row in reader:
             if len(rows) >= max_rows:
                 break
