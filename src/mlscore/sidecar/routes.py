@@ -1,10 +1,14 @@
-"""Request paths to bounded labels: a route template, the model name and version, the protocol."""
+"""Request paths to bounded labels: a route template, the model name and version, the protocol.
+
+Recognition is the probe's (:func:`mlscore.probe.protocols.parse_path`); this module only turns its answer
+into a label value from a fixed set, so no path a client sends can create a new series.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
+from mlscore.probe.protocols import parse_path
 from mlscore.sidecar.metrics import OTHER
 
 
@@ -16,20 +20,23 @@ class Route(NamedTuple):
     inference: bool
 
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str, str | None, bool], ...] = (
-    (re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$"), "/v2/models/{model}/infer", "v2", True),
-    (re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/ready$"), "/v2/models/{model}/ready", None, False),
-    (re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?$"), "/v2/models/{model}", None, False),
-    (re.compile(r"^/v1/models/([^/:]+)(?:/versions/([^/:]+))?:(?:predict|classify|regress)$"),
-     "/v1/models/{model}:predict", "tfserving", True),
-    (re.compile(r"^/v1/models/([^/:]+)(?:/versions/([^/:]+))?(?:/metadata)?$"), "/v1/models/{model}", None, False),
-    (re.compile(r"^/predictions/([^/]+)(?:/([^/]+))?$"), "/predictions/{model}", "torchserve", True),
-)
-_LITERAL = {
-    "/invocations": ("mlflow", True), "/predict": ("json", True), "/v2/health/live": (None, False),
-    "/v2/health/ready": (None, False), "/v2": (None, False), "/ping": (None, False), "/health": (None, False),
-    "/metrics": (None, False), "/v2/repository/index": (None, False),
+_TEMPLATES: dict[tuple[str, str], str] = {
+    ("v2", "infer"): "/v2/models/{model}/infer",
+    ("v2", "ready"): "/v2/models/{model}/ready",
+    ("v2", "metadata"): "/v2/models/{model}",
+    ("v2", "live"): "/v2/health/live",
+    ("v2", "server_ready"): "/v2/health/ready",
+    ("v2", "server_metadata"): "/v2",
+    ("tfserving", "infer"): "/v1/models/{model}:predict",
+    ("tfserving", "metadata"): "/v1/models/{model}/metadata",
+    ("tfserving", "ready"): "/v1/models/{model}",
+    ("mlflow", "infer"): "/invocations",
+    ("torchserve", "infer"): "/predictions/{model}",
+    ("torchserve", "ping"): "/ping",
 }
+#: Paths no protocol claims but common enough to keep apart from "other".
+_LITERAL = {"/predict": ("json", True), "/health": (None, False), "/metrics": (None, False),
+            "/v2/repository/index": (None, False)}
 _CACHE: dict[str, Route] = {}
 _CACHE_MAX = 4096
 
@@ -40,16 +47,16 @@ def classify(target: str) -> Route:
     if hit is not None:
         return hit
     path = target.split("?", 1)[0]
-    route = Route(OTHER, None, None, None, False)
-    lit = _LITERAL.get(path)
-    if lit is not None:
-        route = Route(path, None, None, lit[0], lit[1])
+    parsed = parse_path(path)
+    if parsed is not None and (parsed.protocol, parsed.kind) in _TEMPLATES:
+        inference = parsed.kind == "infer"
+        route = Route(_TEMPLATES[(parsed.protocol, parsed.kind)], parsed.model, parsed.version,
+                      parsed.protocol if inference else None, inference)
+    elif path in _LITERAL:
+        protocol, inference = _LITERAL[path]
+        route = Route(path, None, None, protocol, inference)
     else:
-        for pattern, template, protocol, inference in _PATTERNS:
-            m = pattern.match(path)
-            if m:
-                route = Route(template, m.group(1), m.group(2), protocol, inference)
-                break
+        route = Route(OTHER, None, None, None, False)
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[target] = route
