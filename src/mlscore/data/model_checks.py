@@ -220,7 +220,7 @@ def _load_labeled(opts: CheckOptions, path: Path, diagnostics: list[Diagnostic])
         if p.dtype.kind == "f" and not np.all(np.floor(p) == p) and len(labels) == 2:
             proba = True
             positive = _positive(labels)
-            other = [lab for lab in labels if lab != positive][0]
+            other = next(lab for lab in labels if lab != positive)
             p = np.where(p >= 0.5, positive, other)
             y = np.array([_norm(v) for v in y.tolist()], dtype=object)
             p = np.asarray(p, dtype=object)
@@ -281,7 +281,7 @@ def _isnull(v: np.ndarray) -> np.ndarray:
     if v.dtype.kind == "f":
         return ~np.isfinite(v)
     if v.dtype.kind == "O":
-        return np.array([x is None or (isinstance(x, float) and x != x) for x in v.tolist()], dtype=bool)
+        return np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in v.tolist()], dtype=bool)
     return np.zeros(v.shape, dtype=bool)
 
 

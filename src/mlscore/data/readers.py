@@ -156,12 +156,11 @@ class TableReader:
 
         for field in schema:
             t = field.type
-            if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-                if self.format in ("csv", "tsv"):
-                    raise InputError(
-                        f"{self.path}: column {field.name!r} is not valid {self.encoding} text "
-                        "(pass --encoding, e.g. latin-1)"
-                    )
+            if (pa.types.is_binary(t) or pa.types.is_large_binary(t)) and self.format in ("csv", "tsv"):
+                raise InputError(
+                    f"{self.path}: column {field.name!r} is not valid {self.encoding} text "
+                    "(pass --encoding, e.g. latin-1)"
+                )
             if pa.types.is_nested(t):
                 raise InputError(f"{self.path}: column {field.name!r} has nested values ({t}); flatten it first")
 
@@ -279,8 +278,6 @@ def profile_batch(
     prof: DatasetProfile, batch: pa.RecordBatch, path: Path, mixed: dict[str, list[Any]] | None = None
 ) -> None:
     """Add one Arrow record batch to ``prof`` using columnar fast paths."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = batch.num_rows
     seen = set()

@@ -89,8 +89,8 @@ def render_markdown(report: DataReport) -> str:
             "",
             "## Drift",
             "",
-            f"{len(dd.get('drifted_columns', []))} of {dd.get('number_of_columns')} columns drifted "
-            f"(share {dd.get('share', 0):.0%}, dataset drift at {dd.get('drift_share', 0.5):.0%}).",
+            (f"{len(dd.get('drifted_columns', []))} of {dd.get('number_of_columns')} columns drifted "
+             f"(share {dd.get('share', 0):.0%}, dataset drift at {dd.get('drift_share', 0.5):.0%})."),
             "",
             "| column | kind | method | statistic | threshold | drifted | n (ref / cur) |",
             "|---|---|---|---:|---:|---|---|",
@@ -130,8 +130,8 @@ def _svg_plot(col: ColumnSummary, width: int = 260, height: int = 70) -> str:
         return ""
     top = max([*ref, *cur, 1e-12])
     bw = width / n
-    parts = [f'<svg class="dist" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-             f'aria-label="distribution of {html.escape(col.name)}: reference (grey) and current (blue)">']
+    parts = [(f'<svg class="dist" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+              f'aria-label="distribution of {html.escape(col.name)}: reference (grey) and current (blue)">')]
     for i in range(n):
         for series, cls, off in ((ref, "r", 0.0), (cur, "c", 0.5)):
             if i < len(series):

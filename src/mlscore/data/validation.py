@@ -7,6 +7,7 @@ tests run both on the same data and require identical verdicts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -248,7 +249,7 @@ class NativeValidator:
     def _duplicated(kind: str, values: Any, keep: np.ndarray) -> np.ndarray:
         if kind == "num":
             v = values[keep]
-            u, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
+            _, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
             dup = np.zeros(len(values), dtype=bool)
             dup[np.flatnonzero(keep)] = cnt[inv] > 1
             return dup
@@ -333,10 +334,8 @@ def ge_validate(table: pa.Table, exps: list[dict[str, Any]]) -> list[Expectation
         return []
     df = table.to_pandas()
     ctx = gx.get_context(mode="ephemeral")
-    try:
+    with contextlib.suppress(Exception):  # cosmetic only
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass
     suite = gx.ExpectationSuite(name="mlscore", expectations=[{"type": e["type"], "kwargs": e["kwargs"]} for e in exps])
     if len(suite.expectations) != len(exps):
         raise InputError("great_expectations rejected some expectations in the suite (unknown type or bad kwargs)")

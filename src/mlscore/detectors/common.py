@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlscore.facts.python import Call, PyFacts
+from mlscore.facts.python import Call, PyFacts, is_test_path
 from mlscore.facts.repo import Hit, RepoFacts
 from mlscore.models import Check, Evidence, Level, Location, Status
 
@@ -119,6 +119,33 @@ class Context:
                 if rx.search(call.name):
                     yield py, call
 
+    def call_sites(self, names: str, *, tests: bool | None = False, limit: int = 50) -> list[Site]:
+        """Lines calling one of ``names`` (a regex alternation of callee names, e.g. ``GridSearchCV|optuna\\.
+        create_study``), in .py files and notebook code, found by a line search: no file is parsed.
+
+        For distinctive library APIs a line search is as exact as the AST (comments are skipped) and costs a
+        fraction of parsing a large repository.
+        """
+        rx = re.compile(rf"(?<![\w.])(?:[\w.]+\.)?(?:{names})\s*\(")
+
+        def wanted(path: str) -> bool:
+            if not path.endswith(".py"):
+                return False
+            is_test = is_test_path(path)
+            return tests is None or is_test == tests
+
+        sites = [Site(h.path, h.line, h.text, None) for h in self.facts.grep(rx, paths=wanted, limit=limit)]
+        if tests is not True:
+            for nb in self.facts.notebooks.values():
+                if nb.error is not None or not rx.search(nb.code):
+                    continue
+                for number, line in enumerate(nb.code.split("\n"), 1):
+                    if rx.search(line) and not line.lstrip().startswith("#"):
+                        cell = nb.cell_of_line[number] if number < len(nb.cell_of_line) else None
+                        sites.append(Site(nb.path, number, line.strip()[:240], cell))
+                        break
+        return sites[:limit]
+
     def grep(self, pattern: str | re.Pattern[str], **kwargs: Any) -> list[Hit]:
         return self.facts.grep(pattern, **kwargs)
 
@@ -131,6 +158,27 @@ class Context:
 
     def checks_for(self, rule_id: str) -> list[tuple[str, Check]]:
         return [(src, c) for src, c in self.checks if rule_id in c.rules]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A call found by a line search: file, line, the line's text, and the notebook cell if any."""
+
+    path: str
+    line: int
+    text: str
+    cell: int | None
+
+    def evidence(self, summary: str, level: Level = Level.MANUAL, run: Run | None = None) -> Evidence:
+        if self.cell is not None:
+            return Evidence(summary=f"{summary} (cell {self.cell})", location=Location(path=self.path), level=level,
+                            kind="notebook", trigger=run.describe() if run else None)
+        return Evidence(summary=summary, location=Location(path=self.path, line=self.line), level=level, kind="code",
+                        trigger=run.describe() if run else None)
+
+    def callee(self, names: str) -> str:
+        m = re.search(rf"((?:[\w.]+\.)?(?:{names}))\s*\(", self.text)
+        return m.group(1) if m else self.text[:40]
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
                     continue
                 if not (set(call.kwargs) & CONSTRAINT_KW or re.search(r"Check\.|conint|confloat|constr", call.name)):
                     continue
-                owner = _class_at(py, call.line, classes)
+                owner = _class_at(py, call.line, classes) or _assigned_name(py, call.line)
                 if owner is not None and CONFIG_CLASS_RX.search(owner):
                     continue  # constraints on settings or hyperparameters, not on features
                 if call.kwargs and set(call.kwargs) <= CONSTRAINT_KW | {"default", "description", "title"} and \
@@ -69,6 +69,18 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
         return found
 
     return ctx.memo("constrained_models", compute)  # type: ignore[no-any-return]
+
+
+def _assigned_name(py: Any, line: int) -> str | None:
+    """The module-level name a multi-line statement around ``line`` assigns (``SCHEMA = pa.DataFrameSchema({...``)."""
+    for number in range(min(line, len(py.lines)), max(0, line - 60), -1):
+        text = py.lines[number - 1]
+        m = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]+)?=(?!=)", text)
+        if m:
+            return m.group(1)
+        if text and not text[0].isspace() and not text.startswith((")", "]", "}")):
+            return None  # another top-level statement: the call is not part of an assignment
+    return None
 
 
 def _class_at(py: Any, line: int, classes: dict[str, tuple[tuple[str, ...], int]]) -> str | None:
@@ -307,17 +319,19 @@ IMPORTANCE_RX = re.compile(
 
 def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    pre = r"permutation_importance|feature_importances_|SelectKBest|SelectFromModel|\bRFE|mutual_info|\bshap\b|" \
-          r"plot_importance|FeatureLabelCorrelation|feature_importance"
-    lits = ("permutation_importance", "feature_importances_", "selectkbest", "selectfrommodel", "rfe", "mutual_info",
-            "shap", "plot_importance", "featurelabelcorrelation", "feature_importance")
-    for py, call in ctx.calls(IMPORTANCE_RX, prefilter=pre, literals=lits,
-                              first=lambda p: automated_run(ctx, p, kinds=("pipeline", "schedule", "ci_schedule")) is not None):
-        if call.name.endswith(("Explainer", "shap_values")) and not re.search(r"summary_plot|mean\(|abs\(", "\n".join(py.lines)):
-            continue  # per-instance attributions are INFRA5, not DATA2
-        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule"))
+    names = (r"permutation_importance|SelectKBest|SelectFromModel|RFE|RFECV|mutual_info_\w+|"
+             r"SequentialFeatureSelector|summary_plot|plot_importance|FeatureLabelCorrelation|get_feature_importance|"
+             r"shap_values")
+    sites = []
+    for site in ctx.call_sites(names):
+        if site.callee(names).endswith("shap_values") and not _global_attribution(ctx, site.path):
+            continue  # SHAP values of single examples are INFRA5; the global importance is DATA2
+        sites.append(site)
+    sites.sort(key=lambda s: automated_run(ctx, s.path, kinds=("pipeline", "schedule", "ci_schedule")) is None)
+    for site in sites:
+        run = automated_run(ctx, site.path, kinds=("pipeline", "schedule", "ci_schedule"))
         level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"feature analysis: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence(f"feature analysis: {site.callee(names)}", level, run)],
                                 "feature importance or selection is computed" + (" in an automated pipeline" if run else "")))
         if level is Level.AUTOMATED or len(outcomes) >= 4:
             break
@@ -336,6 +350,13 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "a notebook records a feature analysis"))
     outcomes.extend(_checks(ctx, "DATA2"))
     return best(outcomes)
+
+
+def _global_attribution(ctx: Context, path: str) -> bool:
+    text = ctx.facts.texts.get(path)
+    if text is None and path in ctx.facts.notebooks:
+        text = ctx.facts.notebooks[path].code
+    return bool(re.search(r"summary_plot|\.mean\(|abs\(|feature_importance|plots\.bar|plots\.beeswarm", text or ""))
 
 
 # -- DATA3: feature cost (people) -------------------------------------------------------------------------
@@ -395,11 +416,10 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
         elif tests:
             outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature requirement with a test")],
                                     "a deny-list of features is tested by hand"))
-    for py, call in ctx.calls(r"(^|\.)(AnalyzerEngine|AnonymizerEngine|scrubadub\.\w+)$",
-                              prefilter=r"presidio|scrubadub"):
-        run = automated_run(ctx, py.path)
+    for site in ctx.call_sites(r"AnalyzerEngine|AnonymizerEngine|scrubadub\.\w+")[:2]:
+        run = automated_run(ctx, site.path)
         level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII scan: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence("PII scan of the data", level, run)],
                                 "training data is scanned for personal data"))
     policy = re.compile(r"(?i)data[- ]use|polic(y|ies)|\bpii\b|personal data|sensitive|protected|prohibited|consent|"
                         r"licen[cs]e (review|compliance)|allowed sources|content filter")
@@ -428,11 +448,10 @@ def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, "data-store restriction in infrastructure code",
                                                                Level.AUTOMATED, "config")],
                                 "a data-store restriction is enforced in infrastructure code"))
-    for py, call in ctx.calls(r"(^|\.)(AnonymizerEngine|anonymize|pseudonymi[sz]e\w*)$",
-                              prefilter=r"presidio|anonymi|pseudonymi"):
-        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "guard", "serving"))
-        level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"PII removal: {call.name}", level, run)],
+    for site in ctx.call_sites(r"AnonymizerEngine|anonymi[sz]e\w*|pseudonymi[sz]e\w*")[:2]:
+        run = automated_run(ctx, site.path, kinds=("pipeline", "schedule", "ci_schedule"))
+        level = Level.AUTOMATED if run or on_standard_path(site.path) else Level.MANUAL
+        outcomes.append(Outcome(level, [site.evidence("personal data removed or pseudonymised", level, run)],
                                 "personal data is removed or pseudonymised in the pipeline"))
     privacy = re.compile(r"(?i)privacy|retention|deletion|anonymi[sz]|pseudonymi[sz]|personal data|gdpr|data protection")
     control = re.compile(r"(?i)\b(hash(ed|es)?|pseudonym\w*|anonymi[sz]\w*|delete[ds]?|deletion|retention|encrypt\w*|"

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from mlscore.detectors.code import automated_run, level_of_tests, serving_exists, tests_using
+from mlscore.facts.python import is_test_path
 from mlscore.detectors.common import Context, Outcome, best, code_evidence, doc_evidence, doc_sections, hit_evidence
 from mlscore.detectors.data import _checks
 from mlscore.models import Evidence, Level, Location
@@ -239,11 +240,10 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=run.location, kind="ci", trigger=run.describe())],
                                     "metrics are computed automatically and shown to a person, with no pass/fail criterion"))
             break
-    for py, call in ctx.calls(r"(^|\.)(validate_evaluation_results|Evaluator|MetricThreshold)$",
-                              prefilter=r"validate_evaluation_results|Evaluator\(|MetricThreshold"):
-        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "ci_push", "ci_release"))
+    for site in ctx.call_sites(r"validate_evaluation_results|Evaluator|MetricThreshold")[:2]:
+        run = automated_run(ctx, site.path, kinds=("pipeline", "schedule", "ci_schedule", "ci_push", "ci_release"))
         level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"model validation: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence(f"model validation: {site.callee('validate_evaluation_results|Evaluator|MetricThreshold')}", level, run)],
                                 "a validation step blesses the model before it is pushed"))
     outcomes.extend(_checks(ctx, "INFRA4"))
     return best(outcomes)
@@ -274,26 +274,21 @@ def _deploy_after(ctx: Context, run: Any) -> bool:
 
 def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    rx = r"(^|\.)(TreeExplainer|KernelExplainer|DeepExplainer|LinearExplainer|Explainer|LimeTabularExplainer|" \
-         r"explain_instance|register_forward_hook|IntegratedGradients|Saliency|force_plot|waterfall|" \
-         r"plot_alignment|decision_path|explain)$"
-    for py, call in ctx.calls(rx, prefilter=r"\bshap\b|\blime\b|register_forward_hook|captum|plot_alignment|decision_path|\.explain\(|def explain",
-                              tests=None, literals=("shap", "lime", "register_forward_hook", "captum", "plot_alignment",
-                                                    "decision_path", "explain")):
-        if call.name.rsplit(".", 1)[-1] == "explain" and "explain" not in py.path.lower():
-            continue
-        if py.is_test_file:
-            run = automated_run(ctx, py.path)
+    names = (r"TreeExplainer|KernelExplainer|DeepExplainer|LinearExplainer|shap\.Explainer|LimeTabularExplainer|"
+             r"explain_instance|register_forward_hook|IntegratedGradients|force_plot|waterfall|plot_alignment|"
+             r"decision_path")
+    for site in ctx.call_sites(names, tests=None):
+        if is_test_path(site.path):
+            run = automated_run(ctx, site.path)
             level = Level.AUTOMATED if run else Level.MANUAL
         else:
-            tested = tests_using(ctx, {py.path}, name_rx=None)
-            level, run, _use = level_of_tests(ctx, tested)
+            level, run, _use = level_of_tests(ctx, tests_using(ctx, {site.path}, name_rx=None))
             level = level if level is not Level.NONE else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"per-example inspection: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence(f"per-example inspection: {site.callee(names)}", level, run)],
                                 "a single example can be traced or explained"
                                 + (" and it is exercised automatically" if level is Level.AUTOMATED else "")))
         if level is Level.AUTOMATED or len(outcomes) >= 12:
-            break  # enough evidence; parsing every model file of a large repository costs seconds
+            break
     for m in ctx.manifests:
         if getattr(m, "explainer", False):
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="explainer configured in serving",

@@ -148,18 +148,15 @@ TUNING_RX = re.compile(r"(^|\.)(GridSearchCV|RandomizedSearchCV|HalvingGridSearc
 
 def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    pre = r"GridSearchCV|RandomizedSearchCV|HalvingGridSearch|BayesSearchCV|optuna|hyperopt|ray\.tune|from ray import tune|" \
-          r"keras_tuner|kerastuner|wandb\.sweep|ParameterGrid|bayes_opt"
-    for py, call in ctx.calls(TUNING_RX, prefilter=pre):
-        name = call.name.rsplit(".", 1)[-1]
-        text = "\n".join(py.lines)
-        if name in ("optimize",) and "optuna" not in text:
+    names = (r"GridSearchCV|RandomizedSearchCV|HalvingGridSearchCV|HalvingRandomSearchCV|BayesSearchCV|"
+             r"optuna\.create_study|create_study|hyperopt\.fmin|fmin|tune\.run|tune\.Tuner|kt\.\w+|keras_tuner\.\w+|"
+             r"wandb\.sweep|ParameterGrid|BayesianOptimization|study\.optimize|\w+\.optimize")
+    for site in ctx.call_sites(names):
+        callee = site.callee(names)
+        if callee.rsplit(".", 1)[-1] in ("create_study", "fmin", "optimize") and not re.search(
+                r"optuna|hyperopt", ctx.facts.texts.get(site.path, "") or site.path):
             continue
-        if name in ("fmin",) and "hyperopt" not in text:
-            continue
-        if name == "sweep" and "wandb" not in text:
-            continue
-        outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"hyperparameter search: {name}")],
+        outcomes.append(Outcome(Level.MANUAL, [site.evidence(f"hyperparameter search: {callee}")],
                                 "a hyperparameter search exists and is run by hand"))
         if len(outcomes) >= 2:
             break
@@ -322,12 +319,12 @@ def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    for py, call in ctx.calls(r"(^|\.)(MetricFrame|demographic_parity_\w+|equalized_odds_\w+|BinaryLabelDatasetMetric|"
-                              r"ClassificationMetric|FairnessIndicators|disparate_impact\w*)$",
-                              prefilter=r"fairlearn|aif360|fairness_indicators|demographic_parity|equalized_odds"):
-        run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
+    names = (r"MetricFrame|demographic_parity_\w+|equalized_odds_\w+|BinaryLabelDatasetMetric|ClassificationMetric|"
+             r"FairnessIndicators|disparate_impact\w*")
+    for site in ctx.call_sites(names)[:3]:
+        run = automated_run(ctx, site.path, kinds=OUTCOME_KINDS)
         level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"fairness evaluation: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence(f"fairness evaluation: {site.callee(names)}", level, run)],
                                 "the model is evaluated across groups of people"))
     heading = re.compile(r"(?im)^[ \t]{0,3}#{1,4}\s*.*\b(bias|fairness|inclusion|ethical considerations|disparit)\w*")
     for path, text in ctx.facts.docs():

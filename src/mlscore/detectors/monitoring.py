@@ -166,11 +166,11 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    for py, call in ctx.calls(r"(^|\.)(DetectFeatureSkew|skew_comparator|validate_data_skew|ML\.VALIDATE_DATA_SKEW)$",
-                              prefilter=r"DetectFeatureSkew|skew_comparator|VALIDATE_DATA_SKEW"):
-        run = automated_run(ctx, py.path, kinds=SCHEDULED)
+    names = r"DetectFeatureSkew|skew_comparator|validate_data_skew"
+    for site in ctx.call_sites(names)[:2]:
+        run = automated_run(ctx, site.path, kinds=SCHEDULED)
         level = Level.AUTOMATED if run else Level.MANUAL
-        outcomes.append(Outcome(level, [code_evidence(py, call.line, f"skew detection: {call.name}", level, run)],
+        outcomes.append(Outcome(level, [site.evidence(f"skew detection: {site.callee(names)}", level, run)],
                                 "serving features are compared with training features"))
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+(data\s+check|probe).*--reference|mlscore\s+probe.*--expected")
     skew_test = re.compile(r"(?i)skew|(serv\w*|online)_\w*(train\w*|offline)|(train\w*|offline)_\w*(serv\w*|online)")

@@ -417,6 +417,8 @@ def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None
         if progress is not None and number % 500 == 0:
             progress(number, total)
         path, suffix = entry.path, entry.suffix
+        if ".ipynb_checkpoints/" in path:
+            continue  # Jupyter's autosaved copies: the notebook itself is indexed
         if suffix == ".ipynb":
             text = index.read_text(path, limit=MAX_NOTEBOOK_BYTES)
             if text is None:

@@ -39,7 +39,7 @@ class Histogram:
     the Wasserstein distance).
     """
 
-    __slots__ = ("origin", "width", "start", "counts", "frozen", "under_n", "under_sum", "over_n", "over_sum")
+    __slots__ = ("counts", "frozen", "origin", "over_n", "over_sum", "start", "under_n", "under_sum", "width")
 
     def __init__(
         self,
@@ -289,7 +289,7 @@ def _cat_key(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return None
         return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     if isinstance(value, (bool, np.bool_)):
@@ -311,7 +311,7 @@ def infer_kind(values: Sequence[Any] | np.ndarray) -> str | None:
         return "categorical"
     seen = False
     for v in values:
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
         seen = True
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):

@@ -245,7 +245,7 @@ def _ztest(keys: list[Any], r: np.ndarray, c: np.ndarray) -> float:
 
     if len(keys) == 1:
         return 1.0
-    first = sorted(range(len(keys)), key=lambda i: keys[i])[0]
+    first = min(range(len(keys)), key=lambda i: keys[i])
     n1, n2 = r.sum(), c.sum()
     p1 = (n1 - r[first]) / n1
     p2 = (n2 - c[first]) / n2

@@ -19,7 +19,7 @@ class QuantileSketch:
     magnitudes lose accuracy).
     """
 
-    __slots__ = ("alpha", "gamma", "_lg", "pos", "neg", "zero", "max_buckets")
+    __slots__ = ("_lg", "alpha", "gamma", "max_buckets", "neg", "pos", "zero")
 
     def __init__(self, alpha: float = 0.01, max_buckets: int = 2048) -> None:
         if not 0 < alpha < 1:
