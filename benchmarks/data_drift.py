@@ -294,7 +294,7 @@ def child(argv: list[str]) -> None:
 
 def run_task(name: str, *args: str) -> dict:
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(HERE), "--child", name, *args], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(HERE), "--child", name, *args], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:

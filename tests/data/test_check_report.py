@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 pa = pytest.importorskip("pyarrow")
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow.parquet as pq
 
-from mlscore.cli import main  # noqa: E402
-from mlscore.data.report import DataReport  # noqa: E402
-from mlscore.models import Check  # noqa: E402
+from mlscore.cli import main
+from mlscore.data.report import DataReport
+from mlscore.models import Check
 
 
 def _write(path: Path, n: int, *, shift: float = 0.0, bad_slice: bool = False, seed: int = 0,

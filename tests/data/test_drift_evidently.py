@@ -14,9 +14,9 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("evidently")
 
-from mlscore.data.evidently_bridge import evidently_values, run_evidently  # noqa: E402
-from mlscore.profile import DatasetProfile  # noqa: E402
-from mlscore.profile.drift import compare_profiles  # noqa: E402
+from mlscore.data.evidently_bridge import evidently_values, run_evidently
+from mlscore.profile import DatasetProfile
+from mlscore.profile.drift import compare_profiles
 
 EVIDENTLY_NAMES = {
     "K-S p_value": "ks",

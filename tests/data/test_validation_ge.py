@@ -10,9 +10,9 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("great_expectations")
 
-from mlscore.data.suite import build_suite, load_suite  # noqa: E402
-from mlscore.data.validation import NativeValidator, ge_validate, validate  # noqa: E402
-from mlscore.profile import DatasetProfile  # noqa: E402
+from mlscore.data.suite import build_suite, load_suite
+from mlscore.data.validation import NativeValidator, ge_validate, validate
+from mlscore.profile import DatasetProfile
 
 
 def _table() -> pa.Table:
