@@ -59,25 +59,32 @@ def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
                     continue
                 if not (set(call.kwargs) & CONSTRAINT_KW or re.search(r"Check\.|conint|confloat|constr", call.name)):
                     continue
-                owner = _class_at(py, call.line, classes) or _assigned_name(py, call.line)
+                owner = _class_at(py, call.line, classes)
+                decl = classes[owner][1] if owner is not None else call.line
+                if owner is None:
+                    assigned = _assigned_name(py, call.line)
+                    if assigned is not None:
+                        owner, decl = assigned
                 if owner is not None and CONFIG_CLASS_RX.search(owner):
                     continue  # constraints on settings or hyperparameters, not on features
                 if call.kwargs and set(call.kwargs) <= CONSTRAINT_KW | {"default", "description", "title"} and \
                         HYPERPARAM_LINE_RX.search(py.lines[call.line - 1] if call.line <= len(py.lines) else ""):
                     continue
-                found.append((py, call.line, owner or "schema"))
+                if not any(f[0] is py and f[1] == decl for f in found):  # one entry per declaration
+                    found.append((py, decl, owner or "schema"))
         return found
 
     return ctx.memo("constrained_models", compute)  # type: ignore[no-any-return]
 
 
-def _assigned_name(py: Any, line: int) -> str | None:
-    """The module-level name a multi-line statement around ``line`` assigns (``SCHEMA = pa.DataFrameSchema({...``)."""
+def _assigned_name(py: Any, line: int) -> tuple[str, int] | None:
+    """The module-level name (and its line) a multi-line statement around ``line`` assigns
+    (``SCHEMA = pa.DataFrameSchema({...``)."""
     for number in range(min(line, len(py.lines)), max(0, line - 60), -1):
         text = py.lines[number - 1]
         m = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]+)?=(?!=)", text)
         if m:
-            return m.group(1)
+            return m.group(1), number
         if text and not text[0].isspace() and not text.startswith((")", "]", "}")):
             return None  # another top-level statement: the call is not part of an assignment
     return None
@@ -120,7 +127,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes: list[Outcome] = []
     models = _constrained_models(ctx)
     schema_names = {name for _py, _line, name in models if name != "schema"}
-    evidence = [code_evidence(py, line, f"constraint declared in {name}") for py, line, name in models[:3]]
+    evidence = [code_evidence(py, line, f"schema {name} declares constraints beyond types") for py, line, name in models[:2]]
     if models:
         uses = _schema_uses(ctx, schema_names)
         serving = [(py, line, s) for py, line, s in uses if is_serving_file(ctx, py)]
