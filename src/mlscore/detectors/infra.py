@@ -340,6 +340,18 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"serving pins version {m.pinned_version}",
                                                             location=Location(path=m.path, line=m.line), kind="manifest")],
                                     "serving selects an explicit model version, so reverting is a config change"))
+    # a CD workflow that redeploys a chosen earlier version, or rolls back by itself
+    rollback_rx = re.compile(r"kubectl\s+.*rollout\s+undo|helm\s+rollback|kubectl\s+.*set\s+image\s+.*\$\{\{\s*"
+                             r"(inputs|github\.event\.inputs)\.|helm\s+upgrade\s+.*\$\{\{\s*(inputs|github\.event\.inputs)\.|"
+                             r"gcloud\s+run\s+services\s+update-traffic|az\s+ml\s+online-endpoint\s+update\s+.*traffic|"
+                             r"mlflow\s+.*(transition|set-alias).*\$\{\{\s*(inputs|github\.event\.inputs)\.")
+    for text, run in ctx.automation.invocations:
+        if rollback_rx.search(text) and run.kind.startswith("ci_") and not (run.swallowed and not run.surfaced):
+            outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"CD redeploys a chosen earlier version: "
+                                                                       f"{text[:80]}", location=run.location,
+                                                               level=Level.AUTOMATED, kind="ci", trigger=run.describe())],
+                                    "a CD workflow redeploys a chosen earlier model version"))
+            break
     model_ptr = [p for p in ctx.facts.paths() if re.search(r"(?i)(model|\.pkl|\.joblib|\.pt|\.onnx|\.h5)[^/]*\.dvc$", p)]
     if model_ptr:
         outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="served model versioned by a DVC pointer",

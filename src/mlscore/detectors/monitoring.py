@@ -77,6 +77,32 @@ def _current_data_is_served(py: Any) -> bool:
     return False
 
 
+GATE_RX = re.compile(r"(?m)(return\s+0\s+if\s+.*\s+else\s+1|return\s+1\s+if|sys\.exit\(|raise\s+\w*(Error|Exception)|"
+                     r"\bassert\s+\w)")
+
+
+def _scheduled_scripts(ctx: Context, path_rx: str, content_rx: str) -> list[Outcome]:
+    """Scripts matching ``path_rx`` whose code matches ``content_rx`` and fails on a threshold: automated when
+    a schedule runs them (G6a), manual when only pushes do (or nothing does)."""
+    out = []
+    prx, crx = re.compile(path_rx), re.compile(content_rx)
+    for path in ctx.facts.python_paths:
+        if not prx.search(path) or re.search(r"(^|/)tests?/", path):
+            continue
+        text = ctx.facts.texts[path]
+        if not crx.search(text) or not GATE_RX.search(text):
+            continue
+        for run in ctx.automation.effective(path):
+            level = Level.AUTOMATED if run.scheduled else Level.MANUAL
+            out.append(Outcome(level, [Evidence(summary=f"runs {path}", location=run.location, level=level,
+                                                kind="schedule" if run.scheduled else "ci", trigger=run.describe())],
+                               "a scheduled job measures it and fails on a threshold" if run.scheduled else
+                               "CI measures it against a threshold, but only when the team pushes"))
+            if run.scheduled:
+                break
+    return out
+
+
 def _hand_run_drift(ctx: Context) -> list[Outcome]:
     """A drift or data-quality report on served data that a person runs (a script or a notebook)."""
     out = []
@@ -125,6 +151,15 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                          kind="ci")],
                                         "dependencies are scanned " + ("on a schedule" if scheduled else
                                                                       "on the team's own pushes")))
+    precommit = ctx.facts.read(".pre-commit-config.yaml") or ""
+    for number, line in enumerate(precommit.splitlines(), 1):
+        if re.search(r"^\s*-?\s*id:\s*(pip-audit|safety|safety-check|python-safety-dependencies-check|osv-scanner|"
+                     r"trivy\w*|snyk\w*)\s*$", line):
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"dependency audit as a local pre-commit hook",
+                                                            location=Location(path=".pre-commit-config.yaml", line=number),
+                                                            kind="config")],
+                                    "dependencies are audited only when a developer commits (a local pre-commit hook)"))
+            break
     outcomes.extend(_checks(ctx, "MON1"))
     result = best(outcomes)
     history = ctx.history()
@@ -304,6 +339,8 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = _alerts(ctx, "latency") + _alerts(ctx, "resources")
+    outcomes += _scheduled_scripts(ctx, r"(?i)(bench|latenc|perf|load_?test|throughput|speed|memory)[^/]*\.py$",
+                                   r"(?i)perf_counter|time\.time\(|timeit|latenc|throughput|memory|rss")
     sidecar = _sidecar(ctx)
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar tracks latency and alerts on regressions"))
@@ -355,6 +392,11 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = _alerts(ctx, "prediction")
+    # served predictions joined with the labels that arrived, scored and failing below a floor
+    outcomes += _scheduled_scripts(
+        ctx, r"(?i)(serv|prod|online|live|monitor)[^/]*\.py$",
+        r"(?is)(merge|join)\(.{0,300}(label|churn|target|truth|outcome|feedback).{0,400}"
+        r"(roc_auc|accuracy|f1|precision|recall|rmse|mae|mse|log_loss|brier|calibration)")
     sidecar = _sidecar(ctx)
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar alerts on prediction drift"))
