@@ -48,7 +48,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """MLServer serving: iris v1 + v2 (StandardScaler + LogisticRegression), iris-unscaled (the same
+    """MLServer (default parallel_workers=1) serving: iris v1 + v2 (StandardScaler + LogisticRegression), iris-unscaled (the same
     model without its scaler: a deliberately different preprocessing step), dated (a version that is a
     date, 10 days old) and doomed (unloaded by the readiness test)."""
     exe = require_mlserver()
@@ -81,7 +81,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     income_expected = _write_csv(
         data / "income_expected.csv", ["prediction"], [[int(v)] for v in load_model(models["income"]).predict(frame)]
     )
-    with running_mlserver(root, list(models.values()), executable=exe) as server:
+    # parallel_workers=1 is MLServer's default: inference in a worker process, which is what
+    # crashes with uvloop >= 0.22 (SeldonIO/MLServer#2286), so these tests also prove the pin
+    with running_mlserver(root, list(models.values()), executable=exe, parallel_workers=1) as server:
         yield Served(
             server, sample_csv, data / "sample.parquet", data / "sample.jsonl", expected_classes, expected_proba, dated,
             models, income_sample, income_expected,

@@ -108,6 +108,10 @@ def test_mlserver_answers_500_to_malformed_inputs_and_accepts_1e38(full_run: tup
     assert verdicts["empty-object"] == (422, "rejected")
     assert verdicts["malformed-json"] == (422, "rejected")
     assert "client error reported as server error" in bad["message"] and "out-of-range 200" in bad["message"]
+    # with the inference worker process (parallel_workers=1) the exception text reaches the client
+    assert "wrong-type" in bad["details"]["internal_error_text_in"]
+    wrong_type = next(c for c in bad["details"]["cases"] if c["case"] == "wrong-type")
+    assert "could not convert string to float" in wrong_type["answer"]
     assert bad["details"]["alive_after"] is True
 
 
