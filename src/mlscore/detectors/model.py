@@ -265,8 +265,45 @@ def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                        f"{call.name.rsplit('.', 1)[-1]}", level, run)],
                                     f"the model's metric is compared with {what}"
                                     + (" in an automated pipeline" if run else "")))
+    if not outcomes:
+        outcomes.extend(_baseline_across_files(ctx))
     outcomes.extend(_checks(ctx, "MODEL5"))
     return best(outcomes)
+
+
+METRIC_CALL_RX = re.compile(r"(?i)\b(\w*score|roc_auc\w*|accuracy\w*|f1\w*|log_loss|mean_\w+_error|r2\w*|"
+                            r"precision\w*|recall\w*|scores|evaluate\w*)\s*\(")
+
+
+def _baseline_across_files(ctx: Context) -> list[Outcome]:
+    """A trivial baseline built by a helper (``build_baseline()``) that another module fits and scores next to
+    the shipped model: the comparison spans files."""
+    out = []
+    for site in ctx.call_sites(r"DummyClassifier|DummyRegressor"):
+        if site.cell is not None:
+            continue
+        lines = ctx.facts.texts.get(site.path, "").splitlines()
+        name = next((m.group(1) for text in reversed(lines[: site.line])
+                     if (m := re.match(r"\s*def\s+(\w+)\s*\(", text))), None)
+        if name is None:
+            continue
+        rx = re.compile(rf"\b{re.escape(name)}\s*\(")
+        for path in ctx.facts.python_paths:
+            text = ctx.facts.texts[path]
+            if path == site.path or re.search(r"(^|/)tests?/", path) or not rx.search(text) or \
+                    not METRIC_CALL_RX.search(text):
+                continue
+            line = next(n for n, t in enumerate(text.splitlines(), 1) if rx.search(t))
+            run = automated_run(ctx, path, kinds=OUTCOME_KINDS)
+            level = Level.AUTOMATED if run else Level.MANUAL
+            out.append(Outcome(level, [Evidence(summary=f"the model is scored next to a trivial baseline ({name}())",
+                                                location=Location(path=path, line=line), level=level, kind="code",
+                                                trigger=run.describe() if run else None),
+                                       site.evidence("trivial baseline: DummyClassifier/DummyRegressor")],
+                               "the model's metric is compared with a trivial baseline"
+                               + (" in an automated pipeline" if run else "")))
+            return out
+    return out
 
 
 # -- MODEL6: quality on slices --------------------------------------------------------------------------
