@@ -77,7 +77,9 @@ def run_audit(
 
         ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
     for report_path in (*config.data_reports, *config.probe_reports):
-        ctx.checks.extend(load_checks(Path(report_path)))
+        kind, checks = load_checks(Path(report_path))
+        ctx.report_kinds[str(report_path)] = kind
+        ctx.checks.extend((str(report_path), check) for check in checks)
     if progress:
         progress("running detectors")
     results = [evaluate(rule, ctx, config) for rule in rules]
@@ -224,8 +226,8 @@ def _structured(ctx: Context, diagnostics: list[Diagnostic]) -> None:
 
 # -- evidence from saved data and probe reports -------------------------------------------------------
 
-def load_checks(path: Path) -> list[tuple[str, Check]]:
-    """Read the checks of a saved `mlscore data` or `mlscore probe` JSON report."""
+def load_checks(path: Path) -> tuple[str, list[Check]]:
+    """Read the kind ('data' or 'probe') and the checks of a saved `mlscore data` or `mlscore probe` report."""
     try:
         size = path.stat().st_size
         if size > MAX_EXTRA_REPORT_BYTES:
@@ -243,8 +245,8 @@ def load_checks(path: Path) -> list[tuple[str, Check]]:
             check = Check.model_validate(raw)
         except Exception:  # noqa: BLE001 - pydantic error details are not for end users
             raise InputError(f"{path}: checks[{i}] is not a valid check") from None
-        out.append((str(path), check))
-    return out
+        out.append(check)
+    return str(doc["kind"]), out
 
 
 

@@ -492,22 +492,27 @@ def _baseline_check(d: Labeled, refd: Labeled | None, opts: CheckOptions, ref: D
         baselines["mean"] = float(np.mean(np.abs(d.y.astype(float) - float(np.mean(train.y.astype(float))))))
     # linear model (least squares; one-vs-rest scores for classes), fitted with numpy
     note = None
+    against: dict[str, float] = {}  # the model's metric on the rows a baseline was scored on
     try:
         num, cat = _features(opts, ref)
         if num or cat:
             rows_ok = _load_rows_for_linear(d, refd, opts, num + cat)
             if rows_ok is not None:
-                xtr, ytr, xte, yte, how = rows_ok
+                xtr, ytr, xte, yte, how, test_rows = rows_ok
                 baselines["linear"] = _linear_metric(d, xtr, ytr, xte, yte, num, cat, ref)
+                if test_rows is not None:  # compare on the same half the linear model was scored on
+                    against["linear"] = float(d.scores()[test_rows].mean())
                 note = how
     except (ValueError, np.linalg.LinAlgError) as exc:
         note = f"linear baseline not computed: {exc}"
-    better = [k for k, v in baselines.items() if (v >= model_metric if d.higher_is_better else v <= model_metric)]
+    better = [k for k, v in baselines.items()
+              if (v >= against.get(k, model_metric) if d.higher_is_better else v <= against.get(k, model_metric))]
     return Check(
         id="baseline", rules=("MODEL5",), title=title, status="failing" if better else "passing",
         message=(f"model {d.metric_name} {model_metric:.4f}; " + ", ".join(f"{k} {v:.4f}" for k, v in baselines.items())
                  + (f" — {', '.join(better)} is at least as good" if better else "")),
-        details={"metric": d.metric_name, "model": model_metric, "baselines": baselines, "data": d.path, "note": note},
+        details={"metric": d.metric_name, "model": model_metric, "baselines": baselines, "data": d.path,
+                 "model_on_baseline_rows": against, "note": note},
     )
 
 
@@ -521,7 +526,7 @@ def _load_rows_for_linear(d: Labeled, refd: Labeled | None, opts: CheckOptions, 
         kte = ~(_isnull(yte_raw) | _isnull(pte))
         ftr = {k: v[ktr] for k, v in ftr.items()}
         fte = {k: v[kte] for k, v in fte.items()}
-        return ftr, ytr_raw[ktr], fte, yte_raw[kte], f"linear model fitted on {refd.path}, scored on {d.path}"
+        return ftr, ytr_raw[ktr], fte, yte_raw[kte], f"linear model fitted on {refd.path}, scored on {d.path}", None
     f = _read_features(d.path, opts, names + [opts.target, opts.prediction])  # type: ignore[list-item]
     y, p = f.pop(opts.target), f.pop(opts.prediction)  # type: ignore[arg-type]
     keep = ~(_isnull(y) | _isnull(p))
@@ -535,7 +540,7 @@ def _load_rows_for_linear(d: Labeled, refd: Labeled | None, opts: CheckOptions, 
     half = n // 2
     tr, te = order[:half], order[half:]
     return ({k: v[tr] for k, v in f.items()}, y[tr], {k: v[te] for k, v in f.items()}, y[te],
-            f"linear model fitted on one half of {d.path}, scored on the other half (model scored on the whole)")
+            f"linear model fitted on one half of {d.path}, compared with the model on the other half", te)
 
 
 def _linear_metric(d: Labeled, ftr: dict, ytr: np.ndarray, fte: dict, yte: np.ndarray,

@@ -94,6 +94,7 @@ class Context:
     monitoring: Any = None
     deps: Any = None
     checks: list[tuple[str, Check]] = field(default_factory=list)  # (report file, check) from data/probe
+    report_kinds: dict[str, str] = field(default_factory=dict)  # report file -> "data" | "probe"
     cache: dict[str, Any] = field(default_factory=dict)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -294,7 +294,7 @@ def _checks(ctx: Context, rule_id: str) -> list[Outcome]:
     for source, check in ctx.checks_for(rule_id):
         if check.status in ("skipped", "error"):
             continue
-        command = "probe" if check.id.startswith("probe") or "probe" in source.lower() else "data"
+        command = ctx.report_kinds.get(source, "data")
         run = _mlscore_run(ctx, command, monitoring=rule_id.startswith("MON"))
         level = Level.AUTOMATED if run is not None else Level.MANUAL
         out.append(Outcome(level, [Evidence(

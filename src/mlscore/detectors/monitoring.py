@@ -191,7 +191,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar validates live inputs and alerts"))
     for source, check in ctx.checks_for("MON2"):
         if check.status not in ("skipped", "error"):
-            kind = "probe" if check.id.startswith("probe") or "probe" in source.lower() else "data"
+            kind = ctx.report_kinds.get(source, "data")
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"{check.title}: {check.message}",
                                                             location=Location(path=source), kind=kind)],
                                     f"a saved `mlscore {kind}` report checked serving inputs"))
