@@ -152,3 +152,17 @@ def test_csv_parquet_and_jsonl_give_the_same_profile(tmp_path: Path) -> None:
         assert p.columns["x"].mean == pytest.approx(profs[0].columns["x"].mean, rel=1e-12)
         assert p.columns["x"].exact_values().tolist() == profs[0].columns["x"].exact_values().tolist()
         assert p.columns["c"].categories == profs[0].columns["c"].categories
+
+
+def test_baseline_on_half_splits_when_the_reference_has_no_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = _write(tmp_path / "ref.parquet", 2000)
+    prof = tmp_path / "ref.profile.json"
+    assert main(["data", "profile", str(ref), "-o", str(prof), "-q"]) == 0
+    cur = _write(tmp_path / "cur.parquet", 2000, seed=8)
+    _, report = _check(capsys, "--reference", str(prof), "--current", str(cur), "--target", "y",
+                       "--prediction", "score", "--validator", "none")
+    base = report.check("baseline")
+    assert base is not None and "one half" in base.details["note"]
+    assert set(base.details["model_on_baseline_rows"]) == {"linear"}
+    # the "model" here is a threshold on x, which a linear model matches: MODEL5 rightly fails
+    assert base.status == "failing" and "linear" in base.message
