@@ -41,6 +41,8 @@ def test_committed_rules_and_dashboard_are_up_to_date() -> None:
 
 def test_docs_metrics_table_is_current() -> None:
     assert metrics_table_markdown() in DOCS.read_text(), "paste `mlscore sidecar metrics-table` into docs/sidecar.md"
+    readme = DOCS.parent.parent / "README.md"
+    assert metrics_table_markdown() in readme.read_text(), "paste `mlscore sidecar metrics-table` into README.md"
 
 
 def test_metric_names_follow_prometheus_conventions() -> None:
