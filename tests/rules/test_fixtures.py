@@ -41,20 +41,6 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("MON2", "manual-ci-on-push"): "the level is right now, but the evidence is the step's `- name:` line "
     "(drift.yml:15) instead of the command it runs (drift.yml:16), unlike the other invocation evidence "
     "(MON3/automated cites skew.yml:16, the `run:` line)",
-    ("DATA1", "automated-loader-guard"): "a pandera DataFrameSchema with in_range/isin/gt checks validated by "
-    "`SCHEMA.validate(...)` in the only loader of the training data (train.py imports it) is only manual: the "
-    "validate call on a module-level schema is not seen as a guard in the standard data path (G5e)",
-    ("INFRA7", "automated-cd-rollback"): "a workflow_dispatch CD workflow that redeploys a chosen earlier image "
-    "tag (`kubectl set image ...:${{ inputs.version }}`) is not recognised as automated rollback (decision 27); "
-    "says manual from the pinned tag only",
-    ("MON6", "automated-scheduled-benchmark"): "a nightly scheduled job running a latency benchmark that exits 1 "
-    "above a p95 budget is not recognised (mon6 has no scheduled-benchmark check); says none",
-    ("MON7", "automated-scheduled-label-join"): "a monthly scheduled job joining served predictions with arrived "
-    "labels and failing below an AUC floor is not recognised (mon7 only matches mlscore/Evidently preset "
-    "commands and alert rules); says none",
-    ("MON1", "manual-precommit-audit"): "a pip-audit hook in .pre-commit-config.yaml (a dependency check a "
-    "developer runs on commit) is not recognised: mon1 only matches scans in resolved CI/scheduled commands; "
-    "says none, LABELING MON1 makes checks run by a person 0.5",
 }
 
 

@@ -154,8 +154,6 @@ EXAMPLE_BUGS = {
     "DATA6": "data6's heading regex requires the word 'new' ('## Adding a feature' is missed) and params.yaml's "
              "feature registry is not recognised; says none",
     "MODEL3": "a loop over C values with cross_val_score in an executed notebook is not seen as a search; says none",
-    "MODEL5": "the DummyClassifier baseline (model.py) and the comparison (evaluate.py, notebook cell 12) are in "
-              "different files, and model5 wants both in one file; says none",
     "INFRA5": "infra5 knows only SHAP/LIME/captum-style calls; a project's own per-row contribution function "
               "(explain_row) tested in CI is missed; says none",
 }
