@@ -150,7 +150,9 @@ EXAMPLE_LEVELS = {
 }
 EXAMPLE_BUGS = {
     "DATA4": "data4's deny-list regex needs a word boundary after 'protected_attribute', so "
-             "`test_no_protected_attribute_is_a_model_input` and `features.protected` are missed; says none",
+             "`test_no_protected_attribute_is_a_model_input` (tests/test_schema.py:27, run by CI) and "
+             "`features.protected` are missed, and MODEL_CARD.md's 'Data requirements applied' (sex excluded from the "
+             "inputs, checked in CI) is not read as a review; says none",
     "DATA6": "data6's heading regex requires the word 'new' ('## Adding a feature' is missed) and params.yaml's "
              "feature registry is not recognised; says none",
     "MODEL3": "a loop over C values with cross_val_score in an executed notebook is not seen as a search; says none",
