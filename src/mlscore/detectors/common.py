@@ -280,6 +280,29 @@ def best(outcomes: Iterable[Outcome]) -> Outcome:
     return Outcome(top.level, evidence[:12], top.rationale, top.status, top.next_step)
 
 
+def finish(ctx: Context, rule_id: str, outcomes: list[Outcome], when_none: str | None = None) -> Outcome:
+    """Add the evidence of saved data/probe reports, take the best outcome, and explain an empty result."""
+    from mlscore.detectors.data import _checks
+
+    result = best([*outcomes, *_checks(ctx, rule_id)])
+    if result.level is Level.NONE and when_none:
+        result.rationale = when_none
+    return result
+
+
+def script_lines(ctx: Context, path_rx: re.Pattern[str], line_rx: re.Pattern[str]) -> Iterator[tuple[str, int, Run | None]]:
+    """Non-test scripts whose path matches ``path_rx``, with the first line matching ``line_rx`` and the run that
+    executes them automatically, if any (per-feature timing scripts, staleness backtests...)."""
+    for path in ctx.facts.python_paths:
+        if not path_rx.search(path) or re.search(r"(^|/)tests?/", path):
+            continue
+        lines = ctx.facts.texts[path].splitlines()
+        line = next((n for n, text in enumerate(lines, 1) if line_rx.search(text)), None)
+        if line is not None:
+            runs = ctx.automation.effective(path)
+            yield path, line, runs[0] if runs else None
+
+
 def dedupe(evidence: Iterable[Evidence], limit: int = 8) -> list[Evidence]:
     seen: set[tuple[str, str]] = set()
     out = []

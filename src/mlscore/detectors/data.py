@@ -19,6 +19,8 @@ from mlscore.detectors.common import (
     code_evidence,
     dedupe,
     doc_evidence,
+    finish,
+    script_lines,
     doc_sections,
     hit_evidence,
 )
@@ -317,11 +319,6 @@ def _mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
 
 # -- DATA2: all features are beneficial -------------------------------------------------------------------
 
-IMPORTANCE_RX = re.compile(
-    r"(^|\.)(permutation_importance|feature_importances_|SelectKBest|SelectFromModel|RFE|RFECV|mutual_info_\w+|"
-    r"f_classif|chi2|SequentialFeatureSelector|TreeExplainer|summary_plot|plot_importance|get_score|"
-    r"Explainer|shap_values|FeatureLabelCorrelation|feature_importance)$"
-)
 
 
 def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
@@ -378,14 +375,7 @@ UNIT_RX = re.compile(r"\d+(\.\d+)?\s*(ms|µs|us|s|sec|seconds|MB|GB|KB|MiB|%|x)\
 def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     # code that measures each feature's cost (a per-feature timing or budget script)
-    for path in ctx.facts.python_paths:
-        if not FEATURE_COST_PATH_RX.search(path) or re.search(r"(^|/)tests?/", path):
-            continue
-        lines = ctx.facts.texts[path].splitlines()
-        line = next((n for n, text in enumerate(lines, 1) if TIMING_LINE_RX.search(text)), None)
-        if line is None:
-            continue
-        run = automated_run(ctx, path)
+    for path, line, run in script_lines(ctx, FEATURE_COST_PATH_RX, TIMING_LINE_RX):
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [Evidence(summary="each feature's compute cost is measured",
                                                  location=Location(path=path, line=line), level=level, kind="code",
@@ -397,11 +387,8 @@ def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "per-feature cost recorded")],
                                 "the cost of each feature is assessed and recorded"))
         break
-    outcomes.extend(_checks(ctx, "DATA3"))
-    result = best(outcomes)
-    if result.level is Level.NONE:
-        result.rationale = "feature cost is rarely visible in a repository; record the review as an attestation"
-    return result
+    return finish(ctx, "DATA3", outcomes,
+                  "feature cost is rarely visible in a repository; record the review as an attestation")
 
 
 # -- DATA4: meta-level requirements ----------------------------------------------------------------------
@@ -467,11 +454,8 @@ def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented privacy procedure")],
                                 "privacy controls for the pipeline's data are documented as a procedure"))
         break
-    outcomes.extend(_checks(ctx, "DATA5"))
-    result = best(outcomes)
-    if result.level is Level.NONE:
-        result.rationale = "no privacy control over the pipeline's data is visible; attest reviewed controls"
-    return result
+    return finish(ctx, "DATA5", outcomes,
+                  "no privacy control over the pipeline's data is visible; attest reviewed controls")
 
 
 REGISTRY_FILE_RX = re.compile(r"(?i)(^|/)(features?|feature[_-]?(registry|defs|definitions|store|specs?|config))"
@@ -542,11 +526,8 @@ def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "a procedure for adding a feature or input is documented"))
             break
     outcomes.extend(_feature_registry(ctx))
-    outcomes.extend(_checks(ctx, "DATA6"))
-    result = best(outcomes)
-    if result.level is Level.NONE:
-        result.rationale = "lead time for a new feature is not visible in a repository; attest the measured time"
-    return result
+    return finish(ctx, "DATA6", outcomes,
+                  "lead time for a new feature is not visible in a repository; attest the measured time")
 
 
 # -- DATA7: feature code is tested ----------------------------------------------------------------------

@@ -13,8 +13,6 @@ from mlscore.models import Evidence, Level, Location
 
 # -- INFRA1: reproducible training ---------------------------------------------------------------------
 
-SEED_CALL_RX = re.compile(r"(^|\.)(seed|manual_seed|manual_seed_all|set_seed|set_random_seed|seed_everything|"
-                          r"use_deterministic_algorithms|default_rng|RandomState|PRNGKey)$")
 CORE_ML = {"scikit-learn", "sklearn", "torch", "tensorflow", "tensorflow-cpu", "keras", "xgboost", "lightgbm",
            "catboost", "jax", "transformers", "pandas", "numpy", "statsmodels", "prophet", "pytorch-lightning",
            "lightning", "spacy", "mlflow"}

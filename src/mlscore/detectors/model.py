@@ -7,6 +7,8 @@ from typing import Any
 
 from mlscore.detectors.code import automated_run
 from mlscore.detectors.common import (
+    finish,
+    script_lines,
     doc_evidence,
     doc_sections,
     ESTIMATOR_RX,
@@ -132,18 +134,12 @@ def model1(ctx: Context, params: dict[str, Any]) -> Outcome:
 # -- MODEL2: offline/online correlation (people) ----------------------------------------------------------
 
 def model2(ctx: Context, params: dict[str, Any]) -> Outcome:
-    outcomes = _checks(ctx, "MODEL2")
-    result = best(outcomes)
-    if result.level is Level.NONE:
-        result.rationale = "offline/online correlation is measured outside the repository; record it as an attestation"
-    return result
+    return finish(ctx, "MODEL2", [],
+                  "offline/online correlation is measured outside the repository; record it as an attestation")
 
 
 # -- MODEL3: hyperparameters tuned ------------------------------------------------------------------------
 
-TUNING_RX = re.compile(r"(^|\.)(GridSearchCV|RandomizedSearchCV|HalvingGridSearchCV|HalvingRandomSearchCV|"
-                       r"BayesSearchCV|create_study|optimize|fmin|tune\.run|Tuner|tune\.Tuner|RandomSearch|Hyperband|"
-                       r"BayesianOptimization|sweep|ParameterGrid)$")
 
 
 def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
@@ -206,26 +202,16 @@ def model4(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented quality against model age")],
                                 "quality against model age is measured and recorded"))
         break
-    for path in ctx.facts.python_paths:
-        if not re.search(r"(?i)(^|/)[^/]*(backtest|staleness|stale|model_age|decay|aging)[^/]*\.py$", path) or \
-                re.search(r"(^|/)tests?/", path):
-            continue
-        lines = ctx.facts.texts[path].splitlines()
-        line = next((n for n, t in enumerate(lines, 1) if re.search(
-            r"(?i)(roc_auc|accuracy|f1|precision|recall|mse|mae|rmse|r2|log_loss)\w*\s*\(", t)), None)
-        if line is None:
-            continue
-        run = automated_run(ctx, path)
+    backtests = re.compile(r"(?i)(^|/)[^/]*(backtest|staleness|stale|model_age|decay|aging)[^/]*\.py$")
+    metric_call = re.compile(r"(?i)(roc_auc|accuracy|f1|precision|recall|mse|mae|rmse|r2|log_loss)\w*\s*\(")
+    for path, line, run in script_lines(ctx, backtests, metric_call):
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [Evidence(summary="quality of an older model compared with a retrained one",
                                                  location=Location(path=path, line=line), level=level, kind="code",
                                                  trigger=run.describe() if run else None)],
                                 "the impact of model age is measured" + (" automatically" if run else "")))
-    outcomes.extend(_checks(ctx, "MODEL4"))
-    result = best(outcomes)
-    if result.level is Level.NONE:
-        result.rationale = "no measurement of quality against model age; run a backtest or attest a documented one"
-    return result
+    return finish(ctx, "MODEL4", outcomes,
+                  "no measurement of quality against model age; run a backtest or attest a documented one")
 
 
 # -- MODEL5: a simpler model is not better ---------------------------------------------------------------
