@@ -38,9 +38,6 @@ ALL_RULES = tuple(f"{s}{n}" for s in ("DATA", "MODEL", "INFRA", "MON") for n in 
 
 #: (rule, case) -> what the detector does wrong. Each stays a strict xfail until the detector is fixed.
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("MON2", "manual-ci-on-push"): "the level is right now, but the evidence is the step's `- name:` line "
-    "(drift.yml:15) instead of the command it runs (drift.yml:16), unlike the other invocation evidence "
-    "(MON3/automated cites skew.yml:16, the `run:` line)",
 }
 
 
