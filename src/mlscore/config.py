@@ -131,10 +131,15 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 
 def _validation_message(where: str, exc: ValidationError, known: list[str]) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # a typo shows up twice (the unknown key, and the missing key it meant): name the typo
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _format_loc(tuple(err["loc"]))
     if err["type"] == "extra_forbidden":
         key = str(err["loc"][-1])
+        table = str(err["loc"][0]) if len(err["loc"]) > 1 else None
+        if table in ("attest", "waive"):
+            known = list((AttestEntry if table == "attest" else WaiveEntry).model_fields)
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
         return f"{where}: unknown key {loc!r}{hint}"

@@ -24,6 +24,7 @@ from mlscore.detectors.common import (
     doc_sections,
     hit_evidence,
 )
+from mlscore.facts.python import is_test_path
 from mlscore.models import Evidence, Level, Location
 
 # -- DATA1: a schema with constraints beyond types, checked against data ---------------------------------
@@ -395,21 +396,31 @@ def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    rx = re.compile(r"(?i)\b(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
-                    r"_?(features?|columns?|attributes?|fields?)\b")
+    rx = re.compile(r"(?i)(?<![a-z])(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
+                    r"_?(features?|columns?|attributes?|fields?)(?![a-z])|"
+                    r"^\s*(forbidden|banned|prohibited|denied|excluded|protected|sensitive)\s*:\s*\[")
     lits = ("forbidden", "banned", "prohibited", "deny", "denied", "disallowed", "blocked", "restricted", "sensitive",
-            "protected", "pii")
-    for hit in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json")), limit=20,
-                        literals=lits):
-        run = automated_run(ctx, hit.path)
-        tests = list(itertools.islice((py for py in ctx.facts.tests(literals=lits) if rx.search("\n".join(py.lines))), 3))
-        test_run = next((automated_run(ctx, t.path) for t in tests if automated_run(ctx, t.path)), None)
-        if test_run or (run and run.kind in ("pipeline", "schedule", "guard")):
-            outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, "feature requirement enforced", Level.AUTOMATED)],
-                                    "a deny-list of features is enforced automatically"))
-        elif tests:
-            outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, "feature requirement with a test")],
-                                    "a deny-list of features is tested by hand"))
+            "protected", "pii", "excluded")
+    # the requirement, declared in code or config, and a test that checks the model's features against it
+    declared = [h for h in ctx.grep(rx, paths=lambda p: p.endswith((".py", ".yaml", ".yml", ".toml", ".json"))
+                                    and not is_test_path(p), limit=10, literals=lits)]
+    if declared:
+        enforcing = None
+        for py in ctx.facts.tests(literals=lits, first=lambda p: bool(ctx.automation.effective(p))):
+            fn = next((f for f in py.test_functions() if f.asserts and rx.search("\n".join(py.lines[f.line - 1:f.end_line]))),
+                      None)
+            if fn is not None:
+                enforcing = (py, fn)
+                break
+        ev = [hit_evidence(declared[0], "requirement on which features may be used", kind="config")]
+        if enforcing is not None:
+            py, fn = enforcing
+            run = automated_run(ctx, py.path)
+            level = Level.AUTOMATED if run else Level.MANUAL
+            ev.append(code_evidence(py, fn.line, f"{fn.name} checks the model's features against it", level, run,
+                                    "test"))
+            outcomes.append(Outcome(level, ev, "a deny-list of features is enforced automatically" if run else
+                                    "a deny-list of features is checked by a test nobody runs automatically"))
     for site in ctx.call_sites(r"AnalyzerEngine|AnonymizerEngine|scrubadub\.\w+")[:2]:
         run = automated_run(ctx, site.path)
         level = Level.AUTOMATED if run else Level.MANUAL
@@ -458,8 +469,8 @@ def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
                   "no privacy control over the pipeline's data is visible; attest reviewed controls")
 
 
-REGISTRY_FILE_RX = re.compile(r"(?i)(^|/)(features?|feature[_-]?(registry|defs|definitions|store|specs?|config))"
-                              r"\.(ya?ml|json|toml)$")
+REGISTRY_FILE_RX = re.compile(r"(?i)(^|/)(features?|feature[_-]?(registry|defs|definitions|store|specs?|config)|"
+                              r"params|config)\.(ya?ml|json|toml)$")
 
 
 def _feature_registry(ctx: Context) -> list[Outcome]:
@@ -471,7 +482,9 @@ def _feature_registry(ctx: Context) -> list[Outcome]:
             continue
         text = ctx.facts.read(path) or ""
         m = re.search(r"(?m)^\s*\"?features\"?\s*[:=]", text)
-        if m is None or not re.search(r"(?m)^\s*-?\s*\"?name\"?\s*[:=]", text):
+        # per-feature entries (`- name: x`) or typed lists (`numeric: [a, b]`) under `features:`
+        if m is None or not re.search(r"(?m)^\s*-?\s*\"?name\"?\s*[:=]|^\s+(numeric|numerical|categorical|"
+                                      r"continuous|discrete|text|boolean|dense|sparse)\w*\s*:\s*\[", text[m.end():]):
             continue
         registries.setdefault(path.rsplit("/", 1)[-1], []).append((path, text.count("\n", 0, m.start()) + 1))
     code = [p for p in ctx.facts.python_paths if not re.search(r"(^|/)tests?/", p)]
@@ -515,8 +528,8 @@ def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
         if views:
             outcomes.append(Outcome(Level.MANUAL, [hit_evidence(views[0], "feature registry (Feast)", kind="config")],
                                     "features are declared once in a feature store"))
-    heading = re.compile(r"(?im)^[ \t]{0,3}#{1,4}\s*(how to\s+)?(add|adding|implement|implementing|create|creating)\s+"
-                         r"(a\s+)?new\s+(features?|inputs?|language|columns?|signals?)\b")
+    heading = re.compile(r"(?im)^[ \t]{0,3}#{1,4}[ \t]*(how to\s+)?(add|adding|implement|implementing|create|creating)"
+                         r"\s+(a\s+)?(new\s+)?(features?|inputs?|language|columns?|signals?)\b")
     for path, text in ctx.facts.docs():
         m = heading.search(text)
         if m:

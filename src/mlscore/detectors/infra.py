@@ -287,6 +287,27 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 + (" and it is exercised automatically" if level is Level.AUTOMATED else "")))
         if level is Level.AUTOMATED or len(outcomes) >= 12:
             break
+    # the project's own single-example tracer: explain_row(), per-row contributions, intermediate outputs
+    if not outcomes:
+        own = re.compile(r"(?m)^[ \t]*def\s+(explain\w*|\w*contribution\w*|\w*attribution\w*|trace_\w+|"
+                         r"debug_(example|row|sample|prediction)\w*|intermediate\w*)\s*\(")
+        for path in ctx.facts.python_paths:
+            text = ctx.facts.texts[path]
+            if is_test_path(path) or "def " not in text:
+                continue
+            m = own.search(text)
+            if m is None:
+                continue
+            line = text.count("\n", 0, m.start()) + 1
+            level, run, _use = level_of_tests(ctx, tests_using(ctx, {path}, name_rx=None))
+            level = level if level is not Level.NONE else Level.MANUAL
+            outcomes.append(Outcome(level, [Evidence(summary=f"single-example tracer {m.group(1)}()",
+                                                     location=Location(path=path, line=line), level=level, kind="code",
+                                                     trigger=run.describe() if run else None)],
+                                    "the project's own function traces one example through the model"
+                                    + (" and CI tests it" if level is Level.AUTOMATED else "")))
+            if level is Level.AUTOMATED:
+                break
     for m in ctx.manifests:
         if getattr(m, "explainer", False):
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="explainer configured in serving",

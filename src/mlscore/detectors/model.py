@@ -19,6 +19,7 @@ from mlscore.detectors.common import (
     code_evidence,
 )
 from mlscore.detectors.data import _checks
+from mlscore.facts.python import is_test_path
 from mlscore.models import Evidence, Level, Location
 
 OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
@@ -155,6 +156,24 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [site.evidence(f"hyperparameter search: {callee}")],
                                 "a hyperparameter search exists and is run by hand"))
         if len(outcomes) >= 2:
+            break
+    # trial and error over several values with measured results: `for C in [0.1, 1, 10]: ... cross_val_score(...)`
+    loop = re.compile(r"(?m)^[ \t]*for\s+(\w+)\s+in\s+[\[(][^\])\n]*,[^\])\n]*,[^\])\n]*[\])]\s*:"
+                      r"(?:\n[ \t]+.*){0,8}?\n[ \t]+.*\b(cross_val_score|cross_validate|\.fit\()")
+    sources = [(p, ctx.facts.texts[p]) for p in ctx.facts.python_paths if not is_test_path(p)]
+    sources += [(nb.path, nb.code) for nb in ctx.facts.notebooks.values() if nb.error is None]
+    for path, text in sources:
+        if "for " not in text or not ("cross_val" in text or ".fit(" in text):
+            continue
+        m = loop.search(text)
+        if m and not re.search(r"(?i)seed|fold|epoch|batch|file|path|col|feature", m.group(1)):
+            line = text.count("\n", 0, m.start()) + 1
+            nb = ctx.facts.notebooks.get(path)
+            where_ = Location(path=path) if nb else Location(path=path, line=line)
+            cell = f" (cell {nb.cell_of_line[line]})" if nb and line < len(nb.cell_of_line) else ""
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"values of {m.group(1)} tried and scored{cell}",
+                                                            location=where_, kind="notebook" if nb else "code")],
+                                    "several values of a hyperparameter are tried and scored by hand"))
             break
     for path in ctx.facts.paths():
         if re.search(r"(^|/)sweep\w*\.ya?ml$", path) or (path.endswith((".yaml", ".yml")) and

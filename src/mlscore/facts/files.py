@@ -170,13 +170,9 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def is_git_worktree(root: Path) -> bool:
-    out = _git(root, "rev-parse", "--show-toplevel")
-    if out is None:
-        return False
-    try:
-        return Path(out.decode().strip()).resolve() == root.resolve()
-    except (OSError, UnicodeDecodeError):
-        return False
+    """Whether ``root`` is in a git work tree (its top level or a subdirectory, not inside .git)."""
+    out = _git(root, "rev-parse", "--is-inside-work-tree")
+    return out is not None and out.strip() == b"true"
 
 
 def index_path(root: Path) -> FileIndex:
@@ -283,8 +279,9 @@ def index_git_ref(root: Path, ref: str) -> FileIndex:
         repo = git.Repo(root, search_parent_directories=False)
         repo.git.update_environment(**GIT_SAFE_ENV)
         commit = repo.commit(ref)
-    except (git.exc.GitError, ValueError, OSError) as exc:
-        raise InputError(f"{root}: cannot read git ref {ref!r}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - gitpython and gitdb raise many kinds (BadName, BadObject...)
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{root}: cannot read git ref {ref!r}: {first}") from None
     out = repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit.hexsha)
     entries: dict[str, FileEntry] = {}
     shas: dict[str, str] = {}

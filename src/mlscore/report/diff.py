@@ -324,8 +324,8 @@ def compare(old: Report, new: Report) -> ReportDiff:
         if t.self_declared and t.delta > 0:
             declared_by_section[t.section] = declared_by_section.get(t.section, 0.0) + t.delta
     self_declared_gain = round(sum(declared_by_section.values()), 4)
-    without_declared = min(
-        (new_sections.get(s, 0.0) - declared_by_section.get(s, 0.0) for s in SECTION_ORDER),
+    without_declared = min(  # only the sections the new report scored (a --select may leave some out)
+        (new_sections[s] - declared_by_section.get(s, 0.0) for s in SECTION_ORDER if s in new_sections),
         default=0.0,
     )
     rise = new.score.value - old.score.value

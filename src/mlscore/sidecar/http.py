@@ -42,7 +42,7 @@ class HttpError(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(slots=True)
 class Head:
     """A parsed request or response head; ``raw`` is forwarded unchanged unless ``rebuilt``."""
 
@@ -70,9 +70,9 @@ def parse_head(raw: bytes, *, request: bool, full: bool = True) -> Head:
     ``full=False`` (the proxy's hot path) reads only the framing headers with one regex and leaves other
     header lines to the upstream; ``headers`` then holds just those.
     """
-    text = raw.decode("latin-1")
     if not full:
-        return _parse_framing(raw, text, request)
+        return _parse_quick(raw, request)
+    text = raw.decode("latin-1")
     lines = text.split("\r\n")
     parts = lines[0].split(" ", 2)
     if request:
@@ -118,6 +118,31 @@ def _start_line(first: str, request: bool) -> tuple[tuple[str, str, str], str]:
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:
         raise HttpError(502, "malformed status line")
     return (parts[0], parts[1], parts[2] if len(parts) == 3 else ""), parts[0]
+
+
+_CL = b"\r\ncontent-length:"
+
+
+def _parse_quick(raw: bytes, request: bool) -> Head:
+    """The common head in a few C-level scans: at most one plain Content-Length, no Transfer-Encoding,
+    Connection or Expect, no folding or space before a colon. Anything else goes to ``_parse_framing``."""
+    low = raw.lower()
+    if (b"\r\ntransfer-encoding:" in low or b"\r\nconnection:" in low or b"\r\nexpect:" in low
+            or b"\r\n " in raw or b"\r\n\t" in raw or b" :" in raw or b"\t:" in raw):
+        return _parse_framing(raw, raw.decode("latin-1"), request)
+    eol = raw.find(CRLF)
+    start, version = _start_line(raw[:eol].decode("latin-1"), request)
+    i = low.find(_CL, eol - 2)
+    if i < 0:
+        return Head(raw, start, [], None, False, version != "HTTP/1.0")
+    j = i + len(_CL)
+    if low.find(_CL, j) >= 0:
+        return _parse_framing(raw, raw.decode("latin-1"), request)
+    value = raw[j: raw.find(CRLF, j)].strip(b" \t")
+    if not value.isdigit():
+        return _parse_framing(raw, raw.decode("latin-1"), request)
+    text = value.decode("ascii")
+    return Head(raw, start, [("content-length", text)], int(text), False, version != "HTTP/1.0")
 
 
 def _parse_framing(raw: bytes, text: str, request: bool) -> Head:

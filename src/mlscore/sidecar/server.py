@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -203,7 +204,7 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
     try:
         servers.append(await _listen(control.handle, mhost, mport, s.max_header_bytes, "--metrics"))
         if proxy is not None and listen is not None:
-            servers.append(await _listen(proxy.handle, listen[0], listen[1], s.max_header_bytes, "--listen"))
+            servers.append(await _listen_protocol(proxy.protocol, listen[0], listen[1], "--listen"))
     except MlscoreError:
         for srv in servers:
             srv.close()
@@ -213,6 +214,10 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
         if proxy is not None:
             bound["listen"] = servers[1].sockets[0].getsockname()[1]
     tasks = [asyncio.create_task(analyzer.run()), asyncio.create_task(analyzer.tick())]
+    # Everything loaded so far (reference profile, numpy, pandas...) lives for the whole run: move it out of
+    # the collector's generations, so a full collection no longer walks it in the middle of a request.
+    gc.collect()
+    gc.freeze()
     log.info("mlscore sidecar: metrics on %s, proxy %s", s.metrics,
              f"{s.listen} -> {s.upstream}" if proxy else "off (ingest only)")
     if ready is not None:
@@ -228,8 +233,8 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
             deadline = time.monotonic() + 5.0
             while proxy.active and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            for w in list(proxy.connections):
-                w.close()
+            for c in list(proxy.connections):
+                c.close()
             proxy.pool.close()
         for t in tasks:
             t.cancel()
@@ -239,6 +244,13 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
 async def _listen(handler: Any, host: str, port: int, limit: int, what: str) -> asyncio.base_events.Server:
     try:
         return await asyncio.start_server(handler, host, port, limit=limit, reuse_address=True, backlog=1024)
+    except OSError as exc:
+        raise MlscoreError(f"{what} {host}:{port}: cannot listen: {exc.strerror or exc}") from None
+
+
+async def _listen_protocol(factory: Any, host: str, port: int, what: str) -> asyncio.base_events.Server:
+    try:
+        return await asyncio.get_running_loop().create_server(factory, host, port, reuse_address=True, backlog=1024)
     except OSError as exc:
         raise MlscoreError(f"{what} {host}:{port}: cannot listen: {exc.strerror or exc}") from None
 
