@@ -224,9 +224,6 @@ def test_baseline_with_fail_on_drop(two_commits: tuple[Path, str, str], capsys: 
     assert "1 -> 0.5 (-0.5)" in out
 
 
-@pytest.mark.xfail(strict=True, reason="report bug: with --select of one section, compare() takes the minimum over "
-                   "all four sections with unselected ones at 0 (`without_declared` in report/diff.py), so a rise "
-                   "caused by a new CI workflow is called 'only because of attestations or waivers'")
 def test_baseline_does_not_call_a_real_rise_self_declared(two_commits: tuple[Path, str, str],
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     root, _first, _second = two_commits
@@ -234,8 +231,6 @@ def test_baseline_does_not_call_a_real_rise_self_declared(two_commits: tuple[Pat
     assert "self-declared" not in out
 
 
-@pytest.mark.xfail(strict=True, reason="facts bug: index_git_ref lets gitdb.exc.BadName escape for an unknown ref, "
-                   "so the CLI reports 'internal error' with exit 3 instead of a one-line input error, exit 2")
 def test_unknown_baseline_ref_is_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run([str(project), "--baseline", "no-such-ref"], capsys)
     assert code == 2

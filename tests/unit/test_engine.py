@@ -148,17 +148,7 @@ EXAMPLE_LEVELS = {
     "MON6": "none",
     "MON7": "none",
 }
-EXAMPLE_BUGS = {
-    "DATA4": "data4's deny-list regex needs a word boundary after 'protected_attribute', so "
-             "`test_no_protected_attribute_is_a_model_input` (tests/test_schema.py:27, run by CI) and "
-             "`features.protected` are missed, and MODEL_CARD.md's 'Data requirements applied' (sex excluded from the "
-             "inputs, checked in CI) is not read as a review; says none",
-    "DATA6": "data6's heading regex requires the word 'new' ('## Adding a feature' is missed) and params.yaml's "
-             "feature registry is not recognised; says none",
-    "MODEL3": "a loop over C values with cross_val_score in an executed notebook is not seen as a search; says none",
-    "INFRA5": "infra5 knows only SHAP/LIME/captum-style calls; a project's own per-row contribution function "
-              "(explain_row) tested in CI is missed; says none",
-}
+EXAMPLE_BUGS: dict[str, str] = {}  # rule -> what the detector gets wrong on the example (strict xfail)
 
 
 @pytest.mark.parametrize("rule", [
@@ -259,13 +249,8 @@ expires = 2025-01-01
         ('selcet = ["MON"]\n', "unknown key 'selcet' (did you mean 'select'?)"),
         ('[[tool.mlscore.attest]]\nrule = "MODEL2"\nowner = "ana"\ndate = 2025-01-01\nlnk = "https://x"\n',
          "unknown key 'attest[0].lnk'"),
-        pytest.param(
-            '[[tool.mlscore.attest]]\nrule = "MODEL2"\nownr = "ana"\ndate = 2025-01-01\n',
-            "unknown key 'attest[0].ownr' (did you mean 'owner'?)",
-            marks=pytest.mark.xfail(strict=True, reason="config bug: a misspelt required key reports only "
-                                    "'attest[0].owner: Field required' and never names the typo 'ownr'; "
-                                    "config._validation_message shows errors()[0] only (prefer extra_forbidden)"),
-        ),
+        ('[[tool.mlscore.attest]]\nrule = "MODEL2"\nownr = "ana"\ndate = 2025-01-01\n',
+         "unknown key 'attest[0].ownr' (did you mean 'owner'?)"),
         ('[[tool.mlscore.attest]]\nrule = "MODEL9"\nowner = "ana"\ndate = 2025-01-01\n',
          "attest[0].rule: Value error, not a rubric test id: 'MODEL9'"),
         ('[[tool.mlscore.waive]]\nrule = "MON1"\n', "waive[0].reason: Field required"),
@@ -282,9 +267,6 @@ def test_config_errors_name_the_key(git_repo: GitRepoFactory, table: str, messag
     assert message in text
 
 
-@pytest.mark.xfail(strict=True, reason="config bug: the hint for a typo inside [[tool.mlscore.attest]] lists the "
-                   "top-level keys ('known keys: select, ignore, ...') instead of suggesting 'link'; "
-                   "config._validation_message always passes FileConfig's fields as `known`")
 def test_typo_inside_an_attestation_suggests_the_attestation_key(git_repo: GitRepoFactory) -> None:
     root = _with_config(git_repo, '[[tool.mlscore.attest]]\nrule = "MODEL2"\nowner = "ana"\ndate = 2025-01-01\n'
                                   'lnk = "https://x"\n')

@@ -40,10 +40,6 @@ def test_git_index_honours_gitignore_and_lists_untracked_files(git_repo: GitRepo
     assert index.read_text("src/train.py") == "print('train')\n"
 
 
-@pytest.mark.xfail(strict=True, reason="facts bug: a subdirectory of a git work tree is indexed by a walk "
-                   "(is_git_worktree wants the top level), which reads only the subdirectory's own root "
-                   ".gitignore: files ignored by the repository's .gitignore or a nested one are audited "
-                   "(monorepos, the Action's `path:` input)")
 def test_subdirectory_of_a_repository_honours_every_gitignore(git_repo: GitRepoFactory) -> None:
     root, _repo = git_repo({".gitignore": "*.log\n", "proj/a.py": "x = 1\n", "proj/sub/.gitignore": "secret.txt\n"})
     write_files(root, {"proj/run.log": "log\n", "proj/sub/secret.txt": "s\n", "proj/new.py": "n = 1\n"})
@@ -93,9 +89,6 @@ def test_index_git_ref_reads_the_object_store_not_the_work_tree(tmp_path: Path) 
     assert repo.head.commit.hexsha == second and not (root / "old.py").exists()
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="facts bug: gitdb.exc.BadName from repo.commit(ref) is not "
-                   "caught in index_git_ref (it catches git.exc.GitError, ValueError, OSError), so an unknown "
-                   "--baseline ref is an internal error (exit 3), not an InputError (exit 2)")
 def test_index_git_ref_unknown_ref_is_an_input_error(git_repo: GitRepoFactory) -> None:
     root, _repo = git_repo({"a.py": "a = 1\n"})
     with pytest.raises(InputError, match="cannot read git ref 'no-such-branch'"):
