@@ -51,6 +51,7 @@ TARGETS = {
 class Timing:
     command: list[str]
     runs: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of each timed run
     max_rss_mb: float | None = None
     returncodes: list[int] = field(default_factory=list)
     error: str | None = None
@@ -60,9 +61,16 @@ class Timing:
     def median(self) -> float | None:
         return statistics.median(self.runs) if self.runs else None
 
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu) if self.cpu else None
 
-def run_once(cmd: list[str], *, env: dict[str, str], cwd: Path, timeout: float) -> tuple[float, int, float]:
-    """Wall seconds, exit code and max RSS (MB) of one fresh process; output discarded."""
+
+def run_once(
+    cmd: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> tuple[float, int, float, float]:
+    """Wall seconds, exit code, max RSS (MB) and CPU seconds of one fresh process (its children's
+    CPU is not included); output discarded."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -80,7 +88,7 @@ def run_once(cmd: list[str], *, env: dict[str, str], cwd: Path, timeout: float) 
         time.sleep(0.002)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, proc.returncode, usage.ru_maxrss / 1024
+    return seconds, proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def time_command(
@@ -92,7 +100,7 @@ def time_command(
         for index in range(runs + 1 if warmup else runs):
             if before_each:
                 before_each()
-            seconds, code, rss = run_once(cmd, env=env, cwd=cwd, timeout=timeout)
+            seconds, code, rss, cpu = run_once(cmd, env=env, cwd=cwd, timeout=timeout)
             if code not in ok_codes:
                 timing.error = f"exit {code}"
                 timing.returncodes.append(code)
@@ -100,6 +108,7 @@ def time_command(
             if warmup and index == 0:
                 continue  # warm-up: fills the page cache, not counted
             timing.runs.append(seconds)
+            timing.cpu.append(cpu)
             timing.returncodes.append(code)
             timing.max_rss_mb = max(timing.max_rss_mb or 0.0, rss)
     except TimeoutError as exc:
@@ -440,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cwd=path, timeout=args.timeout, ok_codes=(0,),
                                   before_each=fresh_mypy_cache, warmup=False)
         rows.append({"kind": kind, "repo": name, "path": str(path), "files": files,
-                     "mlscore": asdict(ours) | {"median": ours.median},
+                     "mlscore": asdict(ours) | {"median": ours.median, "cpu_median": ours.cpu_median},
                      "mllint": (asdict(theirs) | {"median": theirs.median}) if theirs else None})
     shutil.rmtree(mypy_cache, ignore_errors=True)
 
@@ -473,7 +482,7 @@ def render(rows: list[dict[str, Any]], version: Timing, mllint_version: Timing |
         f"Cold-process wall time: median of {args.runs} runs of mlscore after one warm-up, "
         f"median of {args.mllint_runs} run(s) of `mllint run` (default, with linters); {os.cpu_count()} CPUs.",
         "",
-        f"{'repo':<42} {'files':>7} {'mlscore s':>10} {'MB':>5} {'mllint s':>10} {'ratio':>7}  target",
+        f"{'repo':<42} {'files':>7} {'mlscore s':>10} {'cpu s':>6} {'MB':>5} {'mllint s':>10} {'ratio':>7}  target",
     ]
     checks: list[tuple[str, bool | None]] = []
     for row in rows:
@@ -500,7 +509,8 @@ def render(rows: list[dict[str, Any]], version: Timing, mllint_version: Timing |
         error = row["mlscore"]["error"] or (row["mllint"] or {}).get("error")
         rss = row["mlscore"]["max_rss_mb"]
         out.append(
-            f"{row['repo'][:42]:<42} {row['files']:>7} {_s(ours):>10} {(f'{rss:.0f}' if rss else '-'):>5} "
+            f"{row['repo'][:42]:<42} {row['files']:>7} {_s(ours):>10} {_s(row['mlscore']['cpu_median']):>6} "
+            f"{(f'{rss:.0f}' if rss else '-'):>5} "
             f"{theirs_text:>10} {ratio:>7}  {target}{' ' + ('ok' if met else 'MISSED') if met is not None else ''}"
             + (f"  [error: {error}]" if error else "")
         )
