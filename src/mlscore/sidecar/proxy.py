@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from mlscore.sidecar.config import ProxySettings
 from mlscore.sidecar.events import Event
@@ -27,6 +30,7 @@ from mlscore.sidecar.routes import Route, classify
 
 log = logging.getLogger("mlscore.sidecar")
 
+FLUSH_EVERY = 512  # request tallies held before they go into the metric registry
 BUFFER_LIMIT = 256 * 1024  # request bodies up to this are buffered (and so retryable on a stale connection)
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 Conn = tuple[asyncio.StreamReader, "StreamView"]
@@ -49,6 +53,24 @@ class UpstreamError(Exception):
         self.status = status
         self.reason = reason
         self.retryable = retryable
+
+
+def _observe_many(hist: Any, values: list[float]) -> None:
+    """``hist.observe`` for each value, with one bucket increment per bucket rather than per value."""
+    bounds = getattr(hist, "_upper_bounds", None)
+    buckets = getattr(hist, "_buckets", None)
+    total = getattr(hist, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for v in values:  # pragma: no cover - a prometheus-client without these internals
+            hist.observe(v)
+        return
+    counts = [0] * len(bounds)
+    for v in values:
+        counts[bisect_left(bounds, v)] += 1  # the first bound >= v, as observe() picks it
+    for i, n in enumerate(counts):
+        if n:
+            buckets[i].inc(n)
+    total.inc(math.fsum(values))
 
 
 class StreamView:
@@ -230,6 +252,8 @@ class Proxy:
         self.connections: set[_Client] = set()
         self.active = 0  # exchanges in flight
         self.closing = False
+        self._tally: dict[tuple[str, str, str], int] = {}
+        self._durations: list[tuple[str, str, float]] = []
 
     # -- the general (stream) path ------------------------------------------------------------
     async def _serve(self, client: _Client, reader: asyncio.StreamReader, writer: StreamView,
@@ -485,9 +509,26 @@ class Proxy:
         self.metrics.child("mlscore_events_dropped", "proxy", reason).inc()
 
     def _count(self, model: str, template: str, status: int, t0: float) -> None:
-        code = _CLASSES.get(status // 100, OTHER)
-        self.metrics.child("mlscore_requests", model, template, code).inc()
-        self.metrics.child("mlscore_request_duration_seconds", model, template).observe(time.perf_counter() - t0)
+        """Tally one answered request; ``flush_metrics`` moves tallies into the registry in batches."""
+        elapsed = time.perf_counter() - t0
+        key = (model, template, _CLASSES.get(status // 100, OTHER))
+        tally = self._tally
+        tally[key] = tally.get(key, 0) + 1
+        self._durations.append((model, template, elapsed))
+        if len(self._durations) >= FLUSH_EVERY:
+            self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        """Publish tallied request counts and durations (called before every scrape and every second)."""
+        tally, self._tally = self._tally, {}
+        for (model, template, code), n in tally.items():
+            self.metrics.child("mlscore_requests", model, template, code).inc(n)
+        durations, self._durations = self._durations, []
+        by_route: dict[tuple[str, str], list[float]] = {}
+        for model, template, elapsed in durations:
+            by_route.setdefault((model, template), []).append(elapsed)
+        for (model, template), values in by_route.items():
+            _observe_many(self.metrics.child("mlscore_request_duration_seconds", model, template), values)
 
     # -- the fast path ------------------------------------------------------------------------
     def protocol(self) -> _Client:

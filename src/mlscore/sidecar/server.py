@@ -140,6 +140,8 @@ class ControlServer:
         if method not in ("GET", "HEAD"):
             writer.write(simple_response(405, b'{"error":"GET only"}', extra="Allow: GET\r\n"))
         elif path == "/metrics":
+            if sc.proxy is not None:
+                sc.proxy.flush_metrics()
             writer.write(simple_response(200, sc.metrics.exposition(), content_type=PROM_CONTENT_TYPE))
         elif path in ("/healthz", "/readyz"):
             writer.write(simple_response(200, b'{"status":"ok"}'))
@@ -214,6 +216,8 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
         if proxy is not None:
             bound["listen"] = servers[1].sockets[0].getsockname()[1]
     tasks = [asyncio.create_task(analyzer.run()), asyncio.create_task(analyzer.tick())]
+    if proxy is not None:
+        tasks.append(asyncio.create_task(_flush_every(proxy, 1.0)))
     # Everything loaded so far (reference profile, numpy, pandas...) lives for the whole run: move it out of
     # the collector's generations, so a full collection no longer walks it in the middle of a request.
     gc.collect()
@@ -236,6 +240,7 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
             for c in list(proxy.connections):
                 c.close()
             proxy.pool.close()
+            proxy.flush_metrics()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -246,6 +251,12 @@ async def _listen(handler: Any, host: str, port: int, limit: int, what: str) -> 
         return await asyncio.start_server(handler, host, port, limit=limit, reuse_address=True, backlog=1024)
     except OSError as exc:
         raise MlscoreError(f"{what} {host}:{port}: cannot listen: {exc.strerror or exc}") from None
+
+
+async def _flush_every(proxy: Proxy, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        proxy.flush_metrics()
 
 
 async def _listen_protocol(factory: Any, host: str, port: int, what: str) -> asyncio.base_events.Server:
