@@ -25,6 +25,7 @@ from mlscore.detectors.common import (
     hit_evidence,
 )
 from mlscore.facts.python import is_test_path
+from mlscore.facts.repo import Hit
 from mlscore.models import Evidence, Level, Location
 
 # -- DATA1: a schema with constraints beyond types, checked against data ---------------------------------
@@ -43,62 +44,71 @@ VALIDATE_CALL_RX = re.compile(r"(^|\.)(validate|check|validate_statistics|run_ch
                               r"check_types|parse_obj|model_validate|expect_column_\w+)$")
 
 
+#: A field declared with a constraint; the call may span lines (`Field(\n    ..., ge=0)`).
+CONSTRAINT_RX = re.compile(
+    r"\b(Field|Column|conint|confloat|constr|condecimal|conlist)\s*\([^)#]{0,400}?\b(ge|gt|le|lt|min_length|max_length|"
+    r"pattern|regex|isin|in_range|multiple_of|min_items|max_items|allowed|unique)\s*=|\bCheck\.\w+\s*\(|"
+    r"\b(conint|confloat|constr|condecimal)\s*\(\s*\w+\s*="
+)
+
+
 def _constrained_models(ctx: Context) -> list[tuple[Any, int, str]]:
-    """(py, line, class name) for pydantic/pandera/dataclass models declaring constraints beyond types."""
+    """(py facts, declaration line, schema name) for pydantic/pandera/dataclass schemas whose fields carry
+    constraints beyond types; found by a line search, so no file is parsed here."""
 
     def compute() -> list[tuple[Any, int, str]]:
-        found = []
-        rx = re.compile(r"\b(Field|Column|conint|confloat|constr|pa\.Check|Check\.)\s*\(|\b(ge|gt|le|lt|isin|in_range)\s*=")
-        lits = ("field(", "column(", "conint", "confloat", "constr", "check", "isin", "in_range", "ge=", "le=",
-                "gt=", "lt=", "ge =", "le =")
-        for py in ctx.facts.python_matching(rx, literals=lits):
-            if len(found) >= 40:
-                break  # enough schema classes to look for their uses; a monorepo can have thousands
-            if py.is_test_file:
+        found: list[tuple[Any, int, str]] = []
+        lits = ("field(", "column(", "check.", "conint", "confloat", "constr", "condecimal", "conlist")
+        hits = []
+        for path in ctx.facts.python_paths:
+            if len(hits) >= 200:
+                break
+            if is_test_path(path) or not ctx.facts.has_any(path, lits):
                 continue
-            classes = {name: (bases, line) for name, bases, line in py.classes}
-            for call in py.calls:
-                if not re.search(r"(^|\.)(Field|Column|conint|confloat|constr|Check\.\w+|in_range|isin)$", call.name):
-                    continue
-                if not (set(call.kwargs) & CONSTRAINT_KW or re.search(r"Check\.|conint|confloat|constr", call.name)):
-                    continue
-                owner = _class_at(py, call.line, classes)
-                decl = classes[owner][1] if owner is not None else call.line
-                if owner is None:
-                    assigned = _assigned_name(py, call.line)
-                    if assigned is not None:
-                        owner, decl = assigned
-                if owner is not None and CONFIG_CLASS_RX.search(owner):
-                    continue  # constraints on settings or hyperparameters, not on features
-                if call.kwargs and set(call.kwargs) <= CONSTRAINT_KW | {"default", "description", "title"} and \
-                        HYPERPARAM_LINE_RX.search(py.lines[call.line - 1] if call.line <= len(py.lines) else ""):
-                    continue
-                if not any(f[0] is py and f[1] == decl for f in found):  # one entry per declaration
-                    found.append((py, decl, owner or "schema"))
+            text = ctx.facts.texts[path]
+            for m in CONSTRAINT_RX.finditer(text):
+                hits.append(Hit(path, text.count("\n", 0, m.start()) + 1, ""))
+        for hit in hits:
+            if len(found) >= 40:
+                break  # enough schemas to look for their uses; a monorepo can have thousands
+            lines = ctx.facts.texts[hit.path].splitlines()
+            owner = decl = None
+            if lines[hit.line - 1][:1] in (" ", "\t"):
+                for number in range(hit.line - 1, 0, -1):
+                    m = re.match(r"class\s+(\w+)", lines[number - 1])
+                    if m:
+                        owner, decl = m.group(1), number
+                        break
+                    if lines[number - 1][:1] not in (" ", "\t", "", ")", "]", "}") and lines[number - 1].strip():
+                        break
+            if owner is None:
+                assigned = _assigned_name_lines(lines, hit.line)
+                if assigned is not None:
+                    owner, decl = assigned
+            if owner is not None and CONFIG_CLASS_RX.search(owner):
+                continue  # constraints on settings or hyperparameters, not on features
+            if HYPERPARAM_LINE_RX.search(lines[hit.line - 1]):
+                continue
+            py = ctx.facts.py(hit.path)
+            if py is None:
+                continue
+            decl = decl or hit.line
+            if not any(f[0] is py and f[1] == decl for f in found):  # one entry per declaration
+                found.append((py, decl, owner or "schema"))
         return found
 
     return ctx.memo("constrained_models", compute)  # type: ignore[no-any-return]
 
 
-def _assigned_name(py: Any, line: int) -> tuple[str, int] | None:
-    """The module-level name (and its line) a multi-line statement around ``line`` assigns
-    (``SCHEMA = pa.DataFrameSchema({...``)."""
-    for number in range(min(line, len(py.lines)), max(0, line - 60), -1):
-        text = py.lines[number - 1]
+def _assigned_name_lines(lines: list[str], line: int) -> tuple[str, int] | None:
+    for number in range(min(line, len(lines)), max(0, line - 60), -1):
+        text = lines[number - 1]
         m = re.match(r"^([A-Za-z_]\w*)\s*(:[^=]+)?=(?!=)", text)
         if m:
             return m.group(1), number
         if text and not text[0].isspace() and not text.startswith((")", "]", "}")):
-            return None  # another top-level statement: the call is not part of an assignment
+            return None
     return None
-
-
-def _class_at(py: Any, line: int, classes: dict[str, tuple[tuple[str, ...], int]]) -> str | None:
-    best_name, best_line = None, 0
-    for name, (_bases, cline) in classes.items():
-        if best_line < cline <= line:
-            best_name, best_line = name, cline
-    return best_name
 
 
 def _schema_uses(ctx: Context, names: set[str]) -> list[tuple[Any, int, str]]:
