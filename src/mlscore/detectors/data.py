@@ -416,7 +416,9 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     and not is_test_path(p), limit=10, literals=lits)]
     if declared:
         enforcing = None
-        for py in ctx.facts.tests(literals=lits, first=lambda p: bool(ctx.automation.effective(p))):
+        # a test that names the declared list (FORBIDDEN_FEATURES, `protected:` ...) checks the model against it
+        names = {m.group(0).lower() for h in declared for m in re.finditer(r"[A-Za-z_]\w*", h.text) if rx.search(m.group(0))}
+        for py in ctx.facts.tests(literals=tuple(sorted(names)) or lits, first=lambda p: bool(ctx.automation.effective(p))):
             fn = next((f for f in py.test_functions() if f.asserts and rx.search("\n".join(py.lines[f.line - 1:f.end_line]))),
                       None)
             if fn is not None:
@@ -491,9 +493,9 @@ def _feature_registry(ctx: Context) -> list[Outcome]:
         if not REGISTRY_FILE_RX.search(path):
             continue
         text = ctx.facts.read(path) or ""
-        m = re.search(r"(?m)^\s*\"?features\"?\s*[:=]", text)
+        m = re.search(r"(?m)^[ \t]*\"?features\"?\s*[:=]", text)
         # per-feature entries (`- name: x`) or typed lists (`numeric: [a, b]`) under `features:`
-        if m is None or not re.search(r"(?m)^\s*-?\s*\"?name\"?\s*[:=]|^\s+(numeric|numerical|categorical|"
+        if m is None or not re.search(r"(?m)^[ \t]*-?\s*\"?name\"?\s*[:=]|^[ \t]+(numeric|numerical|categorical|"
                                       r"continuous|discrete|text|boolean|dense|sparse)\w*\s*:\s*\[", text[m.end():]):
             continue
         registries.setdefault(path.rsplit("/", 1)[-1], []).append((path, text.count("\n", 0, m.start()) + 1))

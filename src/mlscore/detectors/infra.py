@@ -333,7 +333,7 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 "a staged traffic shift is configured"))
     canary_doc = re.compile(r"(?i)canary|staged (rollout|release)|progressive (rollout|delivery)|shadow (deploy|traffic)|"
                             r"blue[- ]green")
-    steps = re.compile(r"(?m)^\s*(\d+\.|[-*])\s+\S|```|`[^`\n]{3,}`")
+    steps = re.compile(r"(?m)^[ \t]*(\d+\.|[-*])\s+\S|```|`[^`\n]{3,}`")
     for section in doc_sections(ctx, canary_doc, body_rx=steps):
         if re.search(r"(?i)\d+\s*%|traffic|share|subset|replica|staging", section.body):
             outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented canary procedure")],

@@ -70,7 +70,7 @@ def _current_data_is_served(py: Any) -> bool:
     names = set(re.findall(r"current_data\s*=\s*([A-Za-z_]\w*)", text)) | set(
         re.findall(r"(?:validate_statistics|generate_statistics_from_\w+)\(\s*([A-Za-z_]\w*)", text))
     for name in names:
-        for m in re.finditer(rf"(?m)^\s*{re.escape(name)}\s*=\s*(.+)$", text):
+        for m in re.finditer(rf"(?m)^[ \t]*{re.escape(name)}\s*=\s*(.+)$", text):
             source = m.group(1)
             if SERVED_DATA_RX.search(source) and not SPLIT_DATA_RX.search(source):
                 return True
@@ -367,7 +367,7 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
         text = ctx.facts.texts[path]
         if "benchmark" not in text:
             continue
-        m = re.search(r"(?m)^\s*def (test_\w+|bench\w*|time_\w+)\(\s*benchmark\b|^\s*def (time|peakmem|mem)_\w+\(", text)
+        m = re.search(r"(?m)^[ \t]*def (test_\w+|bench\w*|time_\w+)\(\s*benchmark\b|^[ \t]*def (time|peakmem|mem)_\w+\(", text)
         if m:
             line = text.count("\n", 0, text.index("def", m.start())) + 1
             run = automated_run(ctx, path)

@@ -1871,7 +1871,7 @@ def _pyproject_tasks(path: str, head: str, data: dict[str, Any], text: str) -> d
     out: dict[str, tuple[str, int, list[str]]] = {}
 
     def line_of_key(key: str) -> int:
-        m = re.search(r"(?m)^\s*\"?" + re.escape(key) + r"\"?\s*=", text)
+        m = re.search(r"(?m)^[ \t]*\"?" + re.escape(key) + r"\"?\s*=", text)
         return text[: m.start()].count("\n") + 1 if m else 1
 
     def as_cmds(spec: Any) -> list[str]:

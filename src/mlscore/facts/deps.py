@@ -456,7 +456,7 @@ def _lock_count(path: str, text: str, eco: str, diags: list[Diagnostic]) -> Lock
     if eco in ("poetry", "uv", "pdm"):
         # counting [[package]] tables is enough, and much cheaper than parsing a multi-megabyte lock
         n = len(re.findall(r"(?m)^\[\[package\]\]\s*$", text))
-        if n == 0 and text.strip() and not re.search(r"(?m)^\s*(version|lock-version|\[metadata\])", text):
+        if n == 0 and text.strip() and not re.search(r"(?m)^[ \t]*(version|lock-version|\[metadata\])", text):
             diags.append(Diagnostic(path=path, message="lock file without packages (malformed?)"))
         hashed = "hash" in text[:200_000] or "sha256" in text[:200_000]
         return LockFile(file=path, ecosystem=eco, packages=n, hashed=hashed)  # type: ignore[arg-type]
@@ -508,7 +508,7 @@ def _renovate(path: str, text: str, diags: list[Diagnostic]) -> BotConfig:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        stripped = re.sub(r"(?m)^\s*//.*$", "", text)
+        stripped = re.sub(r"(?m)^[ \t]*//.*$", "", text)
         stripped = re.sub(r",(\s*[}\]])", r"\1", stripped)
         try:
             data = json.loads(stripped)

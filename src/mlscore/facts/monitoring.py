@@ -206,9 +206,10 @@ class MonitoringFacts(_Rec):
 _YAML = re.compile(r"\.ya?ml$")
 _SKIP = re.compile(r"^\.github/|^\.gitlab|^\.circleci/|(^|/)(dvc|params|environment|\.pre-commit-config|"
                    r"mkdocs|prefect|bentofile)\.ya?ml$|(^|/)(package(-lock)?|tsconfig|\.eslintrc)\.json$")
-_YAML_HINT = re.compile(r"^\s*-?\s*(alert|expr|record)\s*:|scrape_configs\s*:|^\s*receivers\s*:|"
-                        r"kind:\s*(PrometheusRule|ServiceMonitor|PodMonitor)"
-                        r"|^\s*(datasources|providers|contactPoints|groups|notifiers)\s*:", re.MULTILINE)
+# `[ \t]`, not `\s`: with MULTILINE, `^\s*-?\s*` backtracks across every blank line of a large file.
+_YAML_HINT = re.compile(r"^[ \t]*-?[ \t]*(alert|expr|record)[ \t]*:|scrape_configs[ \t]*:|^[ \t]*receivers[ \t]*:|"
+                        r"kind:[ \t]*(PrometheusRule|ServiceMonitor|PodMonitor)"
+                        r"|^[ \t]*(datasources|providers|contactPoints|groups|notifiers)[ \t]*:", re.MULTILINE)
 _ALARMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cloudwatch_alarm", re.compile(r"aws_cloudwatch_metric_alarm|AWS::CloudWatch::Alarm|cloudwatch\.Alarm\(")),
     ("datadog_monitor", re.compile(r"datadog_monitor\b")),
