@@ -105,7 +105,8 @@ def populate(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagno
         locks=[lock.file for lock in deps.locks],
     )
 
-    mon = monitoring_mod.extract_monitoring([p for p in files if monitoring_mod.wanted(p)], read)
+    mon = monitoring_mod.extract_monitoring([p for p in files if monitoring_mod.wanted(p) and _maybe_monitoring(p, read)],
+                                            read)
     diagnostics.extend(mon.diagnostics)
     view = MonitoringView(dashboards=len(mon.dashboards))
     for rule in mon.alerts():
@@ -117,9 +118,30 @@ def populate(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagno
         view.alerts.append(AlertView(rule.alert or "", rule.expr, rule.file, rule.line, mine))
     ctx.monitoring = view
 
-    man = manifests_mod.extract_manifests([p for p in files if manifests_mod.wanted(p)], read)
+    man = manifests_mod.extract_manifests([p for p in files if manifests_mod.wanted(p) and not _generated_crd(p, read)],
+                                          read)
     diagnostics.extend(man.diagnostics)
     ctx.manifests = _manifest_views(man)
+
+
+_MONITORING_WORDS = ("alert", "expr", "record:", "scrape_configs", "receivers", "prometheusrule", "servicemonitor",
+                     "podmonitor", "datasources", "providers", "contactpoints", "groups", "notifiers", "panels",
+                     "cloudwatch", "datadog_monitor", "alert_policy", "monitoring_schedule")
+
+
+def _maybe_monitoring(path: str, read: Any) -> bool:
+    """A cheap substring test before the monitoring extractor's regular expressions (slow on megabyte files)."""
+    text = read(path) or ""
+    if len(text) < 65536:
+        return True
+    lower = text.lower()
+    return any(word in lower for word in _MONITORING_WORDS)
+
+
+def _generated_crd(path: str, read: Any) -> bool:
+    """Large generated CustomResourceDefinition bundles deploy no model; parsing them costs seconds."""
+    text = read(path) or ""
+    return len(text) > 200_000 and "kind: CustomResourceDefinition" in text
 
 
 def _manifest_views(man: Any) -> list[ManifestView]:
