@@ -153,7 +153,12 @@ class Upstream(_Conn):
         if self.reader is not None:
             self.reader.feed_data(data)
         elif self.owner is not None:
-            self.owner.upstream_data(data)
+            try:
+                self.owner.upstream_data(data)
+            except Exception:  # a bug must cost one connection, never the sidecar or the counters
+                log.exception("proxy connection failed")
+                self.transport.close()
+                self.owner.abort()
         else:  # bytes nobody asked for: the connection cannot be reused
             self.transport.close()
 
@@ -594,7 +599,11 @@ class _Client(_Conn):
             return
         self.buf += data
         if not self.busy:
-            self._next()
+            try:
+                self._next()
+            except Exception:  # a bug must cost one connection, never the sidecar or the counters
+                log.exception("proxy connection failed")
+                self.abort()
         elif len(self.buf) > self.p.s.max_header_bytes + BUFFER_LIMIT and not self.read_paused:
             self.read_paused = True  # a pipelining client waits until the current answer is out
             self.transport.pause_reading()
@@ -622,6 +631,15 @@ class _Client(_Conn):
                 self.reader.set_exception(exc)
 
     def close(self) -> None:
+        self.transport.close()
+
+    def abort(self) -> None:
+        """Close the connection after an unexpected error, keeping ``active`` and the pool consistent."""
+        if self.busy:
+            self.busy = False
+            self.p.active -= 1
+            self._drop_upstream()
+        self.p.connections.discard(self)
         self.transport.close()
 
     def _idle_check(self) -> None:
