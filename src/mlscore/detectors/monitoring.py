@@ -155,7 +155,7 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
     for number, line in enumerate(precommit.splitlines(), 1):
         if re.search(r"^\s*-?\s*id:\s*(pip-audit|safety|safety-check|python-safety-dependencies-check|osv-scanner|"
                      r"trivy\w*|snyk\w*)\s*$", line):
-            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"dependency audit as a local pre-commit hook",
+            outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="dependency audit as a local pre-commit hook",
                                                             location=Location(path=".pre-commit-config.yaml", line=number),
                                                             kind="config")],
                                     "dependencies are audited only when a developer commits (a local pre-commit hook)"))
@@ -329,7 +329,7 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
         m = NONFINITE_RX.search(text)
         if m:
             line = text.count("\n", 0, m.start()) + 1
-            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, f"test checks for non-finite values", kind="test")],
+            outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, "test checks for non-finite values", kind="test")],
                                     "tests check numerical stability, but nothing guards live runs"))
             break
     outcomes.extend(_checks(ctx, "MON5"))
