@@ -280,11 +280,37 @@ def best(outcomes: Iterable[Outcome]) -> Outcome:
     return Outcome(top.level, evidence[:12], top.rationale, top.status, top.next_step)
 
 
+def report_checks(ctx: Context, rule_id: str) -> list[Outcome]:
+    """Evidence from saved `mlscore data` / `mlscore probe` reports: manual, or automated when the tree runs
+    the same command automatically (on a schedule, for monitoring tests)."""
+    out = []
+    for source, check in ctx.checks_for(rule_id):
+        if check.status in ("skipped", "error"):
+            continue
+        command = ctx.report_kinds.get(source, "data")
+        run = mlscore_run(ctx, command, monitoring=rule_id.startswith("MON"))
+        level = Level.AUTOMATED if run is not None else Level.MANUAL
+        out.append(Outcome(level, [Evidence(
+            summary=f"{check.title}: {check.message}", location=Location(path=source), level=level,
+            kind="probe" if command == "probe" else "data", trigger=run.describe() if run else None)],
+            f"`mlscore {command}` checked it" + (" and the tree runs that check automatically" if run else
+                                                 " (a saved report, run by hand)")))
+    return out
+
+
+def mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
+    """An automatic run of `mlscore data check` / `mlscore probe` in CI or a scheduler."""
+    rx = re.compile(r"\bmlscore\s+data\s+check\b" if command == "data" else r"\bmlscore\s+probe\b")
+    for text, run in ctx.automation.invocations:
+        if rx.search(text) and not (run.swallowed and not run.surfaced):
+            if not monitoring or run.scheduled:
+                return run
+    return None
+
+
 def finish(ctx: Context, rule_id: str, outcomes: list[Outcome], when_none: str | None = None) -> Outcome:
     """Add the evidence of saved data/probe reports, take the best outcome, and explain an empty result."""
-    from mlscore.detectors.data import _checks
-
-    result = best([*outcomes, *_checks(ctx, rule_id)])
+    result = best([*outcomes, *report_checks(ctx, rule_id)])
     if result.level is Level.NONE and when_none:
         result.rationale = when_none
     return result

@@ -19,10 +19,11 @@ from mlscore.detectors.common import (
     code_evidence,
     dedupe,
     doc_evidence,
-    finish,
-    script_lines,
     doc_sections,
+    finish,
     hit_evidence,
+    report_checks,
+    script_lines,
 )
 from mlscore.facts.python import is_test_path
 from mlscore.facts.repo import Hit
@@ -195,7 +196,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
                     "test")], "data expectations are asserted on real data in CI"))
                 break
     # results of `mlscore data` runs given to the audit
-    outcomes.extend(_checks(ctx, "DATA1"))
+    outcomes.extend(report_checks(ctx, "DATA1"))
     return best(outcomes)
 
 
@@ -300,34 +301,6 @@ def _committed_data(ctx: Context) -> bool:
                for p in ctx.facts.paths())
 
 
-def _checks(ctx: Context, rule_id: str) -> list[Outcome]:
-    """Evidence from saved `mlscore data` / `mlscore probe` reports: manual, or automated when the tree runs
-    the same command automatically (on a schedule, for monitoring tests)."""
-    out = []
-    for source, check in ctx.checks_for(rule_id):
-        if check.status in ("skipped", "error"):
-            continue
-        command = ctx.report_kinds.get(source, "data")
-        run = _mlscore_run(ctx, command, monitoring=rule_id.startswith("MON"))
-        level = Level.AUTOMATED if run is not None else Level.MANUAL
-        out.append(Outcome(level, [Evidence(
-            summary=f"{check.title}: {check.message}", location=Location(path=source), level=level,
-            kind="probe" if command == "probe" else "data", trigger=run.describe() if run else None)],
-            f"`mlscore {command}` checked it" + (" and the tree runs that check automatically" if run else
-                                                 " (a saved report, run by hand)")))
-    return out
-
-
-def _mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
-    """An automatic run of `mlscore data check` / `mlscore probe` in CI or a scheduler."""
-    rx = re.compile(r"\bmlscore\s+data\s+check\b" if command == "data" else r"\bmlscore\s+probe\b")
-    for text, run in ctx.automation.invocations:
-        if rx.search(text) and not (run.swallowed and not run.surfaced):
-            if not monitoring or run.scheduled:
-                return run
-    return None
-
-
 # -- DATA2: all features are beneficial -------------------------------------------------------------------
 
 
@@ -363,7 +336,7 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"feature analysis with recorded outputs: {m.group(0)}",
                                                             location=Location(path=nb.path), kind="notebook")],
                                     "a notebook records a feature analysis"))
-    outcomes.extend(_checks(ctx, "DATA2"))
+    outcomes.extend(report_checks(ctx, "DATA2"))
     return best(outcomes)
 
 
@@ -446,7 +419,7 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
         outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "data reviewed against a data-use requirement")],
                                 "the project's data or features were reviewed against a documented requirement"))
         break
-    outcomes.extend(_checks(ctx, "DATA4"))
+    outcomes.extend(report_checks(ctx, "DATA4"))
     return best(outcomes)
 
 

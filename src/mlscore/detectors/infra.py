@@ -6,9 +6,17 @@ import re
 from typing import Any
 
 from mlscore.detectors.code import automated_run, level_of_tests, serving_exists, tests_using
+from mlscore.detectors.common import (
+    Context,
+    Outcome,
+    best,
+    code_evidence,
+    doc_evidence,
+    doc_sections,
+    hit_evidence,
+    report_checks,
+)
 from mlscore.facts.python import is_test_path
-from mlscore.detectors.common import Context, Outcome, best, code_evidence, doc_evidence, doc_sections, hit_evidence
-from mlscore.detectors.data import _checks
 from mlscore.models import Evidence, Level, Location
 
 # -- INFRA1: reproducible training ---------------------------------------------------------------------
@@ -243,7 +251,7 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [site.evidence(f"model validation: {site.callee('validate_evaluation_results|Evaluator|MetricThreshold')}", level, run)],
                                 "a validation step blesses the model before it is pushed"))
-    outcomes.extend(_checks(ctx, "INFRA4"))
+    outcomes.extend(report_checks(ctx, "INFRA4"))
     return best(outcomes)
 
 
@@ -339,14 +347,14 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented canary procedure")],
                                     "a canary procedure is documented and carried out by people"))
             break
-    outcomes.extend(_checks(ctx, "INFRA6"))
+    outcomes.extend(report_checks(ctx, "INFRA6"))
     return best(outcomes)
 
 
 # -- INFRA7: rollback ---------------------------------------------------------------------------------
 
 def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
-    if not serving_exists(ctx) and not _checks(ctx, "INFRA7"):
+    if not serving_exists(ctx) and not report_checks(ctx, "INFRA7"):
         return Outcome(Level.NONE, [], "nothing in the tree serves a model, so there is nothing to roll back")
     outcomes = []
     for m in ctx.manifests:
@@ -393,5 +401,5 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=line), kind="doc")],
                                     "a rollback procedure is documented"))
             break
-    outcomes.extend(_checks(ctx, "INFRA7"))
+    outcomes.extend(report_checks(ctx, "INFRA7"))
     return best(outcomes)

@@ -7,18 +7,18 @@ from typing import Any
 
 from mlscore.detectors.code import automated_run
 from mlscore.detectors.common import (
-    finish,
-    script_lines,
-    doc_evidence,
-    doc_sections,
     ESTIMATOR_RX,
     SIMPLE_MODEL_RX,
     Context,
     Outcome,
     best,
     code_evidence,
+    doc_evidence,
+    doc_sections,
+    finish,
+    report_checks,
+    script_lines,
 )
-from mlscore.detectors.data import _checks
 from mlscore.facts.python import is_test_path
 from mlscore.models import Evidence, Level, Location
 
@@ -183,7 +183,7 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=1), kind="config")],
                                     "a sweep configuration exists"))
     outcomes.extend(_tuning_in_pipeline(ctx, outcomes))
-    outcomes.extend(_checks(ctx, "MODEL3"))
+    outcomes.extend(report_checks(ctx, "MODEL3"))
     result = best(outcomes)
     if result.level is Level.MANUAL:
         result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the trained"
@@ -272,7 +272,7 @@ def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     + (" in an automated pipeline" if run else "")))
     if not outcomes:
         outcomes.extend(_baseline_across_files(ctx))
-    outcomes.extend(_checks(ctx, "MODEL5"))
+    outcomes.extend(report_checks(ctx, "MODEL5"))
     return best(outcomes)
 
 
@@ -353,7 +353,7 @@ def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded per-slice metrics",
                                                             location=Location(path=path, line=1), kind="doc")],
                                     "per-slice results are recorded"))
-    outcomes.extend(_checks(ctx, "MODEL6"))
+    outcomes.extend(report_checks(ctx, "MODEL6"))
     return best(outcomes)
 
 
@@ -396,6 +396,6 @@ def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
                 outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded metrics per demographic group",
                                                                 location=Location(path=path, line=1), kind="doc")],
                                         "metrics across demographic groups are recorded"))
-    outcomes.extend(_checks(ctx, "MODEL7"))
+    outcomes.extend(report_checks(ctx, "MODEL7"))
     return best(outcomes)
 

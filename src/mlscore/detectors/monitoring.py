@@ -6,8 +6,15 @@ import re
 from typing import Any
 
 from mlscore.detectors.code import automated_run, function_at, is_serving_file, serving_files
-from mlscore.detectors.common import Context, Outcome, best, code_evidence, hit_evidence
-from mlscore.detectors.data import HAND_RUN_RX, _checks, _constrained_models, _schema_uses
+from mlscore.detectors.common import (
+    Context,
+    Outcome,
+    best,
+    code_evidence,
+    hit_evidence,
+    report_checks,
+)
+from mlscore.detectors.data import HAND_RUN_RX, _constrained_models, _schema_uses
 from mlscore.models import Evidence, Level, Location
 
 SCHEDULED = ("ci_schedule", "schedule")
@@ -160,7 +167,7 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             kind="config")],
                                     "dependencies are audited only when a developer commits (a local pre-commit hook)"))
             break
-    outcomes.extend(_checks(ctx, "MON1"))
+    outcomes.extend(report_checks(ctx, "MON1"))
     result = best(outcomes)
     history = ctx.history()
     if result.level is Level.NONE and history is not None and history.bot_commits:
@@ -223,7 +230,7 @@ def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar],
                                 "the mlscore sidecar compares live input distributions with the training profile"))
-    outcomes.extend(_checks(ctx, "MON3"))
+    outcomes.extend(report_checks(ctx, "MON3"))
     return best(outcomes)
 
 
@@ -257,7 +264,7 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=line), kind="doc")],
                                     "a retraining cadence is documented"))
             break
-    outcomes.extend(_checks(ctx, "MON4"))
+    outcomes.extend(report_checks(ctx, "MON4"))
     result = best(outcomes)
     history = ctx.history()
     if result.level is not Level.AUTOMATED and history is not None:
@@ -332,7 +339,7 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, "test checks for non-finite values", kind="test")],
                                     "tests check numerical stability, but nothing guards live runs"))
             break
-    outcomes.extend(_checks(ctx, "MON5"))
+    outcomes.extend(report_checks(ctx, "MON5"))
     return best(outcomes)
 
 
@@ -385,7 +392,7 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             kind="test")],
                                     "a load test exists, run by hand"))
             break
-    outcomes.extend(_checks(ctx, "MON6"))
+    outcomes.extend(report_checks(ctx, "MON6"))
     return best(outcomes)
 
 
@@ -411,5 +418,5 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                                 f"{call.args[0] if call.args else call.name}")],
                                     "the served prediction distribution is collected but not alerted on"))
             break
-    outcomes.extend(_checks(ctx, "MON7"))
+    outcomes.extend(report_checks(ctx, "MON7"))
     return best(outcomes)
