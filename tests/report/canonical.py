@@ -17,36 +17,14 @@ from mlscore.models import (
     Target,
 )
 
-TITLES = {
-    "DATA1": "Feature expectations are captured in a schema.",
-    "DATA2": "All features are beneficial.",
-    "DATA3": "No feature's cost is too much.",
-    "DATA4": "Features adhere to meta-level requirements.",
-    "DATA5": "The data pipeline has appropriate privacy controls.",
-    "DATA6": "New features can be added quickly.",
-    "DATA7": "All input feature code is tested.",
-    "MODEL1": "Model specs are reviewed and submitted.",
-    "MODEL2": "Offline and online metrics correlate.",
-    "MODEL3": "All hyperparameters have been tuned.",
-    "MODEL4": "The impact of model staleness is known.",
-    "MODEL5": "A simpler model is not better.",
-    "MODEL6": "Model quality is sufficient on important data slices.",
-    "MODEL7": "The model is tested for considerations of inclusion.",
-    "INFRA1": "Training is reproducible.",
-    "INFRA2": "Model specs are unit tested.",
-    "INFRA3": "The ML pipeline is Integration tested.",
-    "INFRA4": "Model quality is validated before serving.",
-    "INFRA5": "The model is debuggable.",
-    "INFRA6": "Models are canaried before serving.",
-    "INFRA7": "Serving models can be rolled back.",
-    "MON1": "Dependency changes result in notification.",
-    "MON2": "Data invariants hold for inputs.",
-    "MON3": "Training and serving are not skewed.",
-    "MON4": "Models are not too stale.",
-    "MON5": "Models are numerically stable.",
-    "MON6": "Computing performance has not regressed.",
-    "MON7": "Prediction quality has not regressed.",
-}
+def _titles() -> dict[str, str]:
+    """The paper's short titles, from the rule catalog (the one place they are kept)."""
+    from mlscore.catalog import load_catalog
+
+    return {rule.id: rule.title for rule in load_catalog()}
+
+
+TITLES = _titles()
 
 BANDS = [
     (0.0, "0", "More of a research project than a productionized system."),
