@@ -215,6 +215,16 @@ def doc_sections(ctx: Context, heading_rx: re.Pattern[str], *, paths: re.Pattern
             yield DocSection(path, text.count("\n", 0, m.start()) + 1, m.group(2).strip(), body)
 
 
+def documented(ctx: Context, heading_rx: re.Pattern[str], body_rx: re.Pattern[str], summary: str,
+               rationale: str, *, also: re.Pattern[str] | None = None) -> list[Outcome]:
+    """The manual-level outcome of the first docs section whose heading and body match (``also``: a second
+    pattern the body must match), or nothing."""
+    for section in doc_sections(ctx, heading_rx, body_rx=body_rx):
+        if also is None or also.search(section.body):
+            return [Outcome(Level.MANUAL, [doc_evidence(section, summary)], rationale)]
+    return []
+
+
 def doc_evidence(section: DocSection, summary: str, level: Level = Level.MANUAL) -> Evidence:
     return Evidence(summary=f"{summary}: {section.heading[:70]}", location=Location(path=section.path, line=section.line),
                     level=level, kind="doc")

@@ -18,8 +18,7 @@ from mlscore.detectors.common import (
     best,
     code_evidence,
     dedupe,
-    doc_evidence,
-    doc_sections,
+    documented,
     finish,
     hit_evidence,
     report_checks,
@@ -367,10 +366,8 @@ def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                 "per-feature cost is measured" + (" automatically" if run else " by a script")))
     # a recorded review: a section about per-feature cost with measured values (not a plan or a TODO)
     heading = re.compile(r"(?i)(per[- ]feature|feature)[- ](cost|latency|budget|compute|price)")
-    for section in doc_sections(ctx, heading, body_rx=UNIT_RX):
-        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "per-feature cost recorded")],
-                                "the cost of each feature is assessed and recorded"))
-        break
+    outcomes += documented(ctx, heading, UNIT_RX, "per-feature cost recorded",
+                           "the cost of each feature is assessed and recorded")
     return finish(ctx, "DATA3", outcomes,
                   "feature cost is rarely visible in a repository; record the review as an attestation")
 
@@ -415,10 +412,8 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
                         r"licen[cs]e (review|compliance)|allowed sources|content filter")
     adhered = re.compile(r"(?i)\b(removed|excluded|dropped|filtered( out)?|not used|never used|reviewed|only (sites|sources|"
                          r"columns|features))\b")
-    for section in doc_sections(ctx, policy, body_rx=adhered):
-        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "data reviewed against a data-use requirement")],
-                                "the project's data or features were reviewed against a documented requirement"))
-        break
+    outcomes += documented(ctx, policy, adhered, "data reviewed against a data-use requirement",
+                           "the project's data or features were reviewed against a documented requirement")
     outcomes.extend(report_checks(ctx, "DATA4"))
     return best(outcomes)
 
@@ -446,10 +441,8 @@ def data5(ctx: Context, params: dict[str, Any]) -> Outcome:
     privacy = re.compile(r"(?i)privacy|retention|deletion|anonymi[sz]|pseudonymi[sz]|personal data|gdpr|data protection")
     control = re.compile(r"(?i)\b(hash(ed|es)?|pseudonym\w*|anonymi[sz]\w*|delete[ds]?|deletion|retention|encrypt\w*|"
                          r"access (is )?(restricted|limited)|least privilege|redact\w*)\b")
-    for section in doc_sections(ctx, privacy, body_rx=control):
-        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented privacy procedure")],
-                                "privacy controls for the pipeline's data are documented as a procedure"))
-        break
+    outcomes += documented(ctx, privacy, control, "documented privacy procedure",
+                           "privacy controls for the pipeline's data are documented as a procedure")
     return finish(ctx, "DATA5", outcomes,
                   "no privacy control over the pipeline's data is visible; attest reviewed controls")
 

@@ -11,8 +11,7 @@ from mlscore.detectors.common import (
     Outcome,
     best,
     code_evidence,
-    doc_evidence,
-    doc_sections,
+    documented,
     hit_evidence,
     report_checks,
 )
@@ -342,11 +341,9 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
     canary_doc = re.compile(r"(?i)canary|staged (rollout|release)|progressive (rollout|delivery)|shadow (deploy|traffic)|"
                             r"blue[- ]green")
     steps = re.compile(r"(?m)^[ \t]*(\d+\.|[-*])\s+\S|```|`[^`\n]{3,}`")
-    for section in doc_sections(ctx, canary_doc, body_rx=steps):
-        if re.search(r"(?i)\d+\s*%|traffic|share|subset|replica|staging", section.body):
-            outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented canary procedure")],
-                                    "a canary procedure is documented and carried out by people"))
-            break
+    outcomes += documented(ctx, canary_doc, steps, "documented canary procedure",
+                           "a canary procedure is documented and carried out by people",
+                           also=re.compile(r"(?i)\d+\s*%|traffic|share|subset|replica|staging"))
     outcomes.extend(report_checks(ctx, "INFRA6"))
     return best(outcomes)
 

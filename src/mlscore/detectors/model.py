@@ -13,8 +13,7 @@ from mlscore.detectors.common import (
     Outcome,
     best,
     code_evidence,
-    doc_evidence,
-    doc_sections,
+    documented,
     finish,
     report_checks,
     script_lines,
@@ -213,14 +212,11 @@ def _tuning_in_pipeline(ctx: Context, found: list[Outcome]) -> list[Outcome]:
 # -- MODEL4: staleness impact (people or data) -----------------------------------------------------------
 
 def model4(ctx: Context, params: dict[str, Any]) -> Outcome:
-    outcomes = []
     heading = re.compile(r"(?i)stale|model age|backtest|model decay|older model|aging|ageing")
     measured = re.compile(r"(?i)(\bauc\b|accuracy|f1|precision|recall|rmse|mae|error)[^\n]{0,200}\d|\d[^\n]{0,200}"
                           r"(\bauc\b|accuracy|f1|precision|recall|rmse|mae|error)")
-    for section in doc_sections(ctx, heading, body_rx=measured):
-        outcomes.append(Outcome(Level.MANUAL, [doc_evidence(section, "documented quality against model age")],
-                                "quality against model age is measured and recorded"))
-        break
+    outcomes = documented(ctx, heading, measured, "documented quality against model age",
+                          "quality against model age is measured and recorded")
     backtests = re.compile(r"(?i)(^|/)[^/]*(backtest|staleness|stale|model_age|decay|aging)[^/]*\.py$")
     metric_call = re.compile(r"(?i)(roc_auc|accuracy|f1|precision|recall|mse|mae|rmse|r2|log_loss)\w*\s*\(")
     for path, line, run in script_lines(ctx, backtests, metric_call):
