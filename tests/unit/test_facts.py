@@ -89,6 +89,20 @@ def test_index_git_ref_reads_the_object_store_not_the_work_tree(tmp_path: Path) 
     assert repo.head.commit.hexsha == second and not (root / "old.py").exists()
 
 
+def test_index_git_ref_of_a_subdirectory_lists_it_relative(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    repo = init_repo(root)
+    write_files(root, {"README.md": "top\n", "proj/train.py": "EPOCHS = 1\n", "proj/tests/test_x.py": "x = 1\n"})
+    commit_all(repo, "first")
+    write_files(root, {"proj/train.py": "EPOCHS = 2\n"})
+    commit_all(repo, "second")
+
+    index = index_git_ref(root / "proj", "HEAD~1")
+
+    assert index.paths() == ["tests/test_x.py", "train.py"]
+    assert index.read_text("train.py") == "EPOCHS = 1\n"
+
+
 def test_index_git_ref_unknown_ref_is_an_input_error(git_repo: GitRepoFactory) -> None:
     root, _repo = git_repo({"a.py": "a = 1\n"})
     with pytest.raises(InputError, match="cannot read git ref 'no-such-branch'"):

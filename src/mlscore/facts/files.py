@@ -270,19 +270,30 @@ def _ignored(rel: str, name: str, patterns: list[str]) -> bool:
 
 
 def index_git_ref(root: Path, ref: str) -> FileIndex:
-    """Index the tree of ``ref`` straight from the object store; the work tree is never touched."""
+    """Index the tree of ``ref`` straight from the object store; the work tree is never touched.
+
+    ``root`` may be a subdirectory of the repository: then only that part of the commit's tree is indexed,
+    with paths relative to ``root``, as for the work tree.
+    """
     import git  # gitpython, imported only for history and refs
 
     from mlscore.errors import InputError
 
     try:
-        repo = git.Repo(root, search_parent_directories=False)
+        repo = git.Repo(root, search_parent_directories=True)
         repo.git.update_environment(**GIT_SAFE_ENV)
+        top = Path(repo.working_tree_dir or root).resolve()
+        prefix = root.resolve().relative_to(top).as_posix()
+        prefix = "" if prefix == "." else prefix + "/"
         commit = repo.commit(ref)
     except Exception as exc:  # noqa: BLE001 - gitpython and gitdb raise many kinds (BadName, BadObject...)
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{root}: cannot read git ref {ref!r}: {first}") from None
-    out = repo.git.ls_tree("-r", "-l", "-z", "--full-tree", commit.hexsha)
+        if type(exc).__name__ in ("BadName", "BadObject"):
+            reason = "no such branch, tag or commit (with actions/checkout, fetch-depth: 0 fetches the history)"
+        else:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{root}: cannot read git ref {ref!r}: {reason}") from None
+    args = ["-r", "-l", "-z", "--full-tree", commit.hexsha] + (["--", prefix] if prefix else [])
+    out = repo.git.ls_tree(*args)
     entries: dict[str, FileEntry] = {}
     shas: dict[str, str] = {}
     for record in out.split("\0"):
@@ -293,6 +304,10 @@ def index_git_ref(root: Path, ref: str) -> FileIndex:
         if kind != "blob":
             continue
         link = mode == "120000"
+        if prefix:
+            if not name.startswith(prefix):
+                continue
+            name = name[len(prefix):]
         entries[name] = FileEntry(name, 0 if size == "-" else int(size), symlink=link)
         shas[name] = sha
     return FileIndex(str(root), dict(sorted(entries.items())), _GitReader(repo, shas), True, commit.hexsha, ref)
