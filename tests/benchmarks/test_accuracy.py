@@ -79,7 +79,7 @@ def test_summary_measures():
     assert s["confusion"] == [[1, 0, 1], [1, 0, 0], [0, 0, 1]]
     assert s["per_test"]["DATA1"] == {"exact": 1, "n": 1}
     assert acc.meets("section_mae", s["section_mae"]) is False
-    assert acc.meets("kappa", 0.8) is True
+    assert acc.meets("kappa", 0.9) is True and acc.meets("kappa", 0.89) is False
 
 
 def _label_file(tmp_path: Path, scores: dict[str, float]) -> Path:
@@ -143,10 +143,36 @@ def test_real_label_files_load_when_present():
     if not labels_dir.is_dir():
         pytest.skip("dev-corpus labels not on this machine")
     files = acc.load_labels(labels_dir)
-    assert len(files) == 8
-    assert sum(len(f.labels) for f in files) == 224
-    scores = [float(v["score"]) for f in files for v in f.labels.values()]
-    assert (scores.count(0.0), scores.count(0.5), scores.count(1.0)) == (156, 39, 29)
+    batches = acc.load_batches(acc.DEFAULT_BATCHES)
+    assert {f.repo for f in files} == set(batches)  # every labelled repository is in a batch, and only those
+    assert all(len(f.labels) == 28 for f in files)
+    assert {f.repo: f.commit for f in files} == {
+        line.split()[1]: line.split()[2] for line in acc.DEFAULT_BATCHES.read_text().splitlines()
+        if line.strip() and not line.startswith("#")}
+
+
+def test_evidence_paths_of_labels():
+    assert acc.evidence_path("'src/train.py:61-72,89-95 RandomForestRegressor spec'") == "src/train.py"
+    assert acc.evidence_path("nb/eda.ipynb cells 3-5 outputs") == "nb/eda.ipynb"
+    assert acc.evidence_path("a/{{ cookiecutter.repo_name }}/conf/x.yml:4-12 list") == "a/{{ cookiecutter.repo_name }}/conf/x.yml"
+    assert acc.evidence_path("README.md the table") == "README.md"
+    pair = acc.Pair("o/r", "DATA1", 1.0, 1.0, label_evidence=("src/a.py:3 x", "docs/b.md:1 y"), ours_paths=("./docs/b.md",))
+    assert pair.evidence_agrees
+    assert not acc.Pair("o/r", "DATA1", 1.0, 1.0, label_evidence=("src/a.py:3 x",), ours_paths=("src/b.py",)).evidence_agrees
+
+
+def test_batches_are_reported_apart(tmp_path):
+    labels = [acc.Pair("a/x", r, 1.0 if r == "DATA1" else 0.0, 1.0 if r == "DATA1" else 0.0) for r in acc.RULE_IDS]
+    labels += [acc.Pair("b/y", r, 1.0 if r == "DATA1" else 0.0, 0.0) for r in acc.RULE_IDS]
+    tuned, new = acc.summarise(labels[:28]), acc.summarise(labels[28:])
+    text = acc.render_text(acc.summarise(labels), labels, [], "t", {"tuned": tuned, "new": new})
+    assert tuned["final_exact_count"] == 1 and new["nonzero_right_count"] == 0 and new["precision"] is None
+    by_batch = text.split("By batch", 1)[1]
+    row = next(line for line in by_batch.splitlines() if line.startswith("nonzero labels found"))
+    assert "1/1 = 100.0%" in row and "0/1 = 0.0%" in row
+    batches_file = tmp_path / "b.txt"
+    batches_file.write_text("# c\ntuned a/x 1\nnew b/y 2\n")
+    assert acc.load_batches(batches_file) == {"a/x": "tuned", "b/y": "new"}
 
 
 def test_label_file_path_key_points_at_the_checkout(tmp_path):
