@@ -148,3 +148,17 @@ def function_at(py: PyFacts, line: int) -> Function | None:
         if fn.line <= line <= fn.end_line:
             return fn
     return None
+
+
+#: Modules on the standard training, data-loading or serving path: a raising check there is a guard (G5e).
+GUARD_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(train|pipeline|load|ingest|prepare|jobs?|flow|dag|main|infer|predict|serv|"
+                           r"data|dataset|io|read|etl|app|api)[^/]*(/|\.py$)")
+#: Code people run by hand, whatever its name says.
+HAND_RUN_RX = re.compile(r"(?i)(^|/)(scripts?|tools|notebooks?|examples?|docs?|benchmarks?|sandbox|playground|"
+                         r"experiments?|scratch)/")
+
+
+def on_standard_path(path: str) -> bool:
+    """Whether ``path`` is part of the standard training, data-loading or serving code (a guard there acts on
+    every run: LABELING.md G5e), rather than a script someone runs by hand."""
+    return bool(GUARD_PATH_RX.search(path)) and not HAND_RUN_RX.search(path)

@@ -318,9 +318,14 @@ def mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
     return None
 
 
-def finish(ctx: Context, rule_id: str, outcomes: list[Outcome], when_none: str | None = None) -> Outcome:
-    """Add the evidence of saved data/probe reports, take the best outcome, and explain an empty result."""
-    result = best([*outcomes, *report_checks(ctx, rule_id)])
+def finish(ctx: Context, rule_id: str, outcomes: list[Outcome], when_none: str | None = None, *,
+           report: bool = True) -> Outcome:
+    """Add the evidence of the signal catalog and of saved data/probe reports (``report``), take the best outcome,
+    and explain an empty result."""
+    from mlscore.detectors.signal_levels import signal_outcomes
+
+    extra = report_checks(ctx, rule_id) if report else []
+    result = best([*outcomes, *extra, *signal_outcomes(ctx, rule_id)])
     if result.level is Level.NONE and when_none:
         result.rationale = when_none
     return result

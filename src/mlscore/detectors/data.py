@@ -10,18 +10,17 @@ from mlscore.detectors.code import (
     automated_run,
     is_serving_file,
     level_of_tests,
+    on_standard_path,
     tests_using,
 )
 from mlscore.detectors.common import (
     Context,
     Outcome,
-    best,
     code_evidence,
     dedupe,
     documented,
     finish,
     hit_evidence,
-    report_checks,
     script_lines,
 )
 from mlscore.facts.python import is_test_path
@@ -195,8 +194,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
                     "test")], "data expectations are asserted on real data in CI"))
                 break
     # results of `mlscore data` runs given to the audit
-    outcomes.extend(report_checks(ctx, "DATA1"))
-    return best(outcomes)
+    return finish(ctx, "DATA1", outcomes)
 
 
 SCHEMA_FILE_RX = re.compile(r"(?i)(^|/)([^/]*schema[^/]*\.(json|ya?ml|pbtxt)|expectations?/[^/]+\.json|"
@@ -204,20 +202,6 @@ SCHEMA_FILE_RX = re.compile(r"(?i)(^|/)([^/]*schema[^/]*\.(json|ya?ml|pbtxt)|exp
 JSON_SCHEMA_KW_RX = re.compile(r'"(minimum|maximum|exclusiveMinimum|exclusiveMaximum|enum|pattern|minLength|maxLength)"\s*:|'
                                r"\b(min_value|max_value|allowed_values|expectation_type|minimum|maximum)\s*:|"
                                r"int_domain|float_domain|string_domain")
-#: Modules on the standard training, data-loading or serving path: a raising check there is a guard (G5e).
-GUARD_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(train|pipeline|load|ingest|prepare|jobs?|flow|dag|main|infer|predict|serv|"
-                           r"data|dataset|io|read|etl|app|api)[^/]*(/|\.py$)")
-#: Code people run by hand, whatever its name says.
-HAND_RUN_RX = re.compile(r"(?i)(^|/)(scripts?|tools|notebooks?|examples?|docs?|benchmarks?|sandbox|playground|"
-                         r"experiments?|scratch)/")
-
-
-def on_standard_path(path: str) -> bool:
-    """Whether ``path`` is part of the standard training, data-loading or serving code (a guard there acts on
-    every run: LABELING.md G5e), rather than a script someone runs by hand."""
-    return bool(GUARD_PATH_RX.search(path)) and not HAND_RUN_RX.search(path)
-
-
 VALIDATOR_NAME_RX = re.compile(r"(?i)^(validate|check|verify|assert|enforce)\w*")
 
 
@@ -335,8 +319,7 @@ def data2(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"feature analysis with recorded outputs: {m.group(0)}",
                                                             location=Location(path=nb.path), kind="notebook")],
                                     "a notebook records a feature analysis"))
-    outcomes.extend(report_checks(ctx, "DATA2"))
-    return best(outcomes)
+    return finish(ctx, "DATA2", outcomes)
 
 
 def _global_attribution(ctx: Context, path: str) -> bool:
@@ -414,8 +397,7 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
                          r"columns|features))\b")
     outcomes += documented(ctx, policy, adhered, "data reviewed against a data-use requirement",
                            "the project's data or features were reviewed against a documented requirement")
-    outcomes.extend(report_checks(ctx, "DATA4"))
-    return best(outcomes)
+    return finish(ctx, "DATA4", outcomes)
 
 
 # -- DATA5: privacy controls -----------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from mlscore.detectors.code import automated_run, level_of_tests, serving_exists
 from mlscore.detectors.common import (
     Context,
     Outcome,
-    best,
     code_evidence,
     documented,
+    finish,
     hit_evidence,
     report_checks,
 )
@@ -208,7 +208,7 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     + (" in CI" if run else ", but nothing runs it automatically")))
             found_manual = True  # automated-first order: nothing after this can be better
             break
-    return best(outcomes)
+    return finish(ctx, "INFRA3", outcomes)
 
 
 # -- INFRA4: model quality validated before serving ----------------------------------------------------
@@ -250,8 +250,7 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [site.evidence(f"model validation: {site.callee('validate_evaluation_results|Evaluator|MetricThreshold')}", level, run)],
                                 "a validation step blesses the model before it is pushed"))
-    outcomes.extend(report_checks(ctx, "INFRA4"))
-    return best(outcomes)
+    return finish(ctx, "INFRA4", outcomes)
 
 
 def _hardcoded_metric(py: Any, line: str) -> bool:
@@ -320,7 +319,7 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="explainer configured in serving",
                                                             location=Location(path=m.path, line=m.line), kind="manifest")],
                                     "an explain endpoint is configured"))
-    return best(outcomes)
+    return finish(ctx, "INFRA5", outcomes)
 
 
 # -- INFRA6: canaried before serving -----------------------------------------------------------------
@@ -344,8 +343,7 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes += documented(ctx, canary_doc, steps, "documented canary procedure",
                            "a canary procedure is documented and carried out by people",
                            also=re.compile(r"(?i)\d+\s*%|traffic|share|subset|replica|staging"))
-    outcomes.extend(report_checks(ctx, "INFRA6"))
-    return best(outcomes)
+    return finish(ctx, "INFRA6", outcomes)
 
 
 # -- INFRA7: rollback ---------------------------------------------------------------------------------
@@ -398,5 +396,4 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=line), kind="doc")],
                                     "a rollback procedure is documented"))
             break
-    outcomes.extend(report_checks(ctx, "INFRA7"))
-    return best(outcomes)
+    return finish(ctx, "INFRA7", outcomes)

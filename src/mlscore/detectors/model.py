@@ -11,11 +11,9 @@ from mlscore.detectors.common import (
     SIMPLE_MODEL_RX,
     Context,
     Outcome,
-    best,
     code_evidence,
     documented,
     finish,
-    report_checks,
     script_lines,
 )
 from mlscore.facts.python import is_test_path
@@ -182,8 +180,7 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=1), kind="config")],
                                     "a sweep configuration exists"))
     outcomes.extend(_tuning_in_pipeline(ctx, outcomes))
-    outcomes.extend(report_checks(ctx, "MODEL3"))
-    result = best(outcomes)
+    result = finish(ctx, "MODEL3", outcomes)
     if result.level is Level.MANUAL:
         result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the trained"
                              " model, e.g. a DVC tuning stage whose output is a dependency of the training stage)")
@@ -268,8 +265,7 @@ def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     + (" in an automated pipeline" if run else "")))
     if not outcomes:
         outcomes.extend(_baseline_across_files(ctx))
-    outcomes.extend(report_checks(ctx, "MODEL5"))
-    return best(outcomes)
+    return finish(ctx, "MODEL5", outcomes)
 
 
 METRIC_CALL_RX = re.compile(r"(?i)\b(\w*score|roc_auc\w*|accuracy\w*|f1\w*|log_loss|mean_\w+_error|r2\w*|"
@@ -349,8 +345,7 @@ def model6(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded per-slice metrics",
                                                             location=Location(path=path, line=1), kind="doc")],
                                     "per-slice results are recorded"))
-    outcomes.extend(report_checks(ctx, "MODEL6"))
-    return best(outcomes)
+    return finish(ctx, "MODEL6", outcomes)
 
 
 # -- MODEL7: inclusion ------------------------------------------------------------------------------------
@@ -392,6 +387,5 @@ def model7(ctx: Context, params: dict[str, Any]) -> Outcome:
                 outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="recorded metrics per demographic group",
                                                                 location=Location(path=path, line=1), kind="doc")],
                                         "metrics across demographic groups are recorded"))
-    outcomes.extend(report_checks(ctx, "MODEL7"))
-    return best(outcomes)
+    return finish(ctx, "MODEL7", outcomes)
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlscore.detectors.code import automated_run, function_at, is_serving_file, serving_files
+from mlscore.detectors.code import HAND_RUN_RX, automated_run, function_at, is_serving_file, serving_files
 from mlscore.detectors.common import (
     Context,
     Outcome,
-    best,
     code_evidence,
+    finish,
     hit_evidence,
-    report_checks,
 )
-from mlscore.detectors.data import HAND_RUN_RX, _constrained_models, _schema_uses
+from mlscore.detectors.data import _constrained_models, _schema_uses
 from mlscore.models import Evidence, Level, Location
 
 SCHEDULED = ("ci_schedule", "schedule")
@@ -167,8 +166,7 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             kind="config")],
                                     "dependencies are audited only when a developer commits (a local pre-commit hook)"))
             break
-    outcomes.extend(report_checks(ctx, "MON1"))
-    result = best(outcomes)
+    result = finish(ctx, "MON1", outcomes)
     history = ctx.history()
     if result.level is Level.NONE and history is not None and history.bot_commits:
         bots = ", ".join(f"{n} {bot}" for bot, n in sorted(history.bot_commits.items()))
@@ -202,7 +200,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [Evidence(summary=f"{check.title}: {check.message}",
                                                             location=Location(path=source), kind=kind)],
                                     f"a saved `mlscore {kind}` report checked serving inputs"))
-    return best(outcomes)
+    return finish(ctx, "MON2", outcomes, report=False)
 
 
 # -- MON3: training/serving skew ---------------------------------------------------------------------
@@ -230,8 +228,7 @@ def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar],
                                 "the mlscore sidecar compares live input distributions with the training profile"))
-    outcomes.extend(report_checks(ctx, "MON3"))
-    return best(outcomes)
+    return finish(ctx, "MON3", outcomes)
 
 
 # -- MON4: models not too stale ----------------------------------------------------------------------
@@ -264,8 +261,7 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=path, line=line), kind="doc")],
                                     "a retraining cadence is documented"))
             break
-    outcomes.extend(report_checks(ctx, "MON4"))
-    result = best(outcomes)
+    result = finish(ctx, "MON4", outcomes)
     history = ctx.history()
     if result.level is not Level.AUTOMATED and history is not None:
         from mlscore.detectors.model import model_specs
@@ -339,8 +335,7 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, line, "test checks for non-finite values", kind="test")],
                                     "tests check numerical stability, but nothing guards live runs"))
             break
-    outcomes.extend(report_checks(ctx, "MON5"))
-    return best(outcomes)
+    return finish(ctx, "MON5", outcomes)
 
 
 # -- MON6: computing performance ---------------------------------------------------------------------
@@ -392,8 +387,7 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             kind="test")],
                                     "a load test exists, run by hand"))
             break
-    outcomes.extend(report_checks(ctx, "MON6"))
-    return best(outcomes)
+    return finish(ctx, "MON6", outcomes)
 
 
 # -- MON7: prediction quality on served data -----------------------------------------------------------
@@ -418,5 +412,4 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                                 f"{call.args[0] if call.args else call.name}")],
                                     "the served prediction distribution is collected but not alerted on"))
             break
-    outcomes.extend(report_checks(ctx, "MON7"))
-    return best(outcomes)
+    return finish(ctx, "MON7", outcomes)

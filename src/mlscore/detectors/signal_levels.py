@@ -1,0 +1,110 @@
+"""Judgment over the signal catalog: a signal hit becomes a level under LABELING.md's conditions.
+
+The catalog (``rules/signals/``) says what a mechanism is and under which condition it earns 0.5 or 1; this module
+decides whether the condition holds in the audited tree, from the automation model (what CI, pipelines and
+schedulers run), the serving path, and the standard training path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlscore.detectors.code import is_serving_file, on_standard_path
+from mlscore.detectors.common import Context, Outcome, Run
+from mlscore.models import Evidence, Level, Location
+from mlscore.signals.scan import Command, SignalHit
+
+__all__ = ["hits", "judge", "signal_outcomes"]
+
+_EVIDENCE_KIND = {"python": "code", "yaml": "config", "cloudformation": "manifest", "terraform": "manifest",
+                  "shell": "ci", "text": "config", "docs": "doc", "path": "config"}
+_OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
+_WHY_NOT = {
+    "reached": "nothing runs it automatically",
+    "pipeline": "no pipeline or schedule runs it on the project's real data",
+    "scheduled": "it runs only when someone runs it or pushes, not on a schedule",
+    "serving": "it is not on the serving path",
+    "guard": "it is not on the standard training or serving path",
+}
+
+
+def hits(ctx: Context) -> list[SignalHit]:
+    """Every catalog hit in the audited tree (scanned once per audit)."""
+
+    def compute() -> list[SignalHit]:
+        from mlscore.signals import scanner
+
+        commands = [Command(text, run.location.path, run.location.line, run)
+                    for text, run in ctx.automation.invocations]
+        dirs = tuple(ctx.cache.get("signal_dirs", ()))
+        return scanner(dirs).scan(ctx.facts, commands)  # type: ignore[no-any-return]
+
+    return ctx.memo("signal_hits", compute)  # type: ignore[no-any-return]
+
+
+def _runs(ctx: Context, hit: SignalHit) -> list[Run]:
+    runs = [hit.run] if hit.run is not None else ctx.automation.effective(hit.path)
+    return [r for r in runs if r is not None and (not r.swallowed or r.surfaced)]
+
+
+def _holds(ctx: Context, hit: SignalHit, condition: str) -> tuple[bool, Run | None]:
+    """Whether ``condition`` holds for ``hit``, and the run that makes it hold."""
+    if condition == "always":
+        return True, None
+    if condition == "never":
+        return False, None
+    if condition == "guard":
+        return (not hit.is_test and hit.cell is None and on_standard_path(hit.path)), None
+    if condition == "serving":
+        if hit.kind != "python":
+            return True, None
+        py = ctx.facts.py(hit.path) if hit.path.endswith(".py") else None
+        return (py is not None and is_serving_file(ctx, py)), None
+    runs = _runs(ctx, hit)
+    if condition == "reached":
+        chosen = runs
+    elif condition == "pipeline":
+        chosen = [r for r in runs if r.kind in _OUTCOME_KINDS or r.real_data]
+    elif condition == "scheduled":
+        chosen = [r for r in runs if r.scheduled]
+    else:  # pragma: no cover - the model validates conditions
+        raise ValueError(f"unknown condition {condition!r}")
+    return bool(chosen), (chosen[0] if chosen else None)
+
+
+def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
+    """The level ``hit`` earns for ``rule_id``, with its evidence, or None when it earns nothing."""
+    how = hit.signal.informs.get(rule_id)
+    if how is None:
+        return None
+    auto, run = _holds(ctx, hit, how.automated)
+    if auto:
+        level = Level.AUTOMATED
+        rationale = hit.signal.title + (f" (run by {run.describe()})" if run is not None else "")
+    else:
+        manual, run = _holds(ctx, hit, how.manual)
+        if not manual:
+            return None
+        level = Level.MANUAL
+        why = _WHY_NOT.get(how.automated)
+        rationale = hit.signal.title + (f"; {why}" if why else "")
+    kind: Any = _EVIDENCE_KIND[hit.kind]
+    if hit.kind == "python":
+        kind = "notebook" if hit.cell is not None else "test" if hit.is_test else "code"
+    elif hit.kind == "shell" and hit.run is None:
+        kind = "code"
+    cell = f" (cell {hit.cell})" if hit.cell is not None else ""
+    evidence = Evidence(summary=f"{hit.signal.title}: {hit.text}{cell}"[:240],
+                        location=Location(path=hit.path, line=hit.line), level=level, kind=kind,
+                        trigger=run.describe() if run is not None else None)
+    return Outcome(level, [evidence], rationale)
+
+
+def signal_outcomes(ctx: Context, rule_id: str) -> list[Outcome]:
+    """One outcome per signal hit that informs ``rule_id`` (strongest first is left to ``best``)."""
+    out = []
+    for hit in hits(ctx):
+        outcome = judge(ctx, hit, rule_id)
+        if outcome is not None:
+            out.append(outcome)
+    return out

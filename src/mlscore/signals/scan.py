@@ -1,0 +1,558 @@
+"""Find the catalog's signals in a tree's facts: one multi-pattern pass over every text, then structure.
+
+Every matcher contributes lower-case literals (the last name of a Python callee, the last key of a YAML path, a
+CloudFormation type...). One Aho-Corasick automaton of all of them runs once over each text file; only the
+(file, signal) pairs whose literal occurs are then checked against structure: the Python AST (already parsed
+facts), YAML/JSON documents (parsed once per file, line-aware), Terraform blocks, shell commands, lines, docs
+sections. Every pattern is RE2 (linear time), so no repository text can make the scan backtrack.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlscore.facts import linear
+from mlscore.facts.python import PyFacts
+from mlscore.facts.repo import RepoFacts, required_literals
+from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates
+from mlscore.signals.model import Matcher, Signal
+
+__all__ = ["Command", "Scanner", "SignalHit"]
+
+#: At most this many hits of one signal are kept: enough evidence, bounded work on a monorepo.
+MAX_HITS_PER_SIGNAL = 40
+#: Nesting deeper than this in a YAML/JSON document is not walked.
+MAX_DEPTH = 64
+#: Lines longer than this are not searched line by line (minified JSON, data dumps).
+MAX_LINE = 4000
+
+YAML_SUFFIXES = (".yml", ".yaml", ".json")
+CFN_SUFFIXES = (".yml", ".yaml", ".json", ".template")
+SHELL_SUFFIXES = (".sh", ".bash")
+SHELL_NAMES = ("Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Dockerfile", "Containerfile",
+               "Jenkinsfile", "Procfile")
+DOC_SUFFIXES = (".md", ".rst", ".markdown", ".txt")
+COMMENT_PREFIXES = ("#", "//", "<!--", "REM ")
+
+
+@dataclass(frozen=True, slots=True)
+class SignalHit:
+    """One place a signal was found."""
+
+    signal: Signal
+    kind: str  # the matcher kind: python, yaml, cloudformation, terraform, shell, text, docs, path
+    path: str
+    line: int | None
+    text: str
+    cell: int | None = None  # notebooks: the 0-based cell index
+    run: Any = None  # shell matches of an automated command: the Run that executes it
+    is_test: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command the automation model resolved, with how it runs (for shell matchers)."""
+
+    text: str
+    path: str
+    line: int | None
+    run: Any
+
+
+def _name_literal(name: str) -> str | None:
+    last = name.rsplit(".", 1)[-1].lower()
+    return last if len(last) >= 3 else None
+
+
+def _key_literal(path: str) -> str | None:
+    parts = [p for p in path.split(".") if p != "*"]
+    return parts[-1].lower() if parts and len(parts[-1]) >= 3 else None
+
+
+def _literals(m: Matcher) -> tuple[str, ...] | None:
+    """Lower-case substrings one of which every text matching ``m`` contains; None when there are none."""
+    spec = m.spec
+    found: list[str | None]
+    if m.kind == "python":
+        names = (*spec.calls, *spec.decorators, *spec.bases) or spec.imports
+        found = [_name_literal(n) for n in names]
+    elif m.kind == "yaml":
+        found = [_key_literal(k) for k in spec.keys]
+    elif m.kind == "cloudformation":
+        found = [spec.type.lower()]
+    elif m.kind == "terraform":
+        found = [spec.resource.lower()]
+    elif m.kind in ("shell", "text"):
+        if spec.literals:
+            return tuple(x.lower() for x in spec.literals)
+        pattern = spec.command if m.kind == "shell" else spec.pattern
+        return required_literals(pattern.replace("(?i)", ""))
+    else:
+        return None
+    if not found or any(f is None for f in found):
+        return None
+    return tuple(sorted({f for f in found if f}))
+
+
+def _glob_match(path: str, globs: Sequence[str]) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(path, g) or ("/" not in g and fnmatch.fnmatchcase(name, g)) for g in globs)
+
+
+def _kind_wants(kind: str, path: str) -> bool:
+    """Whether files of this path can hold a match of this matcher kind."""
+    name = path.rsplit("/", 1)[-1]
+    if kind == "python":
+        return path.endswith((".py", ".ipynb"))
+    if kind == "yaml":
+        return path.endswith(YAML_SUFFIXES)
+    if kind == "cloudformation":
+        return path.endswith(CFN_SUFFIXES)
+    if kind == "terraform":
+        return path.endswith(".tf")
+    if kind == "shell":
+        return path.endswith(SHELL_SUFFIXES) or name in SHELL_NAMES or name.startswith(("Dockerfile", "Jenkinsfile"))
+    return kind == "text"
+
+
+@dataclass
+class _Compiled:
+    signal: Signal
+    index: int
+    matcher: Matcher
+    literals: tuple[str, ...] | None
+
+
+class Scanner:
+    """The catalog compiled once: one automaton for all literals, matchers grouped by kind."""
+
+    def __init__(self, signals: Sequence[Signal]) -> None:
+        import ahocorasick
+
+        self.signals = tuple(signals)
+        self._compiled: list[_Compiled] = []
+        self._by_literal: dict[str, list[int]] = {}
+        self._unfiltered: list[int] = []  # matchers with no literal: checked on every file of their kind
+        for signal in self.signals:
+            for i, matcher in enumerate(signal.match):
+                compiled = _Compiled(signal, i, matcher, _literals(matcher))
+                slot = len(self._compiled)
+                self._compiled.append(compiled)
+                if matcher.kind in ("docs", "path"):
+                    continue
+                if compiled.literals is None:
+                    self._unfiltered.append(slot)
+                else:
+                    for literal in compiled.literals:
+                        self._by_literal.setdefault(literal, []).append(slot)
+        automaton = ahocorasick.Automaton()
+        for literal, slots in self._by_literal.items():
+            automaton.add_word(literal, tuple(slots))
+        if len(automaton):
+            automaton.make_automaton()
+        self._automaton = automaton
+
+    # -- the pass -------------------------------------------------------------------------------
+    def candidates(self, text: str) -> set[int]:
+        """Matcher slots whose literals occur in ``text`` (one pass of the automaton)."""
+        found: set[int] = set()
+        if len(self._automaton):
+            for _end, slots in self._automaton.iter(text.lower()):
+                found.update(slots)
+        return found
+
+    def scan(self, facts: RepoFacts, commands: Iterable[Command] = ()) -> list[SignalHit]:
+        """Every hit of every signal in ``facts``; ``commands``: what CI and schedulers run (shell matchers)."""
+        state = _ScanState(facts)
+        hits: list[SignalHit] = []
+        counts: dict[str, int] = {}
+
+        def keep(new: Iterable[SignalHit]) -> None:
+            for hit in new:
+                n = counts.get(hit.signal.id, 0)
+                if n < MAX_HITS_PER_SIGNAL:
+                    counts[hit.signal.id] = n + 1
+                    hits.append(hit)
+
+        texts: list[tuple[str, str]] = list(facts.texts.items())
+        texts += [(nb.path, nb.code) for nb in facts.notebooks.values() if nb.error is None]
+        for path, text in texts:
+            slots = self.candidates(text)
+            slots.update(self._unfiltered)
+            for slot in sorted(slots):
+                c = self._compiled[slot]
+                if counts.get(c.signal.id, 0) >= MAX_HITS_PER_SIGNAL or not _kind_wants(c.matcher.kind, path):
+                    continue
+                keep(_match_file(c, path, text, state))
+        command_list = list(commands)
+        for c in self._compiled:
+            kind = c.matcher.kind
+            if kind == "shell" and command_list:
+                keep(_match_commands(c, command_list))
+            elif kind == "docs":
+                keep(_match_docs(c, facts, state))
+            elif kind == "path":
+                keep(_match_paths(c, facts))
+        return _with_requirements(hits)
+
+
+def _with_requirements(hits: list[SignalHit]) -> list[SignalHit]:
+    """Drop hits whose signal requires other signals that did not match in the same file."""
+    by_file: dict[str, set[str]] = {}
+    for hit in hits:
+        by_file.setdefault(hit.path, set()).add(hit.signal.id)
+    return [h for h in hits if all(r in by_file.get(h.path, ()) for r in h.signal.requires)]
+
+
+@dataclass
+class _ScanState:
+    """Per-scan caches: parsed YAML/JSON documents and notebook facts, each built at most once."""
+
+    facts: RepoFacts
+    docs: dict[str, list[Any]] = field(default_factory=dict)
+    sections: list[tuple[str, int, str, str]] | None = None
+
+    def python(self, path: str) -> PyFacts | None:
+        if path.endswith(".ipynb"):
+            nb = self.facts.notebooks.get(path)
+            return nb.python if nb is not None and nb.error is None else None
+        py = self.facts.py(path)
+        return py if py is not None and py.error is None else None
+
+    def documents(self, path: str, text: str) -> list[Any]:
+        cached = self.docs.get(path)
+        if cached is not None:
+            return cached
+        docs: list[Any] = []
+        if path.endswith((".json", ".template")) and text.lstrip()[:1] in ("{", "["):
+            try:
+                docs = [json.loads(text)]
+            except (ValueError, RecursionError):
+                docs = []
+        else:
+            source = strip_templates(text) if ("{{" in text or "{%" in text) else text
+            docs, _diags = load_yaml_docs(path, source)  # the extractors report malformed files
+        self.docs[path] = docs
+        return docs
+
+
+# -- per-kind matching ------------------------------------------------------------------------------
+
+
+def _match_file(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
+    kind = c.matcher.kind
+    if kind == "python":
+        yield from _match_python(c, path, state)
+    elif kind == "yaml":
+        yield from _match_yaml(c, path, text, state)
+    elif kind == "cloudformation":
+        yield from _match_cloudformation(c, path, text, state)
+    elif kind == "terraform":
+        yield from _match_terraform(c, path, text)
+    elif kind == "shell":
+        yield from _match_lines(c, path, text, c.matcher.spec.command, shell=True)
+    elif kind == "text":
+        spec = c.matcher.spec
+        if not spec.files or _glob_match(path, spec.files):
+            yield from _match_lines(c, path, text, spec.pattern)
+
+
+def _name_matches(callee: str, wanted: str, imported: set[str]) -> bool:
+    if callee == wanted or callee.endswith("." + wanted):
+        return True
+    last = wanted.rsplit(".", 1)[-1]
+    return "." in wanted and callee == last and last in imported  # `from tfma import SlicingSpec`
+
+
+def _import_matches(imp: Any, prefixes: Sequence[str]) -> bool:
+    """Whether an import brings in one of the modules ``prefixes`` (or a part or a parent of one)."""
+    mod = imp.module.lstrip(".")
+    for prefix in prefixes:
+        if mod and (mod == prefix or mod.startswith(prefix + ".") or prefix.startswith(mod + ".")):
+            return True
+        if any(f"{mod}.{n}" == prefix or f"{mod}.{n}".startswith(prefix + ".") for n in imp.names):
+            return True
+    return False
+
+
+def _imports_ok(py: PyFacts, prefixes: Sequence[str]) -> bool:
+    return not prefixes or any(_import_matches(imp, prefixes) for imp in py.imports)
+
+
+def _cell(py: PyFacts, line: int) -> int | None:
+    if py.cell_of_line is not None and 0 < line < len(py.cell_of_line):
+        return py.cell_of_line[line]
+    return None
+
+
+def _match_python(c: _Compiled, path: str, state: _ScanState) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    py = state.python(path)
+    if py is None:
+        return
+    is_test = py.is_test_file
+    if (spec.where == "code" and is_test) or (spec.where == "tests" and not is_test):
+        return
+    if not _imports_ok(py, spec.imports):
+        return
+    imported = {n for imp in py.imports for n in imp.names}
+
+    def hit(line: int, text: str) -> SignalHit:
+        return SignalHit(c.signal, "python", path, None if py.cell_of_line is not None else line, text[:160],
+                         _cell(py, line), None, is_test)
+
+    found = False
+    for call in py.calls:
+        if not any(_name_matches(call.name, w, imported) for w in spec.calls):
+            continue
+        if spec.kwargs_any and not set(spec.kwargs_any) & set(call.kwargs):
+            continue
+        if spec.kwargs_none and set(spec.kwargs_none) & set(call.kwargs):
+            continue
+        found = True
+        yield hit(call.line, f"{call.name}({', '.join(call.kwargs[:4])})")
+    for fn in py.functions:
+        for deco in fn.decorators:
+            if any(_name_matches(deco, w, imported) for w in spec.decorators):
+                found = True
+                yield hit(fn.line, f"@{deco} def {fn.name}")
+    for name, bases, line in py.classes:
+        if any(_name_matches(b, w, imported) for b in bases for w in spec.bases):
+            found = True
+            yield hit(line, f"class {name}({', '.join(bases)})")
+    if not found and not (spec.calls or spec.decorators or spec.bases):
+        imp = next((i for i in py.imports if _import_matches(i, spec.imports)), None)
+        if imp is not None:
+            yield hit(imp.line, f"import {imp.module}")
+
+
+def _walk(node: Any, parts: Sequence[str], depth: int = 0) -> Iterator[tuple[Any, Any, Any]]:
+    """(container, key, value) for every place the dotted key path reaches; lists are walked through."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, parts, depth + 1)
+        return
+    if not isinstance(node, dict) or not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    keys = list(node.keys()) if head == "*" else ([head] if head in node else [])
+    for key in keys:
+        value = node[key]
+        if rest:
+            yield from _walk(value, rest, depth + 1)
+        else:
+            yield node, key, value
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _line_in(container: Any, key: Any, text: str, fallback: str) -> int | None:
+    if isinstance(container, LineDict):
+        return container.key_lines.get(key) or container.line or None
+    if isinstance(container, LineList):
+        return container.line or None
+    needle = f'"{key}"' if isinstance(key, str) else fallback
+    pos = text.find(needle)
+    return text.count("\n", 0, pos) + 1 if pos >= 0 else None
+
+
+def _value_ok(pattern: str | None, value: Any) -> bool:
+    if pattern is None:
+        return True
+    scalar = _scalar_text(value)
+    if scalar is None and isinstance(value, list):
+        return any(_value_ok(pattern, v) for v in value)
+    return scalar is not None and linear.compile(pattern).search(scalar) is not None
+
+
+def _match_yaml(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    if spec.files and not _glob_match(path, spec.files):
+        return
+    for doc in state.documents(path, text):
+        if not isinstance(doc, dict):
+            if spec.kind or spec.api_group:
+                continue
+        elif spec.kind is not None and doc.get("kind") != spec.kind:
+            continue
+        elif spec.api_group is not None and not str(doc.get("apiVersion", "")).startswith(spec.api_group):
+            continue
+        for key_path in spec.keys:
+            for container, key, value in _walk(doc, key_path.split(".")):
+                if not _value_ok(spec.value, value):
+                    continue
+                shown = _scalar_text(value)
+                yield SignalHit(c.signal, "yaml", path, _line_in(container, key, text, str(key)),
+                                f"{key_path}: {shown[:80]}" if shown is not None else key_path)
+                return  # one hit per file and matcher: the first place it is configured
+
+
+def _match_cloudformation(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    if spec.type not in text:
+        return
+    for doc in state.documents(path, text):
+        resources = doc.get("Resources") if isinstance(doc, dict) else None
+        if not isinstance(resources, dict):
+            continue
+        for name, resource in resources.items():
+            if not isinstance(resource, dict) or resource.get("Type") != spec.type:
+                continue
+            line = _line_in(resources, name, text, spec.type)
+            if not spec.properties:
+                yield SignalHit(c.signal, "cloudformation", path, line, f"{name}: {spec.type}")
+                continue
+            props = resource.get("Properties")
+            for prop in spec.properties:
+                found = next(((ct, k, v) for ct, k, v in _walk(props, prop.split("."))
+                              if _value_ok(spec.value, v)), None)
+                if found is not None:
+                    ct, k, v = found
+                    shown = _scalar_text(v)
+                    yield SignalHit(c.signal, "cloudformation", path, _line_in(ct, k, text, str(k)) or line,
+                                    f"{name}: {spec.type} {prop}" + (f"={shown[:60]}" if shown is not None else ""))
+                    break
+
+
+@functools.lru_cache(maxsize=512)
+def _tf_block_rx(resource: str) -> Any:
+    return linear.compile(rf'resource\s+"{resource}"\s+"([^"]+)"\s*\{{')
+
+
+def _block_end(text: str, start: int) -> int:
+    """Index after the brace closing the block that opens at ``text[start] == '{'`` (strings skipped)."""
+    depth = 0
+    i, n = start, len(text)
+    in_string = False
+    while i < n:
+        ch = text[i]
+        if in_string:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#" or (ch == "/" and text.startswith("//", i)):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return n
+
+
+def _match_terraform(c: _Compiled, path: str, text: str) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    for m in _tf_block_rx(spec.resource).finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        if not spec.attributes:
+            yield SignalHit(c.signal, "terraform", path, line, f'resource "{spec.resource}" "{m.group(1)}"')
+            continue
+        body_start = m.end() - 1
+        body = text[body_start:_block_end(text, body_start)]
+        for number, raw in enumerate(body.split("\n")):
+            stripped = raw.strip()
+            for attr in spec.attributes:
+                if not stripped.startswith(attr):
+                    continue
+                rest = stripped[len(attr):].lstrip()
+                if not rest.startswith(("=", "{")):
+                    continue
+                value = rest[1:].strip().strip('"') if rest.startswith("=") else ""
+                if spec.value is not None and not linear.compile(spec.value).search(value):
+                    continue
+                yield SignalHit(c.signal, "terraform", path, line + number,
+                                f'{spec.resource}.{m.group(1)}: {stripped[:80]}')
+                break
+            else:
+                continue
+            break
+
+
+def _is_comment(path: str, stripped: str) -> bool:
+    return stripped.startswith(COMMENT_PREFIXES) and not path.endswith(DOC_SUFFIXES)
+
+
+def _match_lines(c: _Compiled, path: str, text: str, pattern: str, *, shell: bool = False) -> Iterator[SignalHit]:
+    rx = linear.compile(pattern)
+    for number, raw in enumerate(text.split("\n"), 1):
+        if len(raw) > MAX_LINE:
+            continue
+        stripped = raw.strip()
+        if not stripped or _is_comment(path, stripped):
+            continue
+        if rx.search(stripped):
+            yield SignalHit(c.signal, "shell" if shell else "text", path, number, stripped[:160])
+            return  # the first line of a file is evidence enough
+
+
+def _match_commands(c: _Compiled, commands: Sequence[Command]) -> Iterator[SignalHit]:
+    rx = linear.compile(c.matcher.spec.command)
+    seen: set[tuple[str, int | None]] = set()
+    for cmd in commands:
+        if (cmd.path, cmd.line) in seen or not rx.search(cmd.text[:MAX_LINE]):
+            continue
+        seen.add((cmd.path, cmd.line))
+        yield SignalHit(c.signal, "shell", cmd.path, cmd.line, cmd.text.strip()[:160], run=cmd.run)
+
+
+_HEADING = linear.compile(r"(?m)^[ \t]{0,3}(#{1,4})[ \t]+([^\n]+)$")
+
+
+def _sections(facts: RepoFacts, state: _ScanState) -> list[tuple[str, int, str, str]]:
+    """(path, line, heading, body) of every Markdown section of the docs (computed once per scan)."""
+    if state.sections is not None:
+        return state.sections
+    out: list[tuple[str, int, str, str]] = []
+    for path, text in facts.docs():
+        heads = list(_HEADING.finditer(text))
+        for i, m in enumerate(heads):
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+            heading = m.group(2).strip().rstrip("#").strip()
+            out.append((path, text.count("\n", 0, m.start()) + 1, heading, text[m.end():end][:6000]))
+    state.sections = out
+    return out
+
+
+def _match_docs(c: _Compiled, facts: RepoFacts, state: _ScanState) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    heading_rx = linear.compile(spec.heading)
+    body_rx = linear.compile(spec.body) if spec.body else None
+    for path, line, heading, body in _sections(facts, state):
+        if heading_rx.search(heading) and (body_rx is None or body_rx.search(body)):
+            yield SignalHit(c.signal, "docs", path, line, heading[:120])
+
+
+def _match_paths(c: _Compiled, facts: RepoFacts) -> Iterator[SignalHit]:
+    spec = c.matcher.spec
+    rx = linear.compile(spec.contains) if spec.contains else None
+    for path in facts.paths():
+        if not _glob_match(path, spec.globs):
+            continue
+        if rx is None:
+            yield SignalHit(c.signal, "path", path, 1, path.rsplit("/", 1)[-1])
+            continue
+        text = facts.read(path) or ""
+        for number, raw in enumerate(text.split("\n"), 1):
+            if len(raw) <= MAX_LINE and rx.search(raw):
+                yield SignalHit(c.signal, "path", path, number, raw.strip()[:160])
+                break

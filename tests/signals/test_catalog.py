@@ -1,0 +1,112 @@
+"""The signal catalog (rules/signals/*.yaml): every file validates, and every signal's fixtures hold.
+
+Each signal carries positive fixtures (tiny repositories, written from the vendor's documentation, on which it must
+match) and negative ones (on which it must not). A positive fixture's ``expect`` names the levels the signal alone
+gives a rubric test on that fixture, judged with the real automation model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlscore.detectors.signal_levels import judge
+from mlscore.engine import build_context
+from mlscore.facts.files import index_path
+from mlscore.facts.repo import collect
+from mlscore.models import Level
+from mlscore.signals import SignalCatalog, load_signal_file, load_signals
+from mlscore.signals.model import signal_json_schema
+from mlscore.signals.scan import Command, Scanner
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGNALS = ROOT / "rules" / "signals"
+UPDATE = os.environ.get("MLSCORE_UPDATE_GOLDENS") == "1"
+
+CATALOG: SignalCatalog = load_signals()
+CASES = [(s, kind, i, f) for s in CATALOG.signals for kind, fixtures in (("positive", s.positive),
+                                                                           ("negative", s.negative))
+         for i, f in enumerate(fixtures)]
+
+
+def test_schema_is_current() -> None:
+    expected = signal_json_schema()
+    path = SIGNALS / "signal.schema.json"
+    if UPDATE:
+        path.write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8")) == expected, \
+        "rules/signals/signal.schema.json is stale (MLSCORE_UPDATE_GOLDENS=1 to rewrite)"
+
+
+def test_every_signal_file_validates_and_ids_are_unique() -> None:
+    files = sorted(SIGNALS.glob("*.yaml"))
+    assert files, "no signal files"
+    for path in files:
+        load_signal_file(path)
+    assert len(CATALOG.by_id) == len(CATALOG.signals)
+    prefixes = {s.id.split(".", 1)[0] for s in CATALOG.signals}
+    assert len(prefixes) >= 1
+
+
+def _hits(tmp_path: Path, signal, files: dict[str, str]):  # type: ignore[no-untyped-def]
+    for rel, text in files.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    ctx = build_context(collect(index_path(tmp_path)))
+    commands = [Command(t, r.location.path, r.location.line, r) for t, r in ctx.automation.invocations]
+    return ctx, [h for h in Scanner([signal]).scan(ctx.facts, commands) if h.signal.id == signal.id]
+
+
+@pytest.mark.parametrize(("signal", "kind", "number", "fixture"), CASES,
+                         ids=[f"{s.id}-{k}{i}" for s, k, i, _f in CASES])
+def test_fixture(tmp_path: Path, signal, kind: str, number: int, fixture) -> None:  # type: ignore[no-untyped-def]
+    ctx, hits = _hits(tmp_path, signal, fixture.files)
+    if kind == "negative":
+        assert not hits, f"{signal.id} matched its negative fixture {number}: {[(h.path, h.line, h.text) for h in hits]}"
+        return
+    assert hits, f"{signal.id} did not match its positive fixture {number}"
+    for rule_id, expected in fixture.expect.items():
+        assert rule_id in signal.informs, f"{signal.id}: expect names {rule_id}, which the signal does not inform"
+        levels = [o.level for h in hits if (o := judge(ctx, h, rule_id)) is not None]
+        got = max(levels, key=lambda lv: lv.rank, default=Level.NONE)
+        assert got.value == expected, f"{signal.id} fixture {number}: {rule_id} is {got.value}, expected {expected}"
+
+
+def test_coverage_page_is_current() -> None:
+    from mlscore.commands.signals import render_coverage
+
+    page = ROOT / "docs" / "coverage.md"
+    expected = render_coverage(CATALOG)
+    if UPDATE:
+        page.write_text(expected, encoding="utf-8")
+    assert page.read_text(encoding="utf-8") == expected, \
+        "docs/coverage.md is stale: mlscore signals --format coverage -o docs/coverage.md"
+
+
+def test_signals_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlscore.cli import main
+
+    assert main(["signals", "--select", "MODEL6"]) == 0
+    out = capsys.readouterr().out
+    assert "tfma.slicing-spec" in out and "tfma.value-threshold" not in out
+    assert main(["signals", "--format", "json", "--tool", "python"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert {i["id"] for i in items} >= {"tfma.slicing-spec", "tfma.value-threshold"}
+    assert main(["signals", "--select", "NOPE"]) == 2
+    assert "unknown rule or prefix 'NOPE'" in capsys.readouterr().err
+
+
+def test_catalog_patterns_are_linear_time() -> None:
+    """RE2 refuses lookaround and backreferences, so a catalog pattern cannot backtrack on repository text."""
+    from pydantic import ValidationError
+
+    from mlscore.signals.model import TextMatch
+
+    with pytest.raises(ValidationError, match="linear-time"):
+        TextMatch(pattern=r"(a+)+\1")
+    with pytest.raises(ValidationError, match="linear-time"):
+        TextMatch(pattern=r"(?<!x)y")
