@@ -205,6 +205,8 @@ class Signal(_Spec):
     positive: tuple[Fixture, ...] = Field(min_length=1)
     negative: tuple[Fixture, ...] = Field(min_length=1)
     requires: tuple[str, ...] = Field(default=(), description="Signal ids that must also match in the same file.")
+    requires_anywhere: tuple[str, ...] = Field(
+        default=(), description="Signal ids that must also match somewhere in the tree (an alert rule needs a notifier).")
 
     @field_validator("informs")
     @classmethod

@@ -202,11 +202,19 @@ class Scanner:
 
 
 def _with_requirements(hits: list[SignalHit]) -> list[SignalHit]:
-    """Drop hits whose signal requires other signals that did not match in the same file."""
-    by_file: dict[str, set[str]] = {}
-    for hit in hits:
-        by_file.setdefault(hit.path, set()).add(hit.signal.id)
-    return [h for h in hits if all(r in by_file.get(h.path, ()) for r in h.signal.requires)]
+    """Drop hits whose signal requires other signals that did not match in the same file (``requires``) or
+    anywhere in the tree (``requires_anywhere``); a dropped hit no longer satisfies others' requirements."""
+    while True:
+        by_file: dict[str, set[str]] = {}
+        anywhere: set[str] = set()
+        for hit in hits:
+            by_file.setdefault(hit.path, set()).add(hit.signal.id)
+            anywhere.add(hit.signal.id)
+        kept = [h for h in hits if all(r in by_file.get(h.path, ()) for r in h.signal.requires)
+                and all(r in anywhere for r in h.signal.requires_anywhere)]
+        if len(kept) == len(hits):
+            return kept
+        hits = kept
 
 
 @dataclass
