@@ -18,9 +18,9 @@ from mlscore.engine import build_context
 from mlscore.facts.files import index_path
 from mlscore.facts.repo import collect
 from mlscore.models import Level
-from mlscore.signals import SignalCatalog, load_signal_file, load_signals
+from mlscore.signals import SignalCatalog, load_signal_file, load_signals, scanner
 from mlscore.signals.model import signal_json_schema
-from mlscore.signals.scan import Command, Scanner
+from mlscore.signals.scan import Command
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNALS = ROOT / "rules" / "signals"
@@ -58,7 +58,8 @@ def _hits(tmp_path: Path, signal, files: dict[str, str]):  # type: ignore[no-unt
         target.write_text(text, encoding="utf-8")
     ctx = build_context(collect(index_path(tmp_path)))
     commands = [Command(t, r.location.path, r.location.line, r) for t, r in ctx.automation.invocations]
-    return ctx, [h for h in Scanner([signal]).scan(ctx.facts, commands) if h.signal.id == signal.id]
+    # the whole catalog scans, as in an audit, so that `requires` between signals is honoured
+    return ctx, [h for h in scanner().scan(ctx.facts, commands) if h.signal.id == signal.id]
 
 
 @pytest.mark.parametrize(("signal", "kind", "number", "fixture"), CASES,
