@@ -408,3 +408,80 @@ def test_docker_run_and_exec_commands() -> None:
                                                 "docker run --rm img:1", "docker exec -it api python /app/smoke.py"),
                "tests/test_a.py": "", "smoke.py": ""})
     assert m.reached_paths() == {"tests/test_a.py", "smoke.py"}
+
+
+# --- scripts CI calls: follow them, with the shell's errexit semantics (G7, C14)
+
+def _counts(m: AutomationModel, path: str) -> list[tuple[bool, str | None]]:
+    return [(r.counts, r.swallow_reason) for r in m.reaches(path)]
+
+
+SUITES = {"tests/unit/test_u.py": "", "tests/integration/test_i.py": ""}
+TWO_SUITES = "#!/bin/bash\npytest tests/unit\npytest tests/integration\n"
+
+
+def test_script_without_set_e_swallows_all_but_its_last_command() -> None:
+    m = model({".github/workflows/ci.yml": wf("bash tasks/unit_test.sh"), "tasks/unit_test.sh": TWO_SUITES,
+               **SUITES})
+    assert _counts(m, "tests/unit/test_u.py") == [
+        (False, "errexit off (set +e or shell without -e) and not the last command")]
+    assert _counts(m, "tests/integration/test_i.py") == [(True, None)]
+    assert chains(m, "tests/integration/test_i.py") == [
+        ".github/workflows/ci.yml:6 -> tasks/unit_test.sh:3 -> tests/integration/test_i.py"]
+    assert m.best("tests/unit/test_u.py") is None
+
+
+def test_errexit_from_the_invocation_the_shebang_or_the_script() -> None:
+    for step, script in (("bash -e tasks/t.sh", TWO_SUITES), ("sh -o errexit tasks/t.sh", TWO_SUITES),
+                         ("./tasks/t.sh", "#!/bin/bash -e\npytest tests/unit\npytest tests/integration\n"),
+                         ("bash tasks/t.sh", "#!/bin/bash\nset -euo pipefail\npytest tests/unit\n"
+                                             "pytest tests/integration\n")):
+        m = model({".github/workflows/ci.yml": wf(step), "tasks/t.sh": script, **SUITES})
+        assert _counts(m, "tests/unit/test_u.py") == [(True, None)], step
+    # `bash x.sh` reads the #! line as a comment: its -e does not apply
+    m = model({".github/workflows/ci.yml": wf("bash tasks/t.sh"),
+               "tasks/t.sh": "#!/bin/bash -e\npytest tests/unit\npytest tests/integration\n", **SUITES})
+    assert _counts(m, "tests/unit/test_u.py")[0][0] is False
+
+
+def test_sourced_script_runs_under_the_callers_options() -> None:
+    script = "pytest tests/unit\npytest tests/integration\n"
+    gh = model({".github/workflows/ci.yml": wf("source tasks/t.sh"), "tasks/t.sh": script, **SUITES})
+    assert _counts(gh, "tests/unit/test_u.py") == [(True, None)]  # GitHub's bash runs with -e
+    azure = ("trigger: [main]\npool: {vmImage: ubuntu-latest}\nsteps:\n  - script: |\n      . tasks/t.sh\n"
+             "      echo done\n")
+    az = model({"azure-pipelines.yml": azure, "tasks/t.sh": script, **SUITES})
+    assert [c for c, _ in _counts(az, "tests/integration/test_i.py")] == [False]  # `echo done` decides the step
+
+
+def test_sh_c_inline_scripts_and_their_options() -> None:
+    m = model({".github/workflows/ci.yml": wf("sh -c 'pytest tests/unit; pytest tests/integration'"), **SUITES})
+    assert (_counts(m, "tests/unit/test_u.py")[0][0], _counts(m, "tests/integration/test_i.py")[0][0]) == (False, True)
+    m2 = model({".github/workflows/ci.yml": wf("bash -ec 'pytest tests/unit; pytest tests/integration'"), **SUITES})
+    assert _counts(m2, "tests/unit/test_u.py") == [(True, None)]
+
+
+def test_script_arguments_and_loops_over_literal_suites() -> None:
+    loop = "#!/bin/sh\nfor suite in unit integration; do\n  python -m pytest tests/$suite\ndone\n"
+    m = model({".github/workflows/ci.yml": wf("bash scripts/run.sh unit", "sh scripts/all.sh"),
+               "scripts/run.sh": 'python -m pytest "tests/$1"\n', "scripts/all.sh": loop, **SUITES})
+    assert [(r.chain_text, r.counts) for r in m.reaches("tests/unit/test_u.py")] == [
+        (".github/workflows/ci.yml:6 -> scripts/run.sh:1 -> tests/unit/test_u.py", True),
+        (".github/workflows/ci.yml:7 -> scripts/all.sh:3 -> tests/unit/test_u.py", False)]
+    assert m.reaches("tests/unit/test_u.py")[1].swallow_reason == (
+        "in a loop without errexit: only the last iteration's status reaches the caller")
+    assert _counts(m, "tests/integration/test_i.py") == [(True, None)]
+
+
+def test_script_directory_and_make_command_line_variables() -> None:
+    files = {
+        ".github/workflows/ci.yml": wf("bash tools/ci/check.sh", "make test SUITE=integration"),
+        "tools/ci/check.sh": 'cd "$(dirname "$0")"\npython check_data.py\n',
+        "tools/ci/check_data.py": "",
+        "Makefile": "SUITE ?= unit\ntest:\n\tpytest tests/$(SUITE)\n",
+        **SUITES,
+    }
+    m = model(files)
+    assert chains(m, "tools/ci/check_data.py") == [
+        ".github/workflows/ci.yml:6 -> tools/ci/check.sh:2 -> tools/ci/check_data.py"]
+    assert "tests/integration/test_i.py" in m.reached_paths() and "tests/unit/test_u.py" not in m.reached_paths()

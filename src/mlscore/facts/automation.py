@@ -428,8 +428,10 @@ class _Resolver:
 
     # ------------------------------------------------------------------ scripts and commands
     def run_script(self, script: str, file: str, first_line: int, ctx: _Ctx, *, errexit: bool,
-                   pipefail: bool = False, cwd: str | None = None) -> None:
-        parsed = split_script(script, first_line=first_line, errexit=errexit, pipefail=pipefail, cwd=cwd)
+                   pipefail: bool = False, cwd: str | None = None, args: list[str] | None = None,
+                   script_path: str | None = None) -> None:
+        parsed = split_script(script, first_line=first_line, errexit=errexit, pipefail=pipefail, cwd=cwd,
+                              args=args, script_path=script_path)
         for cmd in parsed.commands:
             self.run_command(cmd, file, ctx)
 
@@ -452,7 +454,9 @@ class _Resolver:
         if inner is not None:
             self.record(cmd, here, loc, "shell")
             sub = ctx.mark(cmd.swallow_reason or "swallowed") if cmd.swallowed else ctx
-            self.run_script(inner, file, cmd.line, sub, errexit=False, cwd=cmd.cwd)
+            script, errexit, pipefail, args = inner
+            self.run_script(script, file, cmd.line, sub, errexit=errexit, pipefail=pipefail, cwd=cmd.cwd,
+                            args=args)
             return
         kind, targets, missing = self.dispatch(argv, cmd, file, here)
         self.record(cmd, here, loc, kind, targets, missing)
@@ -462,6 +466,11 @@ class _Resolver:
         cwd = cmd.cwd
         head = posixpath.basename(argv[0])
         rest = argv[1:]
+        if head in ("source", ".") and rest and not _dynamic(rest[0]) and self.find_file(rest[0], cwd) is not None:
+            # a sourced script of the repository runs in the calling shell, under its options (a virtualenv's
+            # activate script is not in the tree and stays setup)
+            return self.script_file(rest[0], cwd, ctx, cmd.text, args=rest[1:],
+                                    errexit=bool(cmd.errexit) if cmd.errexit is not None else None)
         if is_setup_command(argv):
             return "setup", [], []
         py = re.fullmatch(r"python[\d.]*|py|pypy3?", head) is not None
@@ -482,13 +491,15 @@ class _Resolver:
             return self.python(sub, cwd, ctx, cmd.text)
         if py:
             return self.python(rest, cwd, ctx, cmd.text)
-        if head in ("bash", "sh", "zsh", "source", ".", "dash", "ksh"):
-            args = [a for a in rest if not a.startswith("-")]
-            if not args:
+        if head in ("bash", "sh", "zsh", "dash", "ksh"):
+            opts = _shell_invocation(rest)
+            if opts is None:
                 return "shell", [], []
-            return self.script_file(args[0], cwd, ctx, cmd.text)
+            target, args, errexit, pipefail = opts
+            return self.script_file(target, cwd, ctx, cmd.text, args=args, errexit=errexit, pipefail=pipefail,
+                                    shebang=False)
         if argv[0].startswith("./") or argv[0].startswith("/") or "/" in argv[0]:
-            return self.script_file(argv[0], cwd, ctx, cmd.text)
+            return self.script_file(argv[0], cwd, ctx, cmd.text, args=rest)
         if head in ("make", "gmake") or head == "$(MAKE)":
             return self.make(rest, cwd, ctx, cmd.text)
         if head == "tox":
@@ -630,7 +641,12 @@ class _Resolver:
                 return self.module_file(mod, base or None, package_main=False)
         return None
 
-    def script_file(self, target: str, cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
+    def script_file(self, target: str, cwd: str | None, ctx: _Ctx, text: str, *, args: list[str] | None = None,
+                    errexit: bool | None = None, pipefail: bool = False,
+                    shebang: bool = True) -> tuple[str, list[str], list[str]]:
+        """A script run by a shell: ``bash x.sh`` (options from the invocation; the ``#!`` line is a comment),
+        ``./x.sh`` (options from the ``#!`` line), ``source x.sh`` (the caller's options). Without errexit only
+        the script's last command decides its exit status (G7, C14)."""
         if _dynamic(target):
             return "script", [], []
         path = self.find_file(target, cwd)
@@ -646,13 +662,13 @@ class _Resolver:
         if body is None or ctx.depth > MAX_DEPTH * 2:
             return "script", [path], []
         first = body.split("\n", 1)[0]
-        if first.startswith("#!") and "python" in first:
+        if shebang and first.startswith("#!") and "python" in first:
             return "python", [path], []
-        errexit = bool(re.search(r"^#!.*\s-\w*e", first))
-        script_dir = posixpath.dirname(path) or None
-        # scripts usually run from the caller's directory; ``cd "$(dirname "$0")"`` is common, ignore it
-        self.run_script(body, path, 1, ctx, errexit=errexit, cwd=cwd if cwd is not None else None)
-        _ = script_dir
+        if errexit is None:
+            errexit = shebang and bool(re.search(r"^#!.*\s-\w*e", first))
+        # scripts run from the caller's directory; ``cd "$(dirname "$0")"`` is resolved to the script's own
+        self.run_script(body, path, 1, ctx, errexit=errexit, pipefail=pipefail, cwd=cwd,
+                        args=list(args or [])[:20], script_path=path)
         return "script", [path], []
 
     # ------------------------------------------------------------------ pytest and unittest
@@ -877,6 +893,7 @@ class _Resolver:
     # ------------------------------------------------------------------ make
     def make(self, rest: list[str], cwd: str | None, ctx: _Ctx, text: str) -> tuple[str, list[str], list[str]]:
         directory, mfile, targets = cwd, None, []
+        overrides: dict[str, str] = {}
         i = 0
         ignore_errors = False
         while i < len(rest):
@@ -891,7 +908,10 @@ class _Resolver:
                 i += 1
             elif a in ("-i", "--ignore-errors", "-k", "--keep-going"):
                 ignore_errors = ignore_errors or a in ("-i", "--ignore-errors")
-            elif a.startswith("-") or "=" in a:
+            elif "=" in a and re.match(r"^[A-Za-z_][\w.-]*=", a):
+                name, _, value = a.partition("=")  # `make test PKG=src`: overrides the Makefile's value
+                overrides[name] = value
+            elif a.startswith("-"):
                 pass
             else:
                 targets.append(a)
@@ -917,11 +937,11 @@ class _Resolver:
             if t not in mk.rules:
                 missing.append(f"{path}:{t}")
                 continue
-            self.make_target(mk, t, directory, ctx, seen, 0)
+            self.make_target(mk, t, directory, ctx, seen, 0, overrides)
         return "make", found, missing
 
     def make_target(self, mk: _Makefile, target: str, directory: str | None, ctx: _Ctx, seen: set[str],
-                    depth: int) -> None:
+                    depth: int, overrides: dict[str, str] | None = None) -> None:
         if target in seen or depth > 20:
             return
         seen.add(target)
@@ -930,7 +950,7 @@ class _Resolver:
             return
         for pre in rule.prereqs:
             if pre in mk.rules:
-                self.make_target(mk, pre, directory, ctx, seen, depth + 1)
+                self.make_target(mk, pre, directory, ctx, seen, depth + 1, overrides)
         rule_path = mk.rule_files.get(target, mk.path)
         hop = ctx.hop(Location(path=rule_path, line=rule.line))
         for line, recipe in rule.recipe:
@@ -940,7 +960,7 @@ class _Resolver:
                 if body[0] == "-":
                     swallow = "make recipe prefixed with '-'"
                 body = body[1:]
-            body = mk.expand(body)
+            body = mk.expand(body, overrides)
             sub = hop if swallow is None else hop.mark(swallow)
             self.run_script(body, rule_path, line, sub, errexit=False, cwd=directory)
 
@@ -1498,13 +1518,58 @@ def _unwrap(argv: list[str]) -> list[str]:
     return argv
 
 
-def _inner_script(argv: list[str]) -> str | None:
+def _inner_script(argv: list[str]) -> tuple[str, bool, bool, list[str]] | None:
+    """``bash -c 'script' [$0 args...]``: (script, errexit, pipefail, positional args), or None."""
     head = posixpath.basename(argv[0])
     if head in ("bash", "sh", "zsh", "dash") and len(argv) >= 3:
-        for k, a in enumerate(argv[1:-1], start=1):
-            if a.startswith("-") and "c" in a and not a.startswith("--"):
-                return argv[k + 1]
+        errexit = pipefail = False
+        k = 1
+        while k < len(argv) - 1:
+            a = argv[k]
+            if a in ("-o", "+o") and k + 1 < len(argv):
+                errexit = errexit or (a == "-o" and argv[k + 1] == "errexit")
+                pipefail = pipefail or (a == "-o" and argv[k + 1] == "pipefail")
+                k += 2
+                continue
+            if not a.startswith("-") or a.startswith("--"):
+                if a.startswith("--"):
+                    k += 1
+                    continue
+                return None
+            errexit = errexit or "e" in a[1:]
+            if "c" in a[1:]:
+                return argv[k + 1], errexit, pipefail, argv[k + 3:]
+            k += 1
     return None
+
+
+def _shell_invocation(rest: list[str]) -> tuple[str, list[str], bool, bool] | None:
+    """``bash [-e] [-o errexit] script.sh args...``: (script, args, errexit, pipefail), or None (no script)."""
+    errexit = pipefail = False
+    k = 0
+    while k < len(rest):
+        a = rest[k]
+        if a in ("-o", "+o") and k + 1 < len(rest):
+            errexit = errexit or (a == "-o" and rest[k + 1] == "errexit")
+            pipefail = pipefail or (a == "-o" and rest[k + 1] == "pipefail")
+            k += 2
+            continue
+        if a == "--":
+            k += 1
+            break
+        if a.startswith("--"):
+            k += 1
+            continue
+        if a.startswith("-") and len(a) > 1:
+            if "c" in a[1:]:
+                return None  # inline script, handled by _inner_script
+            errexit = errexit or "e" in a[1:]
+            k += 1
+            continue
+        break
+    if k >= len(rest):
+        return None
+    return rest[k], rest[k + 1:], errexit, pipefail
 
 
 def _drop_options(args: list[str], with_value: set[str]) -> list[str]:
@@ -1638,10 +1703,11 @@ class _Makefile:
     variables: dict[str, str]
     rule_files: dict[str, str] = field(default_factory=dict)  # rules that come from included makefiles
 
-    def expand(self, text: str) -> str:
+    def expand(self, text: str, overrides: dict[str, str] | None = None) -> str:
+        variables = {**self.variables, **overrides} if overrides else self.variables
         for _ in range(4):
             new = re.sub(r"\$[({]([A-Za-z_][\w.-]*)[)}]",
-                         lambda m: self.variables.get(m.group(1), "make" if m.group(1) == "MAKE" else m.group(0)),
+                         lambda m: variables.get(m.group(1), "make" if m.group(1) == "MAKE" else m.group(0)),
                          text)
             if new == text:
                 break

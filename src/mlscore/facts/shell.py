@@ -5,14 +5,23 @@ Public API
   leading ``VAR=value`` assignments removed), ``cwd`` (directory changed to by earlier ``cd`` in the same
   script, relative, POSIX; None when unchanged), ``swallowed`` and ``swallow_reason`` (G7: its failure cannot fail
   the step: ``|| true``/``|| :``/``|| echo``/``|| exit 0``, ``set +e``, not last in a pipeline without pipefail,
-  backgrounded with ``&``, or not last in a script that runs without errexit).
+  backgrounded with ``&``, or not last in a script that runs without errexit); ``errexit`` (the shell's errexit
+  state when it runs: a script sourced by it runs under the same options).
 - ``ShellScript``: ``commands`` plus ``commented`` (comment lines that look like commands, e.g. ``# pytest``).
-- ``split_script(text, *, first_line=1, errexit=True, pipefail=False, cwd=None) -> ShellScript``: the
-  splitter (``cwd``: the directory the script starts in, e.g. a CI ``working-directory``). ``errexit``
-  and ``pipefail`` give the shell's initial options (GitHub's default bash is ``-e`` without pipefail; a plain
-  ``bash x.sh`` has neither; ``set -e``/``set -o pipefail``/``set +e`` in the script change them).
+- ``split_script(text, *, first_line=1, errexit=True, pipefail=False, cwd=None, args=None, script_path=None)
+  -> ShellScript``: the splitter (``cwd``: the directory the script starts in, e.g. a CI ``working-directory``).
+  ``errexit`` and ``pipefail`` give the shell's initial options (GitHub's default bash is ``-e`` without
+  pipefail; a plain ``bash x.sh`` has neither; ``set -e``/``set -o pipefail``/``set +e`` and an ERR trap that
+  exits change them). ``args``: the script's positional parameters (``$1``, ``"$@"``, ``for x; do``);
+  ``script_path``: its repository path, so ``$(dirname "$0")`` and ``$(cd "$(dirname "${BASH_SOURCE[0]}")" &&
+  pwd)`` resolve (to ``$GITHUB_WORKSPACE/<dir>``, see ``workspace_relative``).
   Honours backslash continuations, quotes, ``$( )``, ``${{ }}`` expressions, ``&&``/``||``/``;``/``|``/``&``,
-  ``#`` comments and here-docs (bodies skipped).
+  ``#`` comments, here-docs (bodies skipped), ``${NAME:-default}`` and ``case`` patterns. Swallowing follows
+  bash's errexit rules: without errexit only the status of the last command executed reaches the caller,
+  except commands whose status is used (conditions, the left side of ``&&``/``||``, ``$?`` read by ``exit`` or
+  by a test/assignment in a script that re-raises, the ends of the branches of the script's last statement);
+  ``for`` loops over literal words are unrolled and, without errexit, every iteration but the last is
+  swallowed (LABELING.md C14); ``exit 0`` at the end swallows what ran before it.
 - ``words(text) -> list[str]``: shell-like word splitting that never raises (unbalanced quotes tolerated).
 - ``workspace_relative(path) -> str``: strip a leading CI checkout variable (``$GITHUB_WORKSPACE``,
   ``${{ github.workspace }}``, ``$CI_PROJECT_DIR``, ``$(pwd)``...) so the path is repository-relative.
@@ -39,6 +48,7 @@ class ShellCommand(BaseModel):
     cwd: str | None = None
     swallowed: bool = False
     swallow_reason: str | None = None
+    errexit: bool | None = None
 
 
 class ShellScript(BaseModel):
@@ -243,7 +253,12 @@ def _segments(line: str) -> tuple[list[tuple[str, str]], str | None]:
             cur = []
             i += 1
             continue
-        if c == ";" and two != ";;":
+        if two == ";;":
+            segs.append(("".join(cur), ";;"))  # the end of a case branch
+            cur = []
+            i += 2
+            continue
+        if c == ";":
             segs.append(("".join(cur), ";"))
             cur = []
             i += 1
@@ -266,13 +281,23 @@ def _norm_dir(path: str | None) -> str | None:
     return None if path in (".", "") else path
 
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*|[0-9#])\}|([A-Za-z_]\w*|[0-9#]))")
+_VAR_DEFAULT = re.compile(r"\$\{([A-Za-z_]\w*|[0-9])(:?)[-=]([^{}$`\"']*)\}")
 
 
 def _expand(word: str, env: dict[str, str]) -> str:
-    """Substitute ``$NAME``/``${NAME}`` assigned earlier in the same script; others stay as written."""
+    """Substitute ``$NAME``/``${NAME}``/``$1`` assigned earlier in the same script (or given as arguments), and
+    ``${NAME:-default}`` (the default when NAME is unknown or empty); others stay as written."""
     if "$" not in word:
         return word
+    if "${" in word:
+        def default(m: re.Match[str]) -> str:
+            value = env.get(m.group(1))
+            if value is None or (m.group(2) and value == ""):
+                return m.group(3)
+            return value
+
+        word = _VAR_DEFAULT.sub(default, word)
     return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), word)
 
 
@@ -307,8 +332,6 @@ def _strip_keywords(argv: list[str]) -> list[str]:
 
 
 _RERAISE = re.compile(r"\bexit\s+([1-9]|\$|[\"']\$)|\bfalse\b|\breturn\s+[1-9]")
-_CONDITION_HEADS = ("if", "elif", "while", "until", "!")
-_CLOSERS = ("fi", "else", "elif", "done", "esac", ";;")
 
 
 _REDIRECT = re.compile(r"^(\d*|&)(>>?|<<?<?|>&|<&)(&?\d*|-)?$")
@@ -364,20 +387,122 @@ def _set_options(argv: list[str], errexit: bool, pipefail: bool) -> tuple[bool, 
     return errexit, pipefail
 
 
+_LOOP_MAX_ITEMS = 20
+_LOOP_MAX_COMMANDS = 400
+_NOT_LITERAL = re.compile(r"[*?\[`{]|\$")
+_NO_ERREXIT = "errexit off (set +e or shell without -e) and not the last command"
+_LOOP_NO_ERREXIT = "in a loop without errexit: only the last iteration's status reaches the caller"
+_STATUS_READERS = ("exit", "return")
+_ECHOES = ("echo", "printf", "logger")
+
+# ``$(dirname "$0")``, ``$(dirname "${BASH_SOURCE[0]}")``, ``$(dirname "$(realpath "$0")")``, `` `dirname $0` ``
+_SELF = r"(?:\$0|\$\{0\}|\$\{?BASH_SOURCE(?:\[0\])?\}?)"
+_SCRIPT_DIR_INNER = re.compile(
+    r"\$\(\s*dirname\s+(?:--\s+)?\"?(?:\$\(\s*(?:realpath|readlink\s+-[fe])\s+(?:--\s+)?\"?" + _SELF
+    + r"\"?\s*\)|" + _SELF + r")\"?\s*\)|`\s*dirname\s+\"?" + _SELF + r"\"?\s*`")
+# ``$(cd "$(dirname "$0")/.." && pwd)``, ``$(realpath "$(dirname "$0")")``
+_SCRIPT_DIR_OUTER = re.compile(
+    r"\$\(\s*(?:cd\s+(?:-P\s+)?(?:--\s+)?\"?@SCRIPT_DIR@([^\"()\s;&|]*)\"?\s*(?:&?>\s*/dev/null\s*(?:2>&1\s*)?)?"
+    r"&&\s*pwd(?:\s+-P)?|(?:realpath|readlink\s+-[fe])\s+\"?@SCRIPT_DIR@([^\"()\s;&|]*)\"?)\s*\)")
+
+
+def _substitute_script_dir(text: str, script_path: str) -> str:
+    """Replace ``$(dirname "$0")``-style expressions by the script's directory as ``$GITHUB_WORKSPACE/<dir>``,
+    which every consumer reads as repository-relative (see ``workspace_relative``)."""
+    if "dirname" not in text:
+        return text
+    out = _SCRIPT_DIR_INNER.sub("@SCRIPT_DIR@", text)
+    if out == text:
+        return text
+    out = _SCRIPT_DIR_OUTER.sub(lambda m: "@SCRIPT_DIR@" + (m.group(1) or m.group(2) or ""), out)
+    d = posixpath.dirname(script_path.replace("\\", "/")).strip("/")
+    return out.replace("@SCRIPT_DIR@", "$GITHUB_WORKSPACE" + ("/" + d if d else ""))
+
+
+class _Raw:
+    """A simple command as first recorded, before the final swallow decision."""
+
+    __slots__ = ("text", "line", "argv", "cwd", "reason", "errexit", "stmt", "exempt", "branch_end", "nonfinal",
+                 "pseudo")
+
+    def __init__(self, text: str, line: int, argv: list[str], cwd: str | None, reason: str | None, errexit: bool,
+                 stmt: int) -> None:
+        self.text, self.line, self.argv, self.cwd, self.reason = text, line, argv, cwd, reason
+        self.errexit, self.stmt = errexit, stmt
+        self.exempt = self.branch_end = self.nonfinal = self.pseudo = False
+
+    def copy_for(self, var: str, value: str, nonfinal: bool) -> _Raw:
+        rx = re.compile(r"\$(?:\{" + re.escape(var) + r"\}|" + re.escape(var) + r"(?!\w))")
+        new = _Raw(rx.sub(lambda _m: value, self.text), self.line, [rx.sub(lambda _m: value, a) for a in self.argv],
+                   self.cwd, self.reason, self.errexit, self.stmt)
+        new.exempt, new.branch_end, new.pseudo = self.exempt, self.branch_end, self.pseudo
+        new.nonfinal = self.nonfinal or nonfinal
+        return new
+
+
+class _Frame:
+    """An open compound command: ``if``/``case``/``{`` or a loop (``for`` with its items when they are literal)."""
+
+    __slots__ = ("kind", "cond", "var", "items", "start")
+
+    def __init__(self, kind: str, cond: bool = False, var: str | None = None, items: list[str] | None = None,
+                 start: int = 0) -> None:
+        self.kind, self.cond, self.var, self.items, self.start = kind, cond, var, items, start
+
+
+def _splice_positional(argv: list[str], positional: list[str] | None) -> list[str]:
+    if positional is None or not any(a in ("$@", "$*", "${@}", "${*}") for a in argv):
+        return argv
+    out: list[str] = []
+    for a in argv:
+        if a in ("$@", "$*", "${@}", "${*}"):
+            out.extend(positional)
+        else:
+            out.append(a)
+    return out
+
+
 def split_script(
-    text: str, *, first_line: int = 1, errexit: bool = True, pipefail: bool = False, cwd: str | None = None
+    text: str, *, first_line: int = 1, errexit: bool = True, pipefail: bool = False, cwd: str | None = None,
+    args: list[str] | tuple[str, ...] | None = None, script_path: str | None = None,
 ) -> ShellScript:
     """Split a shell script into simple commands with swallowing marked; see the module docstring."""
     if len(text) > MAX_SCRIPT:
         text = text[:MAX_SCRIPT]  # bounded work on hostile input
-    commands: list[ShellCommand] = []
+    if script_path is not None:
+        text = _substitute_script_dir(text, script_path)
     commented: list[ShellCommand] = []
-    raw_cmds: list[tuple[str, int, list[str], str | None, str | None, bool]] = []
-    exempt: set[int] = set()  # conditions and last commands of a branch: their status is used
+    raw: list[_Raw] = []
     env: dict[str, str] = {}
-    handles_errors = bool(re.search(r"\bexit\s+(\$|[\"']?\$|[1-9])", text))
+    positional: list[str] | None = None
+    if args is not None:
+        positional = [str(a) for a in args]
+        for k, a in enumerate(positional[:9], start=1):
+            env[str(k)] = a
+        env["#"] = str(len(positional))
+    reraises = bool(_RERAISE.search(text))
     cwd = _norm_dir(cwd)
     heredocs: dict[int, str] = {}
+    stack: list[_Frame] = []
+    stmt = 0
+    prev_op = ""
+
+    def mark_branch_end() -> None:
+        if raw:
+            raw[-1].branch_end = True
+
+    def close_loop() -> None:
+        frame = stack.pop()
+        if frame.kind != "for" or frame.items is None or frame.var is None:
+            return
+        body = raw[frame.start:]
+        if not body or not frame.items or len(body) * len(frame.items) > _LOOP_MAX_COMMANDS:
+            return
+        expanded = [r.copy_for(frame.var, item, nonfinal=n < len(frame.items) - 1)
+                    for n, item in enumerate(frame.items) for r in body]
+        del raw[frame.start:]
+        raw.extend(expanded)
+
     for lineno, line in _logical_lines(text, first_line, heredocs):
         stripped = line.strip()
         if not stripped:
@@ -393,21 +518,92 @@ def split_script(
         groups: list[list[tuple[str, str]]] = []
         for seg in segs:
             group.append(seg)
-            if seg[1] in (";", "&", ""):
+            if seg[1] in (";", "&", "", ";;"):
                 groups.append(group)
                 group = []
         for grp in groups:
+            if not stack:
+                stmt += 1  # a new top-level statement (a compound command is one statement until it closes)
             background = grp[-1][1] == "&"
             n = len(grp)
             for idx, (seg_text, op) in enumerate(grp):
+                if prev_op == ";;":
+                    mark_branch_end()  # the command before `;;` ends a case branch
+                prev_op = op
                 first_words = words(seg_text)
-                if first_words and first_words[0] in _CLOSERS and raw_cmds:
-                    exempt.add(len(raw_cmds) - 1)
-                is_condition = bool(first_words) and (first_words[0] in _CONDITION_HEADS or first_words[0].startswith(
-                    "!(")) or (idx > 0 and grp[idx - 1][1] in ("&&", "||"))
-                argv = _strip_redirects(_strip_keywords(first_words))
-                if argv and argv[0] in ("export", "readonly") and len(argv) > 1 and _ASSIGN.match(argv[1]):
-                    argv = argv[1:]
+                if "$?" in seg_text and raw and not raw[-1].pseudo:
+                    # the previous command's status is read: by exit/return it reaches the caller; by a test or an
+                    # assignment it does when the script re-raises somewhere (exit 1, exit $rc, false...)
+                    head = next((w for w in first_words if w not in _KEYWORDS), "")
+                    if head in _STATUS_READERS or (head not in _ECHOES and reraises):
+                        raw[-1].exempt = True
+                # compound-command keywords: keep the block stack (conditions, branches, loops)
+                k = 0
+                negated = False
+                while k < len(first_words):
+                    w = first_words[k]
+                    if w == "if" or w in ("while", "until"):
+                        stack.append(_Frame("if" if w == "if" else "loop", cond=True))
+                    elif w == "elif":
+                        mark_branch_end()
+                        if stack and stack[-1].kind == "if":
+                            stack[-1].cond = True
+                    elif w == "then" or w == "do":
+                        if stack:
+                            stack[-1].cond = False
+                    elif w == "else":
+                        mark_branch_end()
+                        if stack and stack[-1].kind == "if":
+                            stack[-1].cond = False
+                    elif w == "fi":
+                        mark_branch_end()
+                        if stack and stack[-1].kind == "if":
+                            stack.pop()
+                    elif w == "done":
+                        if stack and stack[-1].kind in ("loop", "for"):
+                            close_loop()
+                    elif w == "esac":
+                        mark_branch_end()
+                        if stack and stack[-1].kind == "case":
+                            stack.pop()
+                    elif w == "case":
+                        stack.append(_Frame("case"))
+                        k = len(first_words)  # `case WORD in`: no command
+                        break
+                    elif w == "for":
+                        var = first_words[k + 1] if k + 1 < len(first_words) else ""
+                        items: list[str] | None = None
+                        if re.fullmatch(r"[A-Za-z_]\w*", var):
+                            rest = first_words[k + 2:]
+                            if rest[:1] == ["in"]:
+                                vals = _splice_positional([_expand(x, env) for x in rest[1:]], positional)
+                                if all(not _NOT_LITERAL.search(x) for x in vals) and len(vals) <= _LOOP_MAX_ITEMS:
+                                    items = vals
+                            elif not rest and positional is not None:
+                                items = positional[:_LOOP_MAX_ITEMS]
+                        stack.append(_Frame("for", var=var or None, items=items, start=len(raw)))
+                        k = len(first_words)  # the loop header runs no command
+                        break
+                    elif w == "{":
+                        stack.append(_Frame("brace"))
+                    elif w == "}":
+                        if stack and stack[-1].kind == "brace":
+                            stack.pop()
+                    elif w == "!":
+                        negated = True
+                    elif stack and stack[-1].kind == "case" and w.endswith(")") and not w.startswith("$("):
+                        pass  # a case pattern (`unit)`): the commands follow it
+                    elif w not in ("in", "function", "(", ")") and not (w.startswith("{") and len(w) > 1
+                                                                        and not w.startswith("${")):
+                        break
+                    k += 1
+                if k >= len(first_words) and first_words and first_words[0] in ("case", "for"):
+                    continue
+                is_condition = negated or bool(stack and stack[-1].cond) or op in ("&&", "||")
+                argv = _strip_redirects(_strip_keywords(first_words[k:]))
+                if argv and argv[0] in ("export", "readonly", "local", "declare") and len(argv) > 1 and _ASSIGN.match(
+                        argv[-1]):
+                    argv = [a for a in argv[1:] if not a.startswith("-")]
                 if argv and all(_ASSIGN.match(a) for a in argv):
                     for a in argv:  # NAME=literal: remembered for $NAME / eval "$NAME" later in the script
                         name, _, value = a.partition("=")
@@ -418,16 +614,29 @@ def split_script(
                     argv = argv[1:]
                 if env and argv:
                     argv = [_expand(a, env) for a in argv]
+                argv = _splice_positional(argv, positional)
                 if argv and argv[0] == "eval" and len(argv) > 1:
                     argv = _strip_redirects(words(" ".join(argv[1:])))
                     if not argv:
                         continue
-                if not argv or argv[0] in ("exit", "return", "fi", "done", "esac", "false", "true", ":"):
+                if argv and argv[0] in ("exit", "return") and not is_condition and (
+                        len(argv) == 1 or argv[1] == "0") and not (idx > 0 and grp[idx - 1][1] in ("&&", "||")):
+                    if len(argv) > 1:  # `exit 0`: whatever ran before, the script succeeds
+                        pseudo = _Raw(seg_text.strip(), lineno, argv, cwd, None, errexit, stmt)
+                        pseudo.pseudo = True
+                        raw.append(pseudo)
+                    elif raw:  # a bare `exit` returns the previous command's status
+                        raw[-1].exempt = True
+                    continue
+                if not argv or argv[0] in ("exit", "return", "fi", "done", "esac", "false", "true", ":", "then",
+                                           "else", "do"):
                     continue
                 reason: str | None = None
                 if argv[0] == "set":
                     errexit, pipefail = _set_options(argv, errexit, pipefail)
                     continue
+                if argv[0] == "trap" and "ERR" in argv[2:] and re.search(r"\bexit\b", argv[1] if len(argv) > 1 else ""):
+                    errexit = True  # an ERR trap that exits acts like errexit
                 # a later "|| swallower" in this and-or list swallows everything before it
                 for later in range(idx, n - 1):
                     if grp[later][1] == "||":
@@ -456,21 +665,43 @@ def split_script(
                 if argv[0] in ("pushd",) and len(argv) >= 2:
                     cwd = posixpath.normpath(posixpath.join(cwd or ".", argv[1]))
                     continue
-                if is_condition or op in ("&&", "||"):
-                    exempt.add(len(raw_cmds))
                 if lineno in heredocs and re.fullmatch(r"python[\d.]*", argv[0]) and (
                         len(argv) == 1 or argv[1] == "-"):
                     argv = [argv[0], "-c", heredocs[lineno]]  # `python - <<EOF ... EOF`: the body is the code
-                raw_cmds.append((seg_text.strip(), lineno, argv, cwd, reason, errexit))
-    last = len(raw_cmds) - 1
-    for k, (seg_text, lineno, argv, cmd_cwd, reason, ee) in enumerate(raw_cmds):
-        if reason is None and not ee and k != last and k not in exempt and not handles_errors:
-            reason = "errexit off (set +e or shell without -e) and not the last command"
-        commands.append(ShellCommand.model_construct(
-            text=seg_text, line=lineno, argv=tuple(argv), cwd=cmd_cwd,
-            swallowed=reason is not None, swallow_reason=reason,
+                entry = _Raw(seg_text.strip(), lineno, argv, cwd, reason, errexit, stmt)
+                entry.exempt = is_condition
+                raw.append(entry)
+    if prev_op == ";;":
+        mark_branch_end()
+    while stack:  # unterminated compound commands: close loops so their bodies are still expanded
+        if stack[-1].kind in ("loop", "for"):
+            close_loop()
+        else:
+            stack.pop()
+    return ShellScript(commands=_decide(raw), commented=tuple(commented))
+
+
+def _decide(raw: list[_Raw]) -> tuple[ShellCommand, ...]:
+    """Final swallow decision. Without errexit only the status of the last command executed reaches the caller,
+    unless a command's status is used: a condition, the left side of && or || (it gates what follows, G7),
+    read through ``$?``, or the end of a branch of the script's last statement. Commands of all but the last
+    iteration of a loop never reach it (C14)."""
+    last = len(raw) - 1
+    last_stmt = raw[last].stmt if raw else 0
+    out: list[ShellCommand] = []
+    for k, r in enumerate(raw):
+        if r.pseudo:
+            continue
+        reason = r.reason
+        if reason is None and not r.errexit:
+            final_branch = r.branch_end and r.stmt == last_stmt and not r.nonfinal
+            if not (r.exempt or k == last or final_branch):
+                reason = _LOOP_NO_ERREXIT if r.nonfinal else _NO_ERREXIT
+        out.append(ShellCommand.model_construct(
+            text=r.text, line=r.line, argv=tuple(r.argv), cwd=r.cwd, swallowed=reason is not None,
+            swallow_reason=reason, errexit=r.errexit,
         ))
-    return ShellScript(commands=tuple(commands), commented=tuple(commented))
+    return tuple(out)
 
 
 _SETUP_HEADS = {
