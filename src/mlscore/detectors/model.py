@@ -25,32 +25,113 @@ OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
 
 MODEL_DEF_RX = re.compile(r"(^|\.)(nn\.Module|Module|keras\.Model|Model|tf\.keras\.Model|LightningModule|PreTrainedModel|"
                           r"BaseEstimator)$")
+#: Copies of the project's code made by builds and vendoring: never the selected model.
+GENERATED_PATH_RX = re.compile(r"(^|/)(build/lib[^/]*|dist|site-packages|\.eggs|node_modules|vendor|vendored|third_party|"
+                               r"\.tox|\.nox|\.venv|venv)/")
+#: Files whose name says they train, define or build the model.
+SPEC_FILE_RX = re.compile(r"(?i)(train|model|fit|estimator|factory|network|arch|net\b|classifier|regressor|pipeline|"
+                          r"recipe)[^/]*$")
+#: Files that explore or compare candidates rather than define the selected model (LABELING.md G9).
+ASIDE_FILE_RX = re.compile(r"(?i)(^|/)[^/]*(explor|eda\b|analys|importance|compar|baseline|benchmark|demo|example|"
+                           r"sandbox|playground|scratch|tutorial|experiment|notebook)[^/]*(/|$)")
+#: Class names of building blocks and wrappers rather than whole models.
+BLOCK_CLASS_RX = re.compile(r"(?i)(layer|block|linear|attention|embedding|conv\w*|norm|head|mlp|bottleneck|wrapper|"
+                            r"loss|api|adapter|lora|cache|pool\w*|dropout|activation|module)$")
+#: Keys of a training or model config that are hyperparameters.
+HYPERPARAM_KEY_RX = re.compile(
+    r"(?im)^[ \t]*[\"']?(learning_rate|lr|n_estimators|max_depth|batch_size|micro_batch_size|epochs|num_epochs|max_epochs|"
+    r"hidden_size|hidden_dim|n_embd|d_model|num_layers|n_layers|n_layer|num_heads|n_head|dropout|weight_decay|"
+    r"num_boost_round|min_child_weight|subsample|colsample_bytree|eta|max_iter|l1_ratio|momentum|"
+    r"num_leaves|min_samples_split|min_samples_leaf|kernel_size|warmup_steps|max_steps|train_max_steps)"
+    r"[\"']?[ \t]*[:=]")
+#: An entry of a model factory's registry: `"xgboost": xgb.XGBRegressor,` (a class chosen by configuration).
+FACTORY_ENTRY_RX = re.compile(r"^[ \t]*[\"'][\w .-]{1,40}[\"'][ \t]*:[ \t]*(?:[A-Za-z_]\w*\.){0,3}([A-Za-z_]\w*)[ \t]*,?[ \t]*"
+                              r"(#.*)?$")
+SPEC_PREFILTER = (r"Classifier|Regressor|Regression|SVC|SVR|XGB|LGBM|CatBoost|Sequential|nn\.Module|LightningModule|"
+                  r"KMeans|Prophet|ARIMA|PreTrainedModel|Ridge|Lasso|keras|Module\)|hyperparameters")
+
+
+def _spec_path_score(ctx: Context, path: str) -> int:
+    name = path.rsplit("/", 1)[-1]
+    score = 3 if SPEC_FILE_RX.search(name.rsplit(".", 1)[0]) else 1 if SPEC_FILE_RX.search(path) else 0
+    if ASIDE_FILE_RX.search(path):
+        score -= 4
+    if path.endswith(".ipynb"):
+        score -= 1
+    if ctx.automation.effective(path):
+        score += 2
+    return score
 
 
 def model_specs(ctx: Context) -> list[tuple[Any, int, str]]:
-    """(py, line, what) for model specifications in the project's own code and notebooks."""
+    """(py, line, what) for the selected model's specification in the project's own code and notebooks, best
+    first: estimators constructed (with or without arguments, ``**params`` included), training jobs given
+    hyperparameters, and model classes, in the files that train or define the model rather than those that
+    explore candidates (LABELING.md M1, G9)."""
 
     def compute() -> list[tuple[Any, int, str]]:
-        found = []
-        pre = (r"Classifier|Regressor|Regression|SVC|SVR|XGB|LGBM|CatBoost|Sequential|nn\.Module|LightningModule|"
-               r"KMeans|Prophet|ARIMA|PreTrainedModel|Ridge|Lasso")
-        for py in ctx.facts.python_matching(pre):
-            if py.is_test_file:
+        scored: list[tuple[int, int, Any, int, str]] = []
+        candidates = [p for p in ctx.facts.python_paths if not GENERATED_PATH_RX.search(p) and not is_test_path(p)]
+        candidates.sort(key=lambda p: -_spec_path_score(ctx, p))
+        parsed = 0
+        order = 0
+        for py in ctx.facts.python_matching(SPEC_PREFILTER, paths=candidates):
+            if py.is_test_file or GENERATED_PATH_RX.search(py.path):
                 continue
+            parsed += 1
+            if parsed > 60 and len(scored) >= 3:
+                break  # files come best-named first: enough to choose from
+            base = _spec_path_score(ctx, py.path)
+            fits = any(c.name.endswith((".fit", ".train", "fit_model", "train_model")) for c in py.calls)
+            torch = py.imports_any(("torch",)) is not None
             for call in py.calls:
                 last = call.name.rsplit(".", 1)[-1]
-                if ESTIMATOR_RX.search(last) and (call.kwargs or call.args or py.cell_of_line is not None):
-                    found.append((py, call.line, f"{last}({', '.join(call.kwargs[:3])})"))
+                if last == "Sequential" and (torch or "nn." in call.name):
+                    continue  # torch.nn.Sequential is a block of layers, not a model
+                if (ESTIMATOR_RX.search(last) or "hyperparameters" in call.kwargs
+                        or last == "set_hyperparameters"):
+                    what = f"{last}({', '.join(call.kwargs[:3])})"
+                    order += 1
+                    scored.append((base + 2 + (2 if fits else 0) + (1 if call.kwargs else 0), -order, py,
+                                   call.line, what))
                     break
-            if len(found) >= 3:  # enough to show the spec is checked in; parsing the rest costs time
-                break
             for name, bases, line in py.classes:
                 if any(MODEL_DEF_RX.search(b) for b in bases):
-                    found.append((py, line, f"class {name}({', '.join(bases)})"))
+                    order += 1
+                    penalty = 3 if BLOCK_CLASS_RX.search(name) else 0
+                    scored.append((base + 1 - penalty, -order, py, line, f"class {name}({', '.join(bases)})"))
+            for number, text in enumerate(py.lines, 1):
+                m = FACTORY_ENTRY_RX.match(text)
+                if m and ESTIMATOR_RX.search(m.group(1)):
+                    order += 1
+                    scored.append((base + 2, -order, py, number, f"model registry entry {m.group(1)}"))
                     break
-        return found
+        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [(py, line, what) for _score, _order, py, line, what in scored[:3]]
 
     return ctx.memo("model_specs", compute)  # type: ignore[no-any-return]
+
+
+def config_specs(ctx: Context) -> list[tuple[str, int, str]]:
+    """(path, line, keys) of training or model configs with hyperparameters (YAML, JSON, TOML): the spec of a
+    config-driven project or framework recipe (LABELING.md M1, §5 C4)."""
+
+    def compute() -> list[tuple[str, int, str]]:
+        out = []
+        for path, text in ctx.facts.texts.items():
+            if not path.endswith((".yaml", ".yml", ".json", ".toml", ".cfg")) or GENERATED_PATH_RX.search(path):
+                continue
+            if re.search(r"(?i)(^|/)(\.github|\.gitlab|\.circleci|tests?|docs?|fixtures?|\.dvc)/|"
+                         r"(^|/)(package(-lock)?\.json|pyproject\.toml|dvc\.lock|[^/]*lock[^/]*)$", path):
+                continue
+            keys = {m.group(1).lower(): m for m in HYPERPARAM_KEY_RX.finditer(text)}
+            if len(keys) >= 2 and "apiVersion:" not in text[:2000]:
+                first = min(keys.values(), key=lambda m: m.start())
+                out.append((path, text.count("\n", 0, first.start()) + 1, ", ".join(sorted(keys)[:4])))
+        out.sort(key=lambda item: (-_spec_path_score(ctx, item[0]), item[0]))
+        return out[:3]
+
+    return ctx.memo("config_specs", compute)  # type: ignore[no-any-return]
 
 
 REVIEW_FILES = (
@@ -60,18 +141,26 @@ REVIEW_FILES = (
 )
 
 
+PR_TEMPLATE_RX = re.compile(r"(?i)(^|/)(pull_request_template(\.md|\.txt)?|pull_request_template/[^/]+\.md|"
+                            r"\.gitlab/merge_request_templates/[^/]+\.md|pr_template\.md)$")
+
+
 def review_mechanisms(ctx: Context) -> list[Evidence]:
-    """CODEOWNERS, PR templates, committed rulesets requiring reviews, and PR-triggered CI that checks code."""
+    """CODEOWNERS, PR templates, committed rulesets requiring reviews, and PR-triggered CI that checks the code or
+    posts training results to the pull request (LABELING.md M1)."""
     out: list[Evidence] = []
     owner = _repo_owner(ctx)
     for path in ctx.facts.paths():
         low = path.lower()
-        if low.endswith("codeowners") and _foreign_codeowners(ctx.facts.read(path) or "", owner):
-            continue  # left over from a template or course of another organisation (LABELING.md G2)
-        if path in REVIEW_FILES or low.startswith(".github/pull_request_template/") or low.endswith(
-            ("/codeowners", "pull_request_template.md")
-        ):
-            out.append(Evidence(summary=f"review mechanism: {path.rsplit('/', 1)[-1]}", location=Location(path=path, line=1),
+        if GENERATED_PATH_RX.search(path):
+            continue
+        if low.endswith("codeowners") or low.endswith("code_owners.rst"):
+            if _foreign_codeowners(ctx.facts.read(path) or "", owner):
+                continue  # left over from a template or course of another organisation (LABELING.md G2)
+            out.append(Evidence(summary="review mechanism: CODEOWNERS names reviewers", location=Location(path=path, line=1),
+                                level=Level.AUTOMATED, kind="config"))
+        elif PR_TEMPLATE_RX.search(path):
+            out.append(Evidence(summary="review mechanism: pull request template", location=Location(path=path, line=1),
                                 level=Level.AUTOMATED, kind="config"))
         elif low.startswith(".github/rulesets/") and low.endswith(".json"):
             text = ctx.facts.read(path) or ""
@@ -79,8 +168,14 @@ def review_mechanisms(ctx: Context) -> list[Evidence]:
                 out.append(Evidence(summary="committed ruleset requires pull requests", location=Location(path=path, line=1),
                                     level=Level.AUTOMATED, kind="config"))
     for job in ctx.ci:
-        if "pull_request" in getattr(job, "trigger_kinds", ()) and getattr(job, "checks_code", False):
+        if "pull_request" not in getattr(job, "trigger_kinds", ()):
+            continue
+        if getattr(job, "checks_code", False):
             out.append(Evidence(summary=f"CI job '{job.name}' checks code on every pull request",
+                                location=Location(path=job.file, line=job.line), level=Level.AUTOMATED, kind="ci"))
+            break
+        if getattr(job, "comments_pr", False):
+            out.append(Evidence(summary=f"CI job '{job.name}' posts training results to every pull request",
                                 location=Location(path=job.file, line=job.line), level=Level.AUTOMATED, kind="ci"))
             break
     return out
@@ -110,23 +205,24 @@ def _foreign_codeowners(text: str, owner: str | None) -> bool:
 
 def model1(ctx: Context, params: dict[str, Any]) -> Outcome:
     specs = model_specs(ctx)
-    specs_nb = [s for s in specs if s[0].cell_of_line is not None]
-    specs_code = [s for s in specs if s[0].cell_of_line is None]
-    chosen = specs_code or specs_nb
-    if not chosen:
-        configs = [p for p in ctx.facts.paths() if re.search(r"(^|/)(params|config|hparams|hyperparams)\w*\.(ya?ml|json)$", p)
-                   and re.search(r"(?i)n_estimators|max_depth|learning_rate|hidden|layers|epochs", ctx.facts.read(p) or "")]
-        if not configs:
-            return Outcome(Level.NONE, [], "no model specification (estimator, network or training config) is checked in")
-        ev = [Evidence(summary="model hyperparameters in a config", location=Location(path=configs[0], line=1), kind="config")]
-    else:
-        py, line, what = chosen[0]
-        ev = [code_evidence(py, line, f"model specification: {what}")]
+    code = [s for s in specs if s[0].cell_of_line is None]
+    ev: list[Evidence] = []
+    if code or specs:
+        py, line, what = (code or specs)[0]
+        ev.append(code_evidence(py, line, f"model specification: {what}"))
+    configs = config_specs(ctx)
+    if configs and (not code or _spec_path_score(ctx, configs[0][0]) >= _spec_path_score(ctx, code[0][0].path)):
+        path, line, keys = configs[0]
+        ev.insert(0 if not code else 1, Evidence(summary=f"model hyperparameters in a config ({keys})",
+                                                 location=Location(path=path, line=line), kind="config"))
+    if not ev:
+        return finish(ctx, "MODEL1", [], "no model specification (estimator, network or training config) is checked in")
     review = review_mechanisms(ctx)
     if review:
-        return Outcome(Level.AUTOMATED, ev + review[:2],
+        return Outcome(Level.AUTOMATED, ev[:2] + review[:2],
                        "the model specification is in version control and changes to it go through review")
-    return Outcome(Level.MANUAL, ev, "the model specification is in version control, but no review mechanism is configured")
+    return finish(ctx, "MODEL1", [Outcome(Level.MANUAL, ev[:2], "the model specification is in version control, but no "
+                                          "review mechanism is configured")])
 
 
 # -- MODEL2: offline/online correlation (people) ----------------------------------------------------------
@@ -155,14 +251,12 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
         if len(outcomes) >= 2:
             break
     # trial and error over several values with measured results: `for C in [0.1, 1, 10]: ... cross_val_score(...)`
-    loop = re.compile(r"(?m)^[ \t]*for\s+(\w+)\s+in\s+[\[(][^\])\n]*,[^\])\n]*,[^\])\n]*[\])]\s*:"
-                      r"(?:\n[ \t]+.*){0,8}?\n[ \t]+.*\b(cross_val_score|cross_validate|\.fit\()")
     sources = [(p, ctx.facts.texts[p]) for p in ctx.facts.python_paths if not is_test_path(p)]
     sources += [(nb.path, nb.code) for nb in ctx.facts.notebooks.values() if nb.error is None]
     for path, text in sources:
         if "for " not in text or not ("cross_val" in text or (".fit(" in text and "score" in text)):
             continue
-        m = loop.search(text)
+        m = _scored_value_loop(text)
         if m and not re.search(r"(?i)seed|fold|epoch|batch|file|path|col|feature", m.group(1)):
             line = text.count("\n", 0, m.start()) + 1
             nb = ctx.facts.notebooks.get(path)
@@ -185,6 +279,41 @@ def model3(ctx: Context, params: dict[str, Any]) -> Outcome:
         result.rationale += (" (automated credit needs a pipeline step whose selected values flow into the trained"
                              " model, e.g. a DVC tuning stage whose output is a dependency of the training stage)")
     return result
+
+
+#: `for C in [0.1, 1, 10]:` on one line: the loop header of a trial over literal values (checked for two commas in
+#: Python). Each class stops where the next token starts, so the match is linear in the line.
+_VALUE_LOOP_RX = re.compile(r"(?m)^[ \t]*for[ \t]+(\w+)[ \t]+in[ \t]+[\[(]([^\])\n]*)[\])][ \t]*:")
+_SCORED_RX = re.compile(r"\b(?:cross_val_score|cross_validate)|\w\.fit\(")
+#: Lines of the loop body searched for the scoring call.
+_LOOP_BODY_LINES = 9
+
+
+def _scored_value_loop(text: str) -> re.Match[str] | None:
+    """The first `for NAME in [a, b, c]:` loop whose body (within 9 indented lines) scores or fits a model.
+
+    This replaces one regular expression, `for ... in [a, b, c]: (\\n[ \\t]+.*){0,8}? ... cross_val_score`, that
+    backtracked exponentially on runs of indentation (every split between `[ \\t]+` and `.*` on each of nine
+    lines) and cubically on long unclosed lists of commas: one file could hold an audit for minutes. Here the
+    header pattern is linear, and the body is walked line by line.
+    """
+    for m in _VALUE_LOOP_RX.finditer(text):
+        if m.group(2).count(",") < 2:
+            continue
+        pos = m.end()
+        eol = text.find("\n", pos)
+        for _ in range(_LOOP_BODY_LINES):
+            if eol < 0:
+                break
+            start = eol + 1
+            end = text.find("\n", start)
+            line = text[start:] if end < 0 else text[start:end]
+            if line[:1] not in (" ", "\t"):
+                break  # the body ended (a blank or dedented line ends it, as the old pattern's `\\n[ \\t]+` did)
+            if _SCORED_RX.search(line):
+                return m
+            eol = end
+    return None
 
 
 def _tuning_in_pipeline(ctx: Context, found: list[Outcome]) -> list[Outcome]:
