@@ -150,9 +150,13 @@ def function_at(py: PyFacts, line: int) -> Function | None:
     return None
 
 
-#: Modules on the standard training, data-loading or serving path: a raising check there is a guard (G5e).
-GUARD_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(train|pipeline|load|ingest|prepare|jobs?|flow|dag|main|infer|predict|serv|"
-                           r"data|dataset|io|read|etl|app|api)[^/]*(/|\.py$)")
+#: Words of a path that name the standard training, data-loading, model or serving code: a raising check there is a
+#: guard that acts on every run, step, load or request (LABELING.md G5e, G6b). Matched as whole path tokens or as
+#: their start (``training``, ``loader``, ``servers``), never inside another word (``verification`` has no ``io``).
+GUARD_PATH_RX = re.compile(
+    r"(?i)(^|[/_.-])(train\w*|pipelines?|load\w*|ingest\w*|prepar\w*|jobs?|flows?|dags?|main|infer\w*|predict\w*|"
+    r"serv\w*|data|datasets?|datamodules?|io|read\w*|etl|app|api|models?|modeling|modelling|layers?|networks?|nets?|"
+    r"losses|loss|trainer)([/_.-]|$)")
 #: Code people run by hand, whatever its name says.
 HAND_RUN_RX = re.compile(r"(?i)(^|/)(scripts?|tools|notebooks?|examples?|docs?|benchmarks?|sandbox|playground|"
                          r"experiments?|scratch)/")

@@ -282,6 +282,8 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
              r"explain_instance|register_forward_hook|IntegratedGradients|force_plot|waterfall|plot_alignment|"
              r"decision_path")
     for site in ctx.call_sites(names, tests=None):
+        if "register_forward_hook" in site.text and not _inspects(ctx, site):
+            continue  # a hook the library uses to work (pipelining, offloading), not a tool to inspect one example
         if is_test_path(site.path):
             run = automated_run(ctx, site.path)
             level = Level.AUTOMATED if run else Level.MANUAL
@@ -320,6 +322,20 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=Location(path=m.path, line=m.line), kind="manifest")],
                                     "an explain endpoint is configured"))
     return finish(ctx, "INFRA5", outcomes)
+
+
+INSPECT_RX = re.compile(r"(?i)debug|inspect|trace|visuali[sz]|activation|feature_?map|explain|intermediate|probe|"
+                        r"interpret|attention_map|saliency")
+
+
+def _inspects(ctx: Context, site: Any) -> bool:
+    """Whether a forward hook serves inspection: the enclosing function (or the hook's own name) says it captures
+    activations or intermediate outputs for a person to look at (LABELING.md I5; library hooks are not)."""
+    py = ctx.facts.py(site.path) if site.path.endswith(".py") else None
+    if py is None:
+        return bool(INSPECT_RX.search(site.text))
+    fn = next((f for f in py.functions if f.line <= site.line <= f.end_line), None)
+    return bool(INSPECT_RX.search(site.text) or (fn is not None and INSPECT_RX.search(fn.name)))
 
 
 # -- INFRA6: canaried before serving -----------------------------------------------------------------

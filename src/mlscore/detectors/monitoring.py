@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlscore.detectors.code import HAND_RUN_RX, automated_run, function_at, is_serving_file, serving_files
+from mlscore.detectors.code import (
+    HAND_RUN_RX,
+    automated_run,
+    function_at,
+    is_serving_file,
+    on_standard_path,
+    serving_files,
+)
 from mlscore.detectors.common import (
     Context,
     Outcome,
@@ -300,6 +307,12 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
         if acts and function_at(py, hit.line) is None:
             outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"one-off check at start-up: {hit.text[:80]}")],
                                     "a non-finite check runs once at start-up, not on every step or prediction"))
+            continue
+        if acts and not (on_standard_path(hit.path) or is_serving_file(ctx, py)):
+            outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"non-finite check: {hit.text[:80]}")],
+                                    "a non-finite check exists, but outside the standard training and serving code "
+                                    "(a one-off probe or a helper run by hand), so it does not guard every step or "
+                                    "prediction"))
             continue
         if acts:
             outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"non-finite guard: {hit.text[:90]}", Level.AUTOMATED)],
