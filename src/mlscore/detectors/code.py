@@ -137,10 +137,55 @@ def serving_files(ctx: Context) -> list[PyFacts]:
 
 
 def serving_exists(ctx: Context) -> bool:
-    """Whether the tree deploys or serves a model at all (infra tests about serving are N/A = 0 otherwise)."""
+    """Whether the tree deploys or serves a model at all (infra tests about serving are N/A = 0 otherwise):
+    a server or a serving manifest, a cloud endpoint or rollout the signal catalog found, or an end-user command
+    that runs the model on users' inputs (LABELING.md §5 C3)."""
     if any(getattr(m, "serves_model", False) for m in ctx.manifests):
         return True
-    return bool(serving_files(ctx))
+    if serving_files(ctx) or inference_commands(ctx):
+        return True
+    from mlscore.detectors.signal_levels import hits
+
+    return any("INFRA6" in h.signal.informs or "INFRA7" in h.signal.informs for h in hits(ctx))
+
+
+#: What an end-user command does when it runs a model on the user's inputs.
+INFERENCE_RX = re.compile(r"(?i)\b(predict\w*|infer\w*|separat\w*|generat\w*|transcrib\w*|synthesi[sz]\w*|"
+                          r"classif\w*|detect\w*|translat\w*|segment\w*|tts|serve|score)\b")
+_SCRIPT_LINE_RX = re.compile(r"^\s*[\"']?([\w.-]+)[\"']?\s*=\s*[\"']([\w.]+)(?::([\w.]+))?[\"']")
+_CONSOLE_RX = re.compile(r"[\"']([\w.-]+)\s*=\s*([\w.]+)(?::([\w.]+))?[\"']")
+
+
+def inference_commands(ctx: Context) -> list[tuple[str, int, str]]:
+    """(file, line, command) for console scripts the project installs whose name or target runs a model on the
+    user's inputs (``spleeter separate``, ``tts --text``, ``my-model predict``): serving by LABELING.md §5 C3."""
+
+    def compute() -> list[tuple[str, int, str]]:
+        out = []
+        for path in ("pyproject.toml", "setup.py", "setup.cfg"):
+            text = ctx.facts.read(path) or ""
+            if "scripts" not in text and "console_scripts" not in text:
+                continue
+            in_scripts = path != "pyproject.toml"
+            for number, line in enumerate(text.splitlines(), 1):
+                if path == "pyproject.toml" and line.startswith("["):
+                    in_scripts = line.strip() in ("[project.scripts]", "[tool.poetry.scripts]")
+                    continue
+                if not in_scripts:
+                    continue
+                for m in (_CONSOLE_RX.finditer(line) if path == "setup.py" else [_SCRIPT_LINE_RX.match(line)]):
+                    if m is None:
+                        continue
+                    name, module, func = m.group(1), m.group(2), m.group(3) or ""
+                    target = ctx.facts.resolve_import(module, path)
+                    body = ctx.facts.texts.get(target or "", "") if target else ""
+                    if INFERENCE_RX.search(f"{name} {module} {func}") or (
+                            body and INFERENCE_RX.search(body) and re.search(r"\b(load|from_pretrained|restore|"
+                                                                             r"checkpoint|model)\b", body)):
+                        out.append((path, number, f"{name} = {module}" + (f":{func}" if func else "")))
+        return out
+
+    return ctx.memo("inference_commands", compute)  # type: ignore[no-any-return]
 
 
 def function_at(py: PyFacts, line: int) -> Function | None:
