@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlscore.errors import ConfigError
+from mlscore.guard import DEFAULT_DETECTOR_SECONDS, DEFAULT_EXTRACTOR_SECONDS
 from mlscore.models import RULE_ID_RE, Attestation, Diagnostic, Level
 
 if sys.version_info >= (3, 11):
@@ -91,6 +92,8 @@ class FileConfig(_Strict):
     rules_dirs: list[str] | None = None
     data_reports: list[str] | None = None
     probe_reports: list[str] | None = None
+    detector_budget: float | None = Field(default=None, ge=0, le=3600)
+    extractor_budget: float | None = Field(default=None, ge=0, le=3600)
     attest: list[AttestEntry] = Field(default_factory=list)
     waive: list[WaiveEntry] = Field(default_factory=list)
 
@@ -112,6 +115,10 @@ class Config(_Strict):
     rules_dirs: tuple[str, ...] = ()
     data_reports: tuple[str, ...] = ()
     probe_reports: tuple[str, ...] = ()
+    #: Seconds each detector / structured extractor may run before it is stopped and its tests are reported
+    #: incomplete (0: no limit). Only a ``--config`` file sets them: the audited tree's own config cannot.
+    detector_budget: float = Field(default=DEFAULT_DETECTOR_SECONDS, ge=0)
+    extractor_budget: float = Field(default=DEFAULT_EXTRACTOR_SECONDS, ge=0)
     attestations: tuple[Attestation, ...] = ()
     waivers: tuple[tuple[str, str, str], ...] = ()  # (rule, reason, source)
     sources: tuple[str, ...] = ()  # config files read, in precedence order
@@ -226,7 +233,7 @@ def load_config(
     notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
-                "data_reports", "probe_reports"):
+                "data_reports", "probe_reports", "detector_budget", "extractor_budget"):
         for path, cfg in files:
             value = getattr(cfg, key)
             if value is None:
@@ -235,6 +242,11 @@ def load_config(
             if key == "rules_dirs" and own:
                 # Rules decide the score: a pull request must not be able to rewrite them for itself.
                 notes.append(Diagnostic(path=path.name, message="rules_dirs in the audited tree's own config is "
+                                        "ignored (pass the config with --config to use it)"))
+                break
+            if key in ("detector_budget", "extractor_budget") and own:
+                # A pull request must not be able to lift the limits that keep its own audit bounded.
+                notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))
                 break
             if key in ("rules_dirs", "data_reports", "probe_reports"):

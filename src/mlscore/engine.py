@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlscore import __version__
+from mlscore import __version__, guard
 from mlscore.catalog import RuleSpec, load_catalog
 from mlscore.config import Config, load_config
 from mlscore.detectors import DETECTORS, resolve_params
@@ -70,7 +70,7 @@ def run_audit(
         progress(f"reading {len(index)} files")
     facts = collect(index, (lambda n, t: progress(f"read {n}/{t} files")) if progress else None)
     target = _target(root, index)
-    ctx = build_context(facts)
+    ctx = build_context(facts, extractor_budget=config.extractor_budget or None)
     ctx.cache["remote_url"] = target.remote_url
     if index.from_git:
         from mlscore.facts.git import read_history
@@ -111,23 +111,44 @@ def _exclude(index: FileIndex, patterns: tuple[str, ...]) -> None:
 
 
 def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
-    """Run a rule's detectors; a detector that raises becomes an error result, never a crash."""
+    """Run a rule's detectors, each isolated and under ``config.detector_budget``: a detector that raises or
+    runs out of time becomes an incomplete result and a diagnostic naming the test, never a crash."""
     outcomes: list[Outcome] = []
     error = None
+    incomplete: list[str] = []
+    diagnostics: list[Diagnostic] = ctx.cache.setdefault("diagnostics", [])
     for spec in rule.detectors:
         detector = DETECTORS.get(spec.name)
         if detector is None:
             error = f"unknown detector {spec.name!r}"
+            incomplete.append(error)
             continue
         try:
             params = resolve_params(spec.name, dict(spec.params))
         except ValueError as exc:
             error = f"rules/{rule.id}.yaml: {exc}"
+            incomplete.append(error)
             continue
-        try:
-            outcomes.append(detector(ctx, params))
-        except Exception as exc:  # noqa: BLE001 - a broken detector must not break the audit
-            error = f"detector {spec.name} failed: {type(exc).__name__}: {exc}"
+        touched = _watch(ctx)
+        run = guard.run(lambda: detector(ctx, params), seconds=config.detector_budget or None)  # noqa: B023
+        if run.ok and run.value is not None:
+            outcomes.append(run.value)
+        elif run.error is not None:
+            error = f"detector {spec.name} failed: {type(run.error).__name__}: {run.error}"
+            incomplete.append(f"detector {spec.name} failed: {type(run.error).__name__}")
+            diagnostics.append(Diagnostic(message=f"{rule.id}: detector {spec.name} failed: "
+                                                  f"{type(run.error).__name__}; the test is incomplete",
+                                          severity="error"))
+        elif run.overrun:
+            incomplete.append(f"detector {spec.name} {run.reason()}")
+            diagnostics.append(Diagnostic(message=f"{rule.id}: detector {spec.name} {run.reason()}; the test is "
+                                                  "incomplete", severity="error"))
+        if run.late:
+            diagnostics.append(Diagnostic(message=f"{rule.id}: detector {spec.name} took {run.seconds:.1f} s, over "
+                                                  f"its {guard.fmt_seconds(run.budget)} time budget"))
+        missing = _degraded(ctx, touched)
+        if missing:
+            incomplete.extend(r for r in missing if r not in incomplete)
     outcome = max(outcomes, key=lambda o: o.level.rank) if outcomes else Outcome(Level.NONE)
     level, evidence, rationale = outcome.level, list(outcome.evidence), outcome.rationale
     attestation = None
@@ -146,7 +167,7 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
                                  kind="attestation"))
     waived = next((reason for rid, reason, _src in config.waivers if rid == rule.id), None)
     if not rationale:
-        rationale = "no evidence found"
+        rationale = "not decided: " + "; ".join(incomplete) if incomplete and not outcomes else "no evidence found"
     next_step = outcome.next_step or _next_step(rule, level)
     return RuleResult(
         rule_id=rule.id,
@@ -162,6 +183,7 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
         attestation=attestation,
         waived=waived,
         error=error,
+        incomplete="; ".join(incomplete)[:500] if incomplete else None,
     )
 
 
@@ -208,20 +230,62 @@ def _web_url(remote: str) -> str | None:
 
 # -- facts beyond the file index: CI, automation, manifests, monitoring, dependencies -------------------
 
-def build_context(facts: RepoFacts) -> Context:
-    """Run the structured extractors over the facts and build the automation model."""
+def build_context(facts: RepoFacts, *, extractor_budget: float | None = guard.DEFAULT_EXTRACTOR_SECONDS) -> Context:
+    """Run the structured extractors over the facts (each isolated, under ``extractor_budget`` seconds) and
+    build the automation model."""
     automation = Automation()
-    ctx = Context(facts=facts, automation=automation)
+    ctx = AuditContext(facts=facts, automation=automation)
     diagnostics: list[Diagnostic] = []
     ctx.cache["diagnostics"] = diagnostics
-    _structured(ctx, diagnostics)
+    _structured(ctx, diagnostics, extractor_budget)
     return ctx
 
 
-def _structured(ctx: Context, diagnostics: list[Diagnostic]) -> None:
+def _structured(ctx: Context, diagnostics: list[Diagnostic], budget: float | None) -> None:
     from mlscore.facts import integrate
 
-    integrate.populate(ctx, diagnostics)
+    integrate.populate(ctx, diagnostics, budget=budget or None)
+
+
+def _tracked(name: str) -> property:
+    key = "_fact_" + name
+
+    def get(self: Context) -> Any:
+        touched = self.__dict__.get("_touched")
+        if touched is not None:
+            touched.add(name)
+        return self.__dict__.get(key)
+
+    def put(self: Context, value: Any) -> None:
+        self.__dict__[key] = value
+
+    return property(get, put)
+
+
+class AuditContext(Context):
+    """The Context of an audit: it remembers which structured facts a detector reads, so that a result built
+    on facts an extractor failed to produce (or ran out of time on) is reported incomplete, not a silent 0."""
+
+    ci = _tracked("ci")
+    schedules = _tracked("schedules")
+    manifests = _tracked("manifests")
+    monitoring = _tracked("monitoring")
+    deps = _tracked("deps")
+    automation = _tracked("automation")
+
+
+def _watch(ctx: Context) -> set[str]:
+    """Start recording the structured facts ``ctx`` hands out (a fresh set per detector)."""
+    touched: set[str] = set()
+    if isinstance(ctx, AuditContext):
+        ctx.__dict__["_touched"] = touched
+    return touched
+
+
+def _degraded(ctx: Context, touched: set[str]) -> list[str]:
+    """Why facts the detector read are missing: the reasons of the extractors behind them, in order."""
+    missing: dict[str, tuple[str, ...]] = ctx.cache.get("missing_facts") or {}
+    return [reason for reason, fields in missing.items() if touched & set(fields)]
 
 
 # -- evidence from saved data and probe reports -------------------------------------------------------

@@ -115,6 +115,11 @@ class RuleResult(_Record):
     attestation: Attestation | None = None
     waived: str | None = Field(default=None, description="Waiver reason; a waived test still scores as found.")
     error: str | None = Field(default=None, description="The detector failed; the test scores as none.")
+    incomplete: str | None = Field(
+        default=None,
+        description="Why the result may lack evidence: a detector failed or ran out of its time budget, or an "
+                    "extractor whose facts it reads did. Its level is a lower bound, not a finding of absence.",
+    )
 
     @field_validator("rule_id")
     @classmethod

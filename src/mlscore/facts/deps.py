@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mlscore import guard
 from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml
 from mlscore.models import Diagnostic
 
@@ -540,6 +541,7 @@ def extract_deps(files: Iterable[str], read: Reader) -> DepsFacts:
     manifests: list[str] = []
     seen: set[str] = set()
     for path in file_list:
+        guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         base = posixpath.basename(path)
         try:
             if _REQ_TXT.search(path):
@@ -595,7 +597,7 @@ def extract_deps(files: Iterable[str], read: Reader) -> DepsFacts:
             reqs.extend(got)
             if got:
                 manifests.append(path)
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            diags.append(Diagnostic(path=path, message=f"dependency file not understood: {type(exc).__name__}"))
+        except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
+            diags.append(guard.failure("deps", path, exc))
     return DepsFacts(requirements=tuple(reqs), locks=tuple(locks), bots=tuple(bots), manifests=tuple(manifests),
                      diagnostics=tuple(diags))

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlscore import guard
 from mlscore.models import Diagnostic, Location
 
 if TYPE_CHECKING:
@@ -42,10 +43,32 @@ class JobView:
     real_data: bool
     steps: tuple[Any, ...]
     commands: list[str] = field(default_factory=list)
+    comments_pr: bool = False  # posts results to the pull request (CML, github-script...)
 
 
-def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
-    """Fill ``ctx`` with CI jobs, schedules, the automation model, manifests, monitoring and dependencies."""
+#: The Context fields each extractor's facts feed; a failed extractor makes the results that read them incomplete.
+FEEDS: dict[str, tuple[str, ...]] = {
+    "ci": ("ci", "automation"),
+    "schedules": ("schedules", "automation"),
+    "automation": ("automation",),
+    "deps": ("deps",),
+    "monitoring": ("monitoring",),
+    "manifests": ("manifests",),
+}
+
+
+def missing_facts(ctx: Context, name: str, reason: str) -> None:
+    """Record that extractor ``name`` produced no (or partial) facts, and why (read by the engine)."""
+    ctx.cache.setdefault("missing_facts", {})[reason] = FEEDS.get(name, (name,))
+
+
+def populate(ctx: Context, diagnostics: list[Diagnostic], *, budget: float | None = None) -> None:
+    """Fill ``ctx`` with CI jobs, schedules, the automation model, manifests, monitoring and dependencies.
+
+    Each extractor runs isolated and under ``budget`` seconds (``mlscore.guard.extract``): a file it fails on
+    becomes a diagnostic and the others' facts stand; an extractor that fails as a whole or runs out of time
+    leaves its facts empty and is recorded in ``ctx.cache["missing_facts"]``.
+    """
     from mlscore.detectors.common import Run
     from mlscore.facts import automation as automation_mod
     from mlscore.facts import ci as ci_mod
@@ -54,45 +77,77 @@ def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
     facts = ctx.facts
     files = facts.paths()
     read = facts.read
-    ci = ci_mod.extract_ci([p for p in files if ci_mod.wanted(p)], read)
-    schedules = schedules_mod.extract_schedules(
+    ci, why = guard.extract("ci", lambda items: ci_mod.extract_ci(items, read), [p for p in files if ci_mod.wanted(p)],
+                            seconds=budget, diagnostics=diagnostics, empty=ci_mod.CiFacts)
+    if why:
+        missing_facts(ctx, "ci", why)
+    schedules, why = guard.extract(
+        "schedules", lambda items: schedules_mod.extract_schedules(items, read),
         [p for p in files if schedules_mod.wanted(p) and (not p.endswith(".py") or facts.has_any(p, SCHEDULER_HINTS))],
-        read)
+        seconds=budget, diagnostics=diagnostics, empty=schedules_mod.ScheduleFacts)
+    if why:
+        missing_facts(ctx, "schedules", why)
     diagnostics.extend(ci.diagnostics)
     diagnostics.extend(schedules.diagnostics)
 
     # imports are followed with the automation model's own regex scan: parsing every imported file costs seconds
-    model = automation_mod.build_automation(files, read, ci, schedules, imports=facts.import_targets,
-                                            import_triggers=("pipeline", "schedule"))
+    def automate(items: list[Any]) -> Any:
+        jobs = tuple(i for i in items if not isinstance(i, schedules_mod.PipelineEntry))
+        entries = tuple(i for i in items if isinstance(i, schedules_mod.PipelineEntry))
+        return automation_mod.build_automation(
+            files, read, ci.model_copy(update={"jobs": jobs}), schedules.model_copy(update={"entries": entries}),
+            imports=facts.import_targets, import_triggers=("pipeline", "schedule"))
+
+    model, why = guard.extract("automation", automate, [*ci.jobs, *schedules.entries], seconds=budget,
+                               diagnostics=diagnostics, empty=automation_mod.AutomationModel,
+                               where=lambda item: getattr(item, "file", None))
+    if why:
+        missing_facts(ctx, "automation", why)
     diagnostics.extend(model.diagnostics)
 
     jobs: list[JobView] = []
     job_by_line: dict[tuple[str, int], JobView] = {}
     for job in ci.jobs:
-        commands = [c.text for step in _all_steps(job.steps) for c in step.commands]
-        kinds = automation_mod.trigger_kinds(job.triggers)
-        view = JobView(
-            file=job.file,
-            line=job.line,
-            name=job.name or job.id,
-            trigger_kinds=tuple(k.replace("ci_", "") for k in kinds),
-            checks_code=any(CODE_CHECK_RX.search(c) for c in commands) and not job.swallowed and not job.disabled,
-            deploys=any(DEPLOY_RX.search(c) for c in commands) or bool(job.needs and any(
-                re.search(r"deploy|release|publish", (s.name or "") + (s.uses.name if s.uses else ""), re.I)
-                for s in job.steps)),
-            real_data=any(REAL_DATA_RX.search(c) for c in commands),
-            steps=tuple(_all_steps(job.steps)),
-            commands=commands,
-        )
+        try:
+            view = _job_view(job, automation_mod)
+        except Exception as exc:  # noqa: BLE001 - one odd job must not cost the others
+            diagnostics.append(guard.failure("ci", job.file, exc))
+            continue
         if job.disabled:
             continue
         jobs.append(view)
-        for step in _all_steps(job.steps):
+        for step in view.steps:
             job_by_line[(step.file, step.line)] = view
         job_by_line[(job.file, job.line)] = view
     ctx.ci = jobs
     ctx.schedules = [_ScheduleView(e) for e in schedules.entries]
     ctx.cache["dvc_stages"] = list(schedules.dvc)
+    _reaches(ctx, model, jobs, job_by_line, Run, diagnostics)
+    _optional_extractors(ctx, files, read, diagnostics, budget)
+
+
+def _job_view(job: Any, automation_mod: Any) -> JobView:
+    commands = [c.text for step in _all_steps(job.steps) for c in step.commands]
+    kinds = automation_mod.trigger_kinds(job.triggers)
+    return JobView(
+        file=job.file,
+        line=job.line,
+        name=job.name or job.id,
+        trigger_kinds=tuple(k.replace("ci_", "") for k in kinds),
+        checks_code=any(CODE_CHECK_RX.search(c) for c in commands) and not job.swallowed and not job.disabled,
+        deploys=any(DEPLOY_RX.search(c) for c in commands) or bool(job.needs and any(
+            re.search(r"deploy|release|publish", (s.name or "") + (s.uses.name if s.uses else ""), re.I)
+            for s in job.steps)),
+        real_data=any(REAL_DATA_RX.search(c) for c in commands),
+        steps=tuple(_all_steps(job.steps)),
+        commands=commands,
+        comments_pr="pr_comment" in job.surfaces and not job.disabled,
+    )
+
+
+def _reaches(ctx: Context, model: Any, jobs: list[JobView], job_by_line: dict[tuple[str, int], JobView], run: Any,
+             diagnostics: list[Diagnostic]) -> None:
+    """The automation model's reaches and invocations as detector-side Runs; one odd entry costs only itself."""
 
     def job_of(chain: tuple[Location, ...]) -> JobView | None:
         if not chain:
@@ -107,30 +162,40 @@ def populate(ctx: Context, diagnostics: list[Diagnostic]) -> None:
                 best = view
         return best
 
+    failed = 0
     for path, reaches in model.reach_map.items():
         for reach in reaches:
-            job = job_of(reach.chain)
-            real = bool(job and job.real_data) or any(t in ("pipeline", "schedule") for t in reach.triggers)
-            for kind in _ordered(reach.triggers):
-                ctx.automation.add(path, Run(
-                    kind=kind,
-                    location=reach.chain[0] if reach.chain else Location(path=path),
-                    chain=tuple(str(loc) for loc in reach.chain),
-                    swallowed=reach.swallowed,
-                    surfaced=reach.surfaced,
-                    real_data=real,
-                    how=reach.how,
-                ))
+            try:
+                job = job_of(reach.chain)
+                real = bool(job and job.real_data) or any(t in ("pipeline", "schedule") for t in reach.triggers)
+                for kind in _ordered(reach.triggers):
+                    ctx.automation.add(path, run(
+                        kind=kind,
+                        location=reach.chain[0] if reach.chain else Location(path=path),
+                        chain=tuple(str(loc) for loc in reach.chain),
+                        swallowed=reach.swallowed,
+                        surfaced=reach.surfaced,
+                        real_data=real,
+                        how=reach.how,
+                    ))
+            except Exception as exc:  # noqa: BLE001
+                failed += 1
+                if failed <= 20:
+                    diagnostics.append(guard.failure("automation", path, exc))
     for inv in model.invocations:
         if inv.setup_only or inv.disabled:
             continue
-        job = job_of(inv.chain)
-        real = bool(job and job.real_data)
-        for kind in _ordered(inv.triggers)[:1]:
-            ctx.automation.invocations.append((inv.command, Run(
-                kind=kind, location=inv.location, chain=tuple(str(loc) for loc in inv.chain), swallowed=inv.swallowed,
-                surfaced=inv.surfaced, real_data=real)))
-    _optional_extractors(ctx, files, read, diagnostics)
+        try:
+            job = job_of(inv.chain)
+            real = bool(job and job.real_data)
+            for kind in _ordered(inv.triggers)[:1]:
+                ctx.automation.invocations.append((inv.command, run(
+                    kind=kind, location=inv.location, chain=tuple(str(loc) for loc in inv.chain),
+                    swallowed=inv.swallowed, surfaced=inv.surfaced, real_data=real)))
+        except Exception as exc:  # noqa: BLE001
+            failed += 1
+            if failed <= 20:
+                diagnostics.append(guard.failure("automation", getattr(inv.location, "path", None), exc))
 
 
 _KIND_ORDER = ("schedule", "ci_schedule", "pipeline", "ci_push", "ci_pull_request", "ci_release", "ci_manual", "ci_other")
@@ -178,8 +243,9 @@ class _ScheduleView:
             r"(?i)train|retrain|fit|dvc\s+repro|pipeline", text) else False
 
 
-def _optional_extractors(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagnostic]) -> None:
+def _optional_extractors(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagnostic],
+                         budget: float | None = None) -> None:
     """Manifests, monitoring configs and dependency files, each from its own extractor module."""
     from mlscore.facts import views
 
-    views.populate(ctx, files, read, diagnostics)
+    views.populate(ctx, files, read, diagnostics, budget=budget)

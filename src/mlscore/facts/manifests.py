@@ -54,6 +54,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from mlscore import guard
 from mlscore.facts.shell import ShellCommand, split_script
 from mlscore.facts.yamlsafe import (
     as_dict,
@@ -611,6 +612,7 @@ def extract_manifests(files: Iterable[str], read: Reader) -> ManifestFacts:
     bentos: list[Bentofile] = []
     values: dict[str, list[ImageRef]] = {}
     for path in sorted(f for f in files if wanted(f)):
+        guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         base = posixpath.basename(path)
         try:
             if _DOCKERFILE.search(path):
@@ -670,8 +672,8 @@ def extract_manifests(files: Iterable[str], read: Reader) -> ManifestFacts:
                 continue
             if _YAML.search(path) and "apiVersion" in text and "kind" in text:
                 resources.extend(_k8s(path, text, diags))
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            diags.append(Diagnostic(path=path, message=f"manifest not understood: {type(exc).__name__}"))
+        except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
+            diags.append(guard.failure("manifests", path, exc))
     charts = [c.model_copy(update={"values_images": tuple(values.get(posixpath.dirname(c.file), ()))})
               for c in charts]
     sidecars: list[Location] = []

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mlscore import guard
 from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic
 
@@ -394,6 +395,7 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
     prov: list[Provisioning] = []
     alarms: list[CloudAlarm] = []
     for path in sorted(f for f in files if wanted(f)):
+        guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         text = read(path)
         if text is None:
             continue
@@ -461,8 +463,8 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                         isinstance(g, dict) and any(isinstance(r, dict) and "title" in r for r in g.get("rules") or [])
                         for g in doc["groups"]):
                     prov.append(Provisioning(file=path, kind="alerting"))
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            diags.append(Diagnostic(path=path, message=f"monitoring config not understood: {type(exc).__name__}"))
+        except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
+            diags.append(guard.failure("monitoring", path, exc))
     return MonitoringFacts(rules=tuple(rules), prometheus=tuple(proms), alertmanagers=tuple(ams),
                            dashboards=tuple(dashboards), provisioning=tuple(prov), alarms=tuple(alarms),
                            diagnostics=tuple(diags))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from mlscore import guard
 from mlscore.facts.files import MAX_NOTEBOOK_BYTES, FileIndex
 from mlscore.facts.notebooks import NotebookFacts, parse_notebook
 from mlscore.facts.python import PyFacts, is_test_path, module_names, parse_python
@@ -164,6 +165,7 @@ class RepoFacts:
         literals = literals or required_literals(rx.pattern, rx.flags) or ()
         hits: list[Hit] = []
         for path, text in self.texts.items():
+            guard.check()  # a detector's time budget, where the timer cannot interrupt
             if paths is not None and not paths(path):
                 continue
             if literals and not self._has_any(path, literals):
@@ -193,7 +195,10 @@ class RepoFacts:
             text = self.texts.get(path)
             if text is None or not path.endswith(".py"):
                 return None
-            facts = parse_python(path, text)
+            try:
+                facts = parse_python(path, text)
+            except Exception as exc:  # noqa: BLE001 - one odd file must not cost the detector asking for it
+                facts = PyFacts(path=path, lines=[], error=guard.failure("python", path, exc).message)
             if facts.error:
                 self.diagnostics.append(Diagnostic(path=path, message=facts.error))
             self._python[path] = facts
@@ -226,10 +231,11 @@ class RepoFacts:
             for part in parts:
                 starts.append(pos)
                 pos += len(part) + 1
-            self._blob = "\0".join(parts)
-            self._blob_paths = paths
-            self._blob_starts = starts
-            self._blob_index = set(paths)
+            blob = "\0".join(parts)
+            # set together, the blob last: a detector stopped by its time budget half-way leaves no blob
+            # without its index behind for the next one
+            self._blob_paths, self._blob_starts, self._blob_index = paths, starts, set(paths)
+            self._blob = blob
         blob, starts, paths = self._blob, self._blob_starts, self._blob_paths
         found: set[str] = set()
         for literal in literals:
@@ -256,6 +262,7 @@ class RepoFacts:
         if first is not None:
             candidates = sorted(candidates, key=lambda p: not first(p))
         for path in candidates:
+            guard.check()
             if rx.search(self.texts[path]):
                 facts = self.py(path)
                 if facts is not None and facts.error is None:
@@ -423,7 +430,11 @@ def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None
             text = index.read_text(path, limit=MAX_NOTEBOOK_BYTES)
             if text is None:
                 continue
-            nb = parse_notebook(path, text)
+            try:
+                nb = parse_notebook(path, text)
+            except Exception as exc:  # noqa: BLE001 - one notebook must not cost the audit
+                facts.diagnostics.append(guard.failure("notebooks", path, exc))
+                continue
             if nb.error:
                 facts.diagnostics.append(Diagnostic(path=path, message=nb.error))
             facts.notebooks[path] = nb

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mlscore import guard
 from mlscore.facts.shell import ShellCommand, split_script
 from mlscore.facts.yamlsafe import (
     LineList,
@@ -633,14 +634,15 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
     dvc: list[DvcStage] = []
     params: list[str] = []
     for path in file_list:
+        guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         base = posixpath.basename(path)
         if base == "params.yaml":
             params.append(path)
             continue
-        text = read(path)
-        if text is None:
-            continue
         try:
+            text = read(path)
+            if text is None:
+                continue
             if _DVC.search(path):
                 stages = dvc_stages(path, text, diags)
                 if not stages:
@@ -678,7 +680,7 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
                 entries.extend(_iac_schedules(path, text))
             else:
                 entries.extend(_crontab_entries(path, text))
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            diags.append(Diagnostic(path=path, message=f"pipeline file not understood: {type(exc).__name__}"))
+        except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
+            diags.append(guard.failure("schedules", path, exc))
     return ScheduleFacts(entries=tuple(entries), dvc=tuple(dvc), params_files=tuple(params),
                          diagnostics=tuple(diags))
