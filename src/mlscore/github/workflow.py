@@ -131,7 +131,7 @@ def report_annotations(
     # The weakest section first: with the minimum rule, those are the findings worth reading.
     rank = {s.section: i for i, s in enumerate(sections_weakest_first(report))}
     for r in sorted(sorted_results(report), key=lambda r: rank.get(r.section, 99)):
-        if r.level == Level.AUTOMATED and not r.error:
+        if r.level == Level.AUTOMATED and not r.error and not r.incomplete:
             continue
         located = next(
             (e.location for e in r.evidence if e.location and not is_url(e.location.path)), None
@@ -141,7 +141,11 @@ def report_annotations(
         if r.next_step:
             message += f" Next step: {r.next_step}"
         level: AnnotationLevel = "warning" if r.level == Level.NONE else "notice"
-        if r.error:
+        if r.incomplete:
+            level = "warning"
+            message = (f"Incomplete: {r.incomplete}. The level found so far ({r.level.value}) is a lower bound, "
+                       "not a finding of absence.")
+        elif r.error:
             level = "warning"
             message = f"The check failed to run: {r.error}"
         out.append(

@@ -58,6 +58,22 @@ def sections_weakest_first(report: Report) -> list[SectionScore]:
     return sorted(report.score.sections, key=lambda s: (s.points, order.get(s.section, 99)))
 
 
+def incomplete_results(report: Report) -> list[RuleResult]:
+    """Results a detector or an extractor could not finish (their levels are lower bounds), in paper order."""
+    return [r for r in sorted_results(report) if r.incomplete]
+
+
+def incomplete_notice(report: Report) -> str:
+    """One sentence saying which tests are incomplete, or '' when every test was decided."""
+    results = incomplete_results(report)
+    if not results:
+        return ""
+    ids = ", ".join(r.rule_id for r in results)
+    noun = "test is" if len(results) == 1 else "tests are"
+    return (f"{len(results)} {noun} incomplete ({ids}): a detector or extractor failed or ran out of time, so "
+            "their levels (and the score) are lower bounds; see the diagnostics")
+
+
 def fmt_points(value: float) -> str:
     """Points as the paper writes them: 1.5, 2, 0.5 (no trailing .0 noise except for whole numbers)."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")

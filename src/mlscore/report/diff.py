@@ -200,9 +200,13 @@ def _other_causes(old: RuleResult | None, new: RuleResult | None) -> list[Cause]
         causes.append(Cause(kind="waiver_added", message=f"a waiver was added: {new.waived}"))
     if old and old.waived and not (new and new.waived):
         causes.append(Cause(kind="waiver_removed", message="the waiver was removed"))
-    if new and new.error and not (old and old.error):
-        causes.append(Cause(kind="error", message=f"the check failed to run: {new.error}"))
-    if old and old.error and not (new and new.error):
+    new_bad = bool(new and (new.error or new.incomplete))
+    old_bad = bool(old and (old.error or old.incomplete))
+    if new and new_bad and not old_bad:
+        message = (f"the check failed to run: {new.error}" if new.error
+                   else f"the check did not finish: {new.incomplete}")
+        causes.append(Cause(kind="error", message=message))
+    if old_bad and not new_bad:
         causes.append(Cause(kind="error_cleared", message="the check runs again"))
     return causes
 

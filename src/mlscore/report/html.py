@@ -17,6 +17,7 @@ from mlscore.report.common import (
     file_url,
     fmt_points,
     fmt_signed,
+    incomplete_notice,
     is_url,
     join_prefix,
     results_by_section,
@@ -115,7 +116,7 @@ def render(report: Report, options: RenderOptions) -> str:
                 {
                     "rule_id": r.rule_id,
                     "title": r.title,
-                    "level": r.level.value,
+                    "level": r.level.value + ("?" if r.incomplete else ""),
                     "fill": fill,
                     "stroke": ink,
                     "ink": ink,
@@ -167,5 +168,6 @@ def render(report: Report, options: RenderOptions) -> str:
             sections=sections,
             evidence_url=evidence_url,
             commit_url=commit_url,
+            incomplete_notice=incomplete_notice(report),
         )
     )

@@ -59,6 +59,12 @@ def _testcase(parent: ET.Element, result: RuleResult) -> str:
     ):
         ET.SubElement(props, "property", {"name": name, "value": value})
     details = _details(result)
+    if result.incomplete:
+        kind = "detector-error" if result.error else "incomplete"
+        ET.SubElement(
+            case, "error", {"message": _clean(f"incomplete: {result.incomplete}"), "type": kind}
+        ).text = details
+        return "error"
     if result.error:
         ET.SubElement(
             case, "error", {"message": _clean(result.error), "type": "detector-error"}

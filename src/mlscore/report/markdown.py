@@ -12,6 +12,7 @@ from mlscore.report.common import (
     file_url,
     fmt_points,
     fmt_signed,
+    incomplete_notice,
     is_url,
     results_by_section,
     sections_weakest_first,
@@ -89,7 +90,9 @@ def _flags(result: RuleResult) -> str:
         flags.append(f"waived: {md(result.waived)}")
     if result.status.value == "failing":
         flags.append("check failing")
-    if result.error:
+    if result.incomplete:
+        flags.append(f"incomplete: {md(result.incomplete)}")
+    elif result.error:
         flags.append(f"error: {md(result.error)}")
     return (" _(" + "; ".join(flags) + ")_") if flags else ""
 
@@ -175,6 +178,9 @@ def render(report: Report, options: RenderOptions) -> str:
         "The score is the minimum of the four sections, so the weakest section is the one to raise.",
         "",
     ]
+    notice = incomplete_notice(report)
+    if notice:
+        head += [f"> [!WARNING]\n> {md(notice)}", ""]
 
     grouped = results_by_section(report)
     blocks = []

@@ -98,7 +98,9 @@ def _message(result: RuleResult) -> str:
         parts.append(result.rationale)
     if result.next_step:
         parts.append(f"Next step: {result.next_step}")
-    if result.error:
+    if result.incomplete:
+        parts.append(f"Incomplete: {result.incomplete}; the level is a lower bound, not a finding of absence.")
+    elif result.error:
         parts.append(f"The check failed to run: {result.error}")
     return " ".join(" ".join(p.split()) for p in parts)
 
@@ -115,7 +117,7 @@ def sarif_log(report: Report, options: RenderOptions) -> dict[str, object]:
     anchor = _anchor(report, options)
     results: list[dict[str, object]] = []
     for r in ordered:
-        if r.level == Level.AUTOMATED and not r.error:
+        if r.level == Level.AUTOMATED and not r.error and not r.incomplete:
             continue
         location = _location(r, anchor, options.path_prefix)
         uri = location["physicalLocation"]["artifactLocation"]["uri"]  # type: ignore[index]
@@ -131,6 +133,7 @@ def sarif_log(report: Report, options: RenderOptions) -> dict[str, object]:
                 "points": r.points,
                 "section": r.section.value,
                 "status": r.status.value,
+                **({"incomplete": r.incomplete} if r.incomplete else {}),
             },
         }
         if r.waived:

@@ -11,6 +11,7 @@ from mlscore.report.common import (
     evidence_where,
     fmt_points,
     fmt_signed,
+    incomplete_notice,
     results_by_section,
     sections_weakest_first,
     short_commit,
@@ -44,7 +45,9 @@ def _result_lines(result: RuleResult, style: _Style) -> list[str]:
         flags.append(f"attested by {a.owner} on {a.date} ({state})")
     if result.waived:
         flags.append(f"waived: {result.waived}")
-    if result.error:
+    if result.incomplete:
+        flags.append(f"incomplete: {result.incomplete}")
+    elif result.error:
         flags.append(f"error: {result.error}")
     for flag in flags:
         lines.append(f"{pad}{style('! ' + flag, fg='magenta')}")
@@ -133,6 +136,9 @@ def render(report: Report, options: RenderOptions) -> str:
         if s.section in weakest:
             row = style(row + "   <- weakest: raise this first", fg="red", bold=True)
         lines.append(row)
+    notice = incomplete_notice(report)
+    if notice:
+        lines += ["", style(f"! {notice}", fg="magenta", bold=True)]
     if options.diff is not None:
         lines += ["", *_diff_lines(options.diff, style)]
     grouped = results_by_section(report)
