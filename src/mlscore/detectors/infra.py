@@ -50,14 +50,50 @@ SEED_LINE_RX = re.compile(
 )
 
 
+CONFIG_SEED_RX = re.compile(r"(?im)^[ \t]*[\"']?(random_state|random_seed|seed|rng_seed|global_seed|manual_seed)[\"']?"
+                            r"[ \t]*[:=][ \t]*\d+")
+
+
 def _seeds(ctx: Context) -> Evidence | None:
-    """A seed set for the training path's random operations (a line-level search: no file is parsed)."""
+    """A seed set for the training path's random operations: in code, in a training config, in the notebook that
+    trains the model, or recognised by the signal catalog (a line-level search: no file is parsed)."""
     if _unseeded_estimator(ctx) is not None:
         return None
     hits = ctx.grep(SEED_LINE_RX, paths=lambda p: p.endswith(".py") and not re.search(r"(^|/)tests?/|test_", p),
                     limit=1, literals=("seed", "random_state", "use_deterministic", "default_rng", "randomstate",
                                        "prngkey"))
-    return hit_evidence(hits[0], f"seeded: {hits[0].text[:80]}") if hits else None
+    if hits:
+        return hit_evidence(hits[0], f"seeded: {hits[0].text[:80]}")
+    for path, text in ctx.facts.texts.items():
+        if path.endswith((".yaml", ".yml", ".json", ".toml", ".cfg")) and "seed" in text.lower() and not re.search(
+                r"(^|/)(\.github|\.gitlab|tests?)/", path):
+            m = CONFIG_SEED_RX.search(text)
+            if m:
+                return Evidence(summary=f"seeded in the training config: {m.group(0).strip()[:60]}",
+                                location=Location(path=path, line=text.count("\n", 0, m.start()) + 1), kind="config")
+    for nb in ctx.facts.notebooks.values():
+        if nb.error is None and "seed" in nb.code.lower():
+            for number, line in enumerate(nb.code.split("\n"), 1):
+                if SEED_LINE_RX.search(line) and not line.lstrip().startswith("#"):
+                    cell = nb.cell_of_line[number] if number < len(nb.cell_of_line) else None
+                    return Evidence(summary=f"seeded in the notebook: {line.strip()[:60]}" +
+                                    (f" (cell {cell})" if cell is not None else ""), location=Location(path=nb.path),
+                                    kind="notebook")
+    return _aspect(ctx, "seeds")
+
+
+def _aspect(ctx: Context, aspect: str) -> Evidence | None:
+    """The first signal-catalog hit showing one reproducibility measure, as evidence."""
+    from mlscore.detectors.signal_levels import aspect_hits
+
+    for hit in aspect_hits(ctx, "INFRA1", aspect):
+        return Evidence(summary=f"{hit.signal.title}: {hit.text[:80]}", location=Location(path=hit.path, line=hit.line),
+                        kind="dependency" if aspect == "pins" else "config")
+    return None
+
+
+#: Dependency files of something other than the model: load tests, docs builds, examples, tests, CI tooling.
+ASIDE_DEPS_RX = re.compile(r"(?i)(^|/)[^/]*(load[_-]?test|locust|k6|bench|docs?|examples?|tests?|ci|lint|dev)[^/]*(/|$)")
 
 
 def _pins(ctx: Context) -> Evidence | None:
@@ -72,12 +108,13 @@ def _pins(ctx: Context) -> Evidence | None:
         loose = [p for p in getattr(deps, "packages", ()) if not getattr(p, "pinned", False)
                  and getattr(p, "name", "").lower() in CORE_ML and not getattr(p, "dev", False)]
         if pinned and len(pinned) >= len(loose):
-            p = pinned[0]
+            # the model's own pins, not those of a load test, a docs build or an example beside it
+            p = min(pinned, key=lambda q: (bool(ASIDE_DEPS_RX.search(q.file)), q.file.count("/"), q.file))
             return Evidence(summary=f"core ML libraries pinned exactly ({p.name}{p.spec})",
                             location=Location(path=p.file, line=p.line), kind="dependency")
         if pinned or loose:
-            return None
-        return _pins_in_docs(ctx)
+            return _aspect(ctx, "pins")  # e.g. loose local requirements, training in a pinned framework container
+        return _pins_in_docs(ctx) or _aspect(ctx, "pins")
     # without parsed dependency facts: count exact pins of core ML libraries in requirements files
     core = "|".join(re.escape(n) for n in sorted(CORE_ML, key=len, reverse=True))
     hits = ctx.grep(rf"(?i)^({core})\b\s*([=<>!~]=?|\[|;|$)", limit=200,
@@ -86,7 +123,7 @@ def _pins(ctx: Context) -> Evidence | None:
     if pinned and len(pinned) * 2 > len(hits):
         return hit_evidence(pinned[0], f"core ML libraries pinned exactly ({len(pinned)} of {len(hits)})",
                             kind="dependency")
-    return None if hits else _pins_in_docs(ctx)
+    return None if hits else (_pins_in_docs(ctx) or _aspect(ctx, "pins"))
 
 
 def _pins_in_docs(ctx: Context) -> Evidence | None:
@@ -112,7 +149,7 @@ def _versioned_data(ctx: Context) -> Evidence | None:
         if DATA_FILE_RX.search(path) and entry.size > 2048 and re.search(r"(?i)(^|/)(data|dataset|datasets)/", path) \
                 and not re.search(r"(?i)(^|/)(tests?|fixtures?|examples?)/", path):
             return Evidence(summary="training data committed to git", location=Location(path=path), kind="data")
-    return None
+    return _aspect(ctx, "versioned-data")
 
 
 def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:

@@ -14,7 +14,7 @@ from mlscore.detectors.common import Context, Outcome, Run
 from mlscore.models import Evidence, Level, Location
 from mlscore.signals.scan import Command, SignalHit
 
-__all__ = ["hits", "judge", "signal_outcomes"]
+__all__ = ["aspect_hits", "hits", "judge", "signal_outcomes"]
 
 _EVIDENCE_KIND = {"python": "code", "yaml": "config", "cloudformation": "manifest", "terraform": "manifest",
                   "shell": "ci", "text": "config", "docs": "doc", "path": "config"}
@@ -101,10 +101,19 @@ def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
 
 
 def signal_outcomes(ctx: Context, rule_id: str) -> list[Outcome]:
-    """One outcome per signal hit that informs ``rule_id`` (strongest first is left to ``best``)."""
+    """One outcome per signal hit that informs ``rule_id`` (strongest first is left to ``best``). Hits that show one
+    aspect of a test with parts are left to the detector, which combines them (``aspect_hits``)."""
     out = []
     for hit in hits(ctx):
+        how = hit.signal.informs.get(rule_id)
+        if how is None or how.aspect is not None:
+            continue
         outcome = judge(ctx, hit, rule_id)
         if outcome is not None:
             out.append(outcome)
     return out
+
+
+def aspect_hits(ctx: Context, rule_id: str, aspect: str) -> list[SignalHit]:
+    """Hits that show one aspect of a test with parts (INFRA1 seeds, MODEL1 review...), in scan order."""
+    return [h for h in hits(ctx) if (how := h.signal.informs.get(rule_id)) is not None and how.aspect == aspect]

@@ -48,11 +48,21 @@ CONDITIONS = ("always", "reached", "pipeline", "scheduled", "serving", "guard", 
 Condition = Literal["always", "reached", "pipeline", "scheduled", "serving", "guard", "never"]
 
 
+#: Tests whose level combines several parts; a signal for one part feeds the detector's judgment instead of
+#: earning a level by itself (two of three reproducibility measures; a spec and a review mechanism).
+ASPECTS: dict[str, tuple[str, ...]] = {
+    "INFRA1": ("seeds", "pins", "versioned-data"),
+    "MODEL1": ("spec", "review"),
+}
+
+
 class Informs(_Spec):
     """How a signal supports one rubric test: the condition for 0.5 and the condition for 1."""
 
     manual: Condition = Field(default="always", description="When the finding earns 0.5 (manual).")
     automated: Condition = Field(default="never", description="When the finding earns 1 (automated).")
+    aspect: str | None = Field(default=None, description="For tests with parts (INFRA1: seeds, pins, versioned-data; "
+                                                          "MODEL1: spec, review): the part this signal shows.")
     note: str | None = Field(default=None, description="Why, with LABELING.md rule numbers.")
 
 
@@ -216,6 +226,9 @@ class Signal(_Spec):
                 raise ValueError(f"not a rubric test id: {rule_id!r}")
             if how.manual == "never" and how.automated == "never":
                 raise ValueError(f"{rule_id}: the signal counts at no level")
+            allowed = ASPECTS.get(rule_id, ())
+            if how.aspect is not None and how.aspect not in allowed:
+                raise ValueError(f"{rule_id}: aspect {how.aspect!r} is not one of {', '.join(allowed) or 'none'}")
         return value
 
     @field_validator("references")
