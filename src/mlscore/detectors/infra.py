@@ -65,7 +65,9 @@ def _seeds(ctx: Context) -> Evidence | None:
     if hits:
         return hit_evidence(hits[0], f"seeded: {hits[0].text[:80]}")
     for path, text in ctx.facts.texts.items():
-        if path.endswith((".yaml", ".yml", ".json", ".toml", ".cfg")) and "seed" in text.lower() and not re.search(
+        low = text.lower()
+        if path.endswith((".yaml", ".yml", ".json", ".toml", ".cfg")) and ("seed" in low or "random_state" in low) \
+                and not re.search(
                 r"(^|/)(\.github|\.gitlab|tests?)/", path):
             m = CONFIG_SEED_RX.search(text)
             if m:
