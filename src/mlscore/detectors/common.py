@@ -62,6 +62,7 @@ class Automation:
     def __init__(self) -> None:
         self._runs: dict[str, list[Run]] = {}
         self.invocations: list[tuple[str, Run]] = []  # (command text, run) for every resolved command
+        self.setup: list[tuple[str, Run]] = []  # the same for setup commands (installs, checkouts, logins)
 
     def add(self, path: str, run: Run) -> None:
         self._runs.setdefault(path, []).append(run)

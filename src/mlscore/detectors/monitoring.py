@@ -133,6 +133,69 @@ def _hand_run_drift(ctx: Context) -> list[Outcome]:
 
 # -- MON1: dependency changes notify ------------------------------------------------------------------
 
+#: Installing the project's dependencies as they are today (not from a lock or hashes).
+INSTALL_RX = re.compile(r"\b(pip3?|uv\s+pip|python3?\s+-m\s+pip)\s+install\b|\bconda\s+(env\s+(create|update)|install)\b|"
+                        r"\bmamba\s+(env\s+create|install)\b|\bpoetry\s+(update|add)\b|\buv\s+(lock\s+--upgrade|sync\s+--upgrade)")
+LOCKED_INSTALL_RX = re.compile(r"--require-hashes|--frozen|--locked|--no-deps|\bpip-sync\b|\bpipenv\s+sync\b|"
+                               r"\bconda-lock\s+install\b|-c\s+\S*constraints|--constraint")
+#: Steps that tell people: an issue opened, a chat or mail message (actions or commands).
+NOTIFY_USES_RX = re.compile(r"(?i)issue|slack|teams|discord|mattermost|telegram|mail|notif|pagerduty|opsgenie|webhook")
+
+
+def _all_pinned(ctx: Context, command: str, run: Any) -> bool:
+    """Whether every requirements file the install names pins every package exactly: a scheduled build from
+    pinned requirements notices no upstream change (LABELING.md MON1 not evidence)."""
+    files = re.findall(r"(?:-r|--requirement)[ =]+(\S+)", command)
+    if not files or ctx.deps is None:
+        return False
+    base = run.location.path.rsplit("/", 1)[0] + "/" if "/" in run.location.path else ""
+    for name in files:
+        candidates = {name.lstrip("./"), (base + name).lstrip("./")}
+        packages = [p for p in getattr(ctx.deps, "packages", ()) if p.file in candidates]
+        if not packages or not all(p.pinned for p in packages):
+            return False
+    return True
+
+
+def _scheduled_dependency_builds(ctx: Context) -> list[Outcome]:
+    """A scheduled CI run that installs today's dependencies (not a lock) and notifies people when it fails: it
+    notices upstream changes between the team's pushes (LABELING.md MON1 '1'); without a notification step in the
+    tree the red run waits for someone to look (0.5, G6)."""
+    installs = [(text, run) for text, run in (*ctx.automation.setup, *ctx.automation.invocations)
+                if run.scheduled and INSTALL_RX.search(text) and not LOCKED_INSTALL_RX.search(text)
+                and not (run.swallowed and not run.surfaced) and not _all_pinned(ctx, text, run)]
+    def workflow(run: Any) -> str:
+        return (run.chain[0] if run.chain else str(run.location)).rsplit(":", 1)[0]
+
+    # something in the same scheduled workflow must be able to fail on what was installed (tests, a build...)
+    checked = {workflow(r) for t, r in ctx.automation.invocations
+               if r.scheduled and not (r.swallowed and not r.surfaced) and not INSTALL_RX.search(t)}
+    installs = [(t, r) for t, r in installs if workflow(r) in checked]
+    if not installs:
+        return []
+    text, run = installs[0]
+    files = {job.file for job in ctx.ci if "schedule" in getattr(job, "trigger_kinds", ())}
+    notify = None
+    for job in ctx.ci:
+        if job.file not in files and job.file != run.location.path:
+            continue
+        for step in getattr(job, "steps", ()):
+            uses = step.uses.name if getattr(step, "uses", None) is not None else ""
+            if set(getattr(step, "surfaces", ())) & {"issue", "notification"} or (uses and NOTIFY_USES_RX.search(uses)):
+                notify = Evidence(summary=f"a failed scheduled build notifies people: {uses or step.name or 'step'}",
+                                  location=Location(path=job.file, line=step.line), level=Level.AUTOMATED, kind="ci")
+                break
+        if notify is not None:
+            break
+    install = Evidence(summary=f"scheduled build installs current dependencies: {text[:80]}", location=run.location,
+                       level=Level.AUTOMATED if notify else Level.MANUAL, kind="ci", trigger=run.describe())
+    if notify is not None:
+        return [Outcome(Level.AUTOMATED, [install, notify],
+                        "a scheduled build installs the current dependencies and notifies people when it breaks")]
+    return [Outcome(Level.MANUAL, [install], "a scheduled build installs the current dependencies, but nothing in the "
+                                              "tree notifies anyone when it breaks")]
+
+
 def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     deps = ctx.deps
@@ -164,6 +227,7 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                          kind="ci")],
                                         "dependencies are scanned " + ("on a schedule" if scheduled else
                                                                       "on the team's own pushes")))
+    outcomes += _scheduled_dependency_builds(ctx)
     precommit = ctx.facts.read(".pre-commit-config.yaml") or ""
     for number, line in enumerate(precommit.splitlines(), 1):
         if re.search(r"^\s*-?\s*id:\s*(pip-audit|safety|safety-check|python-safety-dependencies-check|osv-scanner|"
