@@ -183,13 +183,14 @@ def _reaches(ctx: Context, model: Any, jobs: list[JobView], job_by_line: dict[tu
                 if failed <= 20:
                     diagnostics.append(guard.failure("automation", path, exc))
     for inv in model.invocations:
-        if inv.setup_only or inv.disabled:
+        if inv.disabled:
             continue
         try:
             job = job_of(inv.chain)
             real = bool(job and job.real_data)
+            target = ctx.automation.setup if inv.setup_only else ctx.automation.invocations
             for kind in _ordered(inv.triggers)[:1]:
-                ctx.automation.invocations.append((inv.command, run(
+                target.append((inv.command, run(
                     kind=kind, location=inv.location, chain=tuple(str(loc) for loc in inv.chain),
                     swallowed=inv.swallowed, surfaced=inv.surfaced, real_data=real)))
         except Exception as exc:  # noqa: BLE001
