@@ -318,7 +318,7 @@ def test_cloudbuild_buildspec_travis() -> None:
     facts = extract_ci(*make_repo(files))
     by = {j.system: j for j in facts.jobs}
     cb = by["cloudbuild"]
-    assert [t.kind for t in cb.triggers] == ["external"]
+    assert [t.kind for t in cb.triggers] == ["manual"]  # submitted by hand: no trigger in the tree
     assert [c.argv for s in cb.steps for c in s.commands] == [
         ("pip", "install", "-r", "requirements.txt"), ("pytest", "tests"), ("docker", "build", "-t", "img", ".")]
     code = by["codebuild"]
@@ -357,9 +357,16 @@ def test_wanted() -> None:
     yes = [".github/workflows/ci.yml", ".gitlab-ci.yml", "azure-pipelines.yml", ".circleci/config.yml",
            "Jenkinsfile", "ci/Jenkinsfile", "cloudbuild.yaml", "deploy/cloudbuild.yml", "buildspec.yml",
            ".travis.yml", ".github/actions/setup/action.yml"]
-    no = ["src/ci.yml", ".github/dependabot.yml", "workflows/ci.yml", "README.md", "jenkins.py"]
-    assert all(wanted(p) for p in yes)
+    # YAML, Terraform, CDK code and Groovy anywhere may declare CI: extract_ci reads them and decides by content
+    maybe = ["src/ci.yml", "build/pipeline-deploy.yaml", "infra/main.tf", "cdk/app.py", "ci/build.groovy"]
+    no = ["docs/guide.md", "node_modules/x/.drone.yml.txt", "node_modules/pkg/cloudbuild.yml.bak", "types/x.d.ts",
+          "venv/lib/site.yml", "data/train.csv"]
+    assert all(wanted(p) for p in yes + maybe)
     assert not any(wanted(p) for p in no)
+    facts = extract_ci(*make_repo({"src/ci.yml": "steps:\n  - name: Install\n    apt: {name: git}\n",
+                                   ".github/dependabot.yml": "version: 2\nupdates: []\n",
+                                   "workflows/ci.yml": "on: push\njobs:\n  a: {runs-on: x, steps: [{run: pytest}]}\n"}))
+    assert (facts.jobs, facts.files) == ((), ())
 
 
 def test_event_name_conditions_filter_triggers() -> None:

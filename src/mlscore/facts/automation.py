@@ -62,7 +62,7 @@ from mlscore.facts.shell import (
     words,
     workspace_relative,
 )
-from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml
+from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml, value_line
 from mlscore.models import Diagnostic, Location
 
 if sys.version_info >= (3, 11):
@@ -639,7 +639,31 @@ class _Resolver:
                 mod = spec.split(":")[0].strip()
                 base = posixpath.dirname(pj)
                 return self.module_file(mod, base or None, package_main=False)
+        # setuptools: entry_points={"console_scripts": ["name=mod:func"]} in setup.py, [options.entry_points] in
+        # setup.cfg
+        for base in dict.fromkeys([cwd or "", ""]):
+            mod = self.setuptools_scripts(base).get(name)
+            if mod:
+                return self.module_file(mod, base or None, package_main=False)
         return None
+
+    def setuptools_scripts(self, base: str) -> dict[str, str]:
+        def compute() -> dict[str, str]:
+            out: dict[str, str] = {}
+            cfg = self.repo.ini(_join(base or None, "setup.cfg")) if self.repo.exists(
+                _join(base or None, "setup.cfg")) else None
+            if cfg is not None and cfg.has_option("options.entry_points", "console_scripts"):
+                for line in cfg.get("options.entry_points", "console_scripts").split("\n"):
+                    k, _, v = line.partition("=")
+                    if k.strip() and v.strip():
+                        out.setdefault(k.strip(), v.split(":")[0].strip())
+            text = self.repo.read(_join(base or None, "setup.py")) or ""
+            m = re.search(r"console_scripts[\"']?\s*[:=]\s*\[([^\]]{0,5000})\]", text)
+            for k, v in re.findall(r"[\"']\s*([\w.-]+)\s*=\s*([\w.]+)\s*:[\w.]+\s*[\"']", m.group(1) if m else ""):
+                out.setdefault(k, v)
+            return out
+
+        return self.repo.cached(("setuptools_scripts", base), compute)  # type: ignore[no-any-return]
 
     def script_file(self, target: str, cwd: str | None, ctx: _Ctx, text: str, *, args: list[str] | None = None,
                     errexit: bool | None = None, pipefail: bool = False,
@@ -1371,15 +1395,8 @@ class _Resolver:
                 job_cwd = _join(cwd, wd) or None if wd and "://" not in wd else cwd
                 self.run_script(doc["entrypoint"], path, line_of(doc, "entrypoint") or 1, ctx, errexit=False,
                                 cwd=job_cwd)
-            elif kind == "azureml" and isinstance(doc.get("command"), str):
-                code = doc.get("code") if isinstance(doc.get("code"), str) else None
-                job_cwd = _join(base, code) or None if code and "://" not in code else base
-                command = re.sub(r"\$\{\{[^}]*\}\}", "$ARG", doc["command"])
-                line = line_of(doc, "command") or 1
-                lines = body.split("\n")
-                if line <= len(lines) and re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", lines[line - 1]):
-                    line += 1  # a block scalar starts on the next line
-                self.run_script(command, path, line, ctx, errexit=False, cwd=job_cwd)
+            elif kind == "azureml":
+                self.azureml_spec(doc, path, ctx, 0)
             elif kind == "kubernetes" and doc.get("kind") in ("Job", "Pod", "Workflow"):
                 for entry in _k8s_entries(path, doc) if doc.get("kind") == "Workflow" else []:
                     for c in entry.commands:
@@ -1396,6 +1413,85 @@ class _Resolver:
                         if sc is not None:
                             self.run_command(sc, path, ctx)
         return "job_submit", [path], []
+
+    def azureml_spec(self, doc: dict[str, Any], path: str, ctx: _Ctx, depth: int) -> None:
+        """An Azure ML job spec (CLI v2): a command job's ``command`` run in its ``code`` folder; a pipeline job's
+        ``jobs``, each a command or a ``component`` file with its own command and code."""
+        base = posixpath.dirname(path) or None
+        if isinstance(doc.get("command"), str):
+            code = doc.get("code") if isinstance(doc.get("code"), str) else None
+            job_cwd = _join(base, code) or None if code and "://" not in code and not code.startswith(
+                "azureml:") else base
+            command = re.sub(r"\$\{\{[^}]*\}\}", "$ARG", doc["command"])
+            self.run_script(command, path, value_line(doc, "command") or line_of(doc, "command") or 1, ctx,
+                            errexit=False, cwd=job_cwd)
+        jobs = doc.get("jobs")
+        if not isinstance(jobs, dict) or depth >= 3:
+            return
+        for name, job in jobs.items():
+            if not isinstance(job, dict):
+                continue
+            jline = line_of(jobs, name) or 1
+            comp = job.get("component")
+            if isinstance(comp, str) and not comp.startswith("azureml:") and "://" not in comp and \
+                    comp.removeprefix("file:").endswith((".yml", ".yaml")):
+                cpath = _join(base, comp.removeprefix("file:"))
+                cbody = self.repo.read(cpath)
+                if cbody is None:
+                    self.unresolved.append(Unresolved(reference=cpath, command=f"component of job {name}",
+                                                      location=Location(path=path, line=jline), chain=ctx.chain,
+                                                      reason="no such file in the repository"))
+                    continue
+                cdoc, d = load_yaml(cpath, cbody)
+                self.repo.diags.extend(d)
+                hop = ctx.hop(Location(path=path, line=jline))
+                self.add_reach(cpath, hop, "config", f"component of job {name}")
+                if isinstance(cdoc, dict):
+                    self.azureml_spec(cdoc, cpath, hop, depth + 1)
+            elif isinstance(job.get("command"), str) or isinstance(job.get("jobs"), dict):
+                self.azureml_spec(job, path, ctx, depth + 1)
+
+    def external_step(self, step: Step, ctx: _Ctx) -> None:
+        """A CI step defined in another repository (LABELING.md C7: a reusable workflow ``org/repo/...@ref``, an
+        Azure ``template: x@repo``): what it runs is outside the tree, so the files of this tree its inputs name
+        are the evidence. Scripts and notebooks they name run; job and pipeline specs (Azure ML, Kubernetes Job,
+        Argo Workflow) are followed to what they run; other files are reached as configuration."""
+        assert step.uses is not None
+        loc = Location(path=step.file, line=step.line)
+        hop = ctx.hop(loc)
+        text = (step.uses.ref + " " + " ".join(f"{k}={v}" for k, v in step.uses.inputs.items()))[:500]
+        dirs: list[str] = []
+        d = posixpath.dirname(step.file)
+        while d and len(dirs) < 12:  # relative to the CI file's folder or one above it, or to the root
+            dirs.append(d)
+            d = posixpath.dirname(d)
+        dirs.append("")
+        targets: list[str] = []
+        for value in list(step.uses.inputs.values())[:40]:
+            for token in re.split(r"[\s,;]+", value)[:20]:
+                token = workspace_relative(token.strip("'\""))
+                if not token or _dynamic(token) or "://" in token or "." not in posixpath.basename(token):
+                    continue
+                path = next((p for p in (_join(b or None, token) for b in dirs) if self.repo.exists(p)), None)
+                if path is None or path in targets:
+                    continue
+                targets.append(path)
+                if path.endswith(".py"):
+                    self.add_reach(path, hop, "run", text)
+                elif path.endswith((".sh", ".bash")):
+                    self.script_file(path, None, hop, text)
+                elif path.endswith(".ipynb"):
+                    self.add_reach(path, hop, "notebook", text)
+                else:
+                    body = self.repo.read(path) or ""
+                    if re.search(r"(?m)^kind:[ \t]*(Job|Pod|Workflow)\b", body):
+                        self.job_file([path], None, hop, text, "kubernetes")
+                    elif path.endswith((".yml", ".yaml")) and ("azureml" in body or re.search(
+                            r"(?m)^(command|jobs):", body)):
+                        self.job_file([path], None, hop, text, "azureml")
+                    else:
+                        self.add_reach(path, hop, "config", text)
+        self.record(ShellCommand(text=text, line=step.line, argv=(step.uses.name,)), hop, loc, "template", targets)
 
     def _dvc_stages(self, path: str, parse: Callable[[str, str], Any]) -> Any:
         return parse(path, self.repo.read(path) or "")
@@ -2099,6 +2195,9 @@ def _run_steps(res: _Resolver, steps: Iterable[Step], ctx: _Ctx) -> None:
                     disabled=ctx.disabled or step.disabled, depth=ctx.depth)
         if step.expanded:
             _run_steps(res, step.expanded, sctx.hop(Location(path=step.file, line=step.line)))
+            continue
+        if step.external and step.uses is not None:
+            res.external_step(step, sctx)
             continue
         if step.uses is not None and not step.commands and step.uses.name.startswith("docker/build-push-action"):
             ins = step.uses.inputs

@@ -48,6 +48,7 @@ from mlscore.facts.yamlsafe import (
     LineDict,
     LineList,
     as_dict,
+    as_list,
     line_of,
     load_yaml,
     text_lines,
@@ -56,7 +57,8 @@ from mlscore.facts.yamlsafe import (
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
-System = Literal["github", "gitlab", "azure", "circleci", "jenkins", "cloudbuild", "codebuild", "travis"]
+System = Literal["github", "gitlab", "azure", "circleci", "jenkins", "cloudbuild", "codebuild", "travis", "tekton",
+                 "bitbucket", "drone", "buildkite"]
 TriggerKind = Literal[
     "push", "pull_request", "schedule", "manual", "release", "tag", "merge_request", "workflow_call",
     "workflow_run", "external", "other",
@@ -118,6 +120,7 @@ class Step(_Rec):
     setup_only: bool = False
     expanded: tuple[Step, ...] = ()
     events: tuple[str, ...] | None = None
+    external: bool = False
 
 
 class Job(_Rec):
@@ -162,13 +165,24 @@ Step.model_rebuild()
 _GITHUB_WF = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
 _GITHUB_ACTION = re.compile(r"^(\.github/actions/.+/|)action\.ya?ml$")
 _GITLAB = re.compile(r"(^|/)\.gitlab-ci\.ya?ml$|\.gitlab-ci\.ya?ml$|^\.gitlab/ci/.+\.ya?ml$")
-_AZURE = re.compile(r"^(.*/)?azure-pipelines[^/]*\.ya?ml$|^\.azure-pipelines/.+\.ya?ml$|^\.azure/[^/]+\.ya?ml$|"
-                    r"(^|/)\.(azuredevops|ado)/.+\.ya?ml$|(^|/)(azure-|ado-)?devops-pipelines/.+\.ya?ml$")
+# Azure's default pipeline file name and its conventional folder; pipelines elsewhere are recognised by content
+_AZURE = re.compile(r"^(.*/)?azure-pipelines[^/]*\.ya?ml$|^\.azure-pipelines/.+\.ya?ml$")
 _CIRCLE = re.compile(r"^\.circleci/config\.ya?ml$")
-_JENKINS = re.compile(r"(^|/)Jenkinsfile([._-][^/]*)?$")
-_CLOUDBUILD = re.compile(r"(^|/)cloudbuild[^/]*\.ya?ml$")
+_JENKINS = re.compile(r"(^|/)Jenkinsfile([._-][^/]*)?$|\.[jJ]enkinsfile$")
+_CLOUDBUILD = re.compile(r"(^|/)cloudbuild[^/]*\.(ya?ml|json)$")
 _CODEBUILD = re.compile(r"(^|/)buildspec[^/]*\.ya?ml$")
 _TRAVIS = re.compile(r"^\.travis\.ya?ml$")
+_BITBUCKET = re.compile(r"^bitbucket-pipelines\.ya?ml$")
+_DRONE = re.compile(r"^\.drone\.ya?ml$")
+_BUILDKITE = re.compile(r"(^|/)\.buildkite/(.+/)?[^/]+\.ya?ml$|^buildkite(\.[^/]+)?\.ya?ml$")
+#: A CI file renamed out of its system's sight (``azure-pipelines.disabled.yml``, ``cloudbuild.old.yaml``): not CI (C6)
+_DISABLED_NAME = re.compile(r"[._-](disabled?|deactivated|bak|backup|old|orig|unused)(\.[^/]*)?$", re.IGNORECASE)
+_NESTED_WORKFLOW = re.compile(r"^(.+)/\.github/workflows/[^/]+\.ya?ml$")
+_README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.IGNORECASE)
+_SKIP_DIRS = frozenset({"node_modules", "site-packages", ".venv", "venv", "__pycache__", ".tox", ".git",
+                        ".mypy_cache", ".pytest_cache", "cdk.out", ".terraform"})
+_CANDIDATE_SUFFIXES = (".yml", ".yaml", ".json", ".template", ".tf", ".py", ".ts", ".js", ".groovy", ".jenkinsfile",
+                       ".Jenkinsfile")
 
 
 def _system_of(path: str) -> str | None:
@@ -190,12 +204,25 @@ def _system_of(path: str) -> str | None:
         return "codebuild"
     if _TRAVIS.match(path):
         return "travis"
+    if _BITBUCKET.match(path):
+        return "bitbucket"
+    if _DRONE.match(path):
+        return "drone"
+    if _BUILDKITE.search(path):
+        return "buildkite"
     return None
 
 
 def wanted(path: str) -> bool:
-    """Whether ``extract_ci`` reads this repo-relative POSIX path."""
-    return _system_of(path) is not None
+    """Whether ``extract_ci`` may read this repo-relative POSIX path: a CI file by name, or a file of a kind whose
+    content can declare CI (YAML/JSON, Terraform, CDK code, Groovy); ``extract_ci`` tests the content."""
+    if _system_of(path) is not None:
+        return True
+    if any(part in _SKIP_DIRS for part in path.split("/")[:-1]):
+        return False
+    if _NESTED_WORKFLOW.match(path) or _README.match(posixpath.basename(path)):
+        return True  # a template's seed workflows, and the READMEs that say whether to copy them into place
+    return path.endswith(_CANDIDATE_SUFFIXES) and not path.endswith(".d.ts") or posixpath.basename(path) == "cdk.json"
 
 
 def _truthy(value: Any) -> bool:
@@ -450,7 +477,8 @@ def _shell_opts(shell: str | None) -> tuple[bool, bool]:
 
 
 def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults_wd: str | None,
-                  read: Reader | None, files: set[str], depth: int, diags: list[Diagnostic]) -> list[Step]:
+                  read: Reader | None, files: set[str], depth: int, diags: list[Diagnostic],
+                  root: str = "") -> list[Step]:
     out: list[Step] = []
     if not isinstance(steps, list):
         return out
@@ -465,6 +493,8 @@ def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults
         swallowed = _truthy(coe)
         reason = "continue-on-error: true" if swallowed else None
         wd = _str(st.get("working-directory")) or defaults_wd
+        if root:  # a seed workflow runs from the root of the repository its folder is copied into
+            wd = posixpath.normpath(posixpath.join(root, wd)) if wd and not wd.startswith(("$", "/")) else (wd or root)
         only, excluded = event_filter(cond)
         events = None
         if only is not None or excluded:
@@ -488,7 +518,8 @@ def _github_steps(path: str, steps: Any, *, defaults_shell: str | None, defaults
             surf = _surfaces_of_action(use)
             expanded: tuple[Step, ...] = ()
             if use.local and read is not None and depth < 4:
-                expanded = tuple(_composite_steps(use.name, read, files, depth + 1, diags))
+                ref = "./" + posixpath.join(root, use.name.removeprefix("./")) if root else use.name
+                expanded = tuple(_composite_steps(ref, read, files, depth + 1, diags))
             setup = bool(_SETUP_ACTION.match(use.name)) and not surf
             out.append(Step(file=path, line=line, uses=use, swallowed=swallowed, swallow_reason=reason,
                             surfaces=surf, setup_only=setup, expanded=expanded, working_directory=wd, **common))
@@ -516,7 +547,9 @@ def _composite_steps(ref: str, read: Reader, files: set[str], depth: int,
 
 
 def _parse_github(path: str, text: str, read: Reader | None, files: set[str],
-                  diags: list[Diagnostic]) -> list[Job]:
+                  diags: list[Diagnostic], root: str = "") -> list[Job]:
+    """Jobs of a workflow; ``root``: the folder of a template's seed workflows (C6), which run from the root of
+    the repository that folder is copied into."""
     doc, d = load_yaml(path, text)
     diags.extend(d)
     if not isinstance(doc, LineDict):
@@ -538,16 +571,24 @@ def _parse_github(path: str, text: str, read: Reader | None, files: set[str],
         shell = _str(jd.get("shell")) or _str(wf_defaults.get("shell"))
         wd = _str(jd.get("working-directory")) or _str(wf_defaults.get("working-directory"))
         steps = _github_steps(path, job.get("steps"), defaults_shell=shell, defaults_wd=wd, read=read,
-                              files=files, depth=0, diags=diags)
+                              files=files, depth=0, diags=diags, root=root)
         needs = job.get("needs")
         needs_t = tuple(str(n) for n in needs) if isinstance(needs, list) else ((str(needs),) if needs else ())
         swallowed = _truthy(job.get("continue-on-error"))
         calls = _str(job.get("uses"))
+        if calls and root and calls.startswith("./"):
+            calls = "./" + posixpath.join(root, calls[2:])
         strategy = job.get("strategy")
         surf = tuple(dict.fromkeys(
             s for st in steps for s in (*st.surfaces, *(x for e in st.expanded for x in e.surfaces))))
         only, excluded = event_filter(job.get("if"))
         job_triggers = [t for t in triggers if (only is None or t.kind in only) and t.kind not in excluded]
+        if calls and not calls.startswith("./") and not steps:
+            # a reusable workflow of another repository (C7): what it runs is outside the tree; the files its
+            # inputs name in this tree are the evidence
+            steps = [Step(file=path, line=line_of(job, "uses") or line_of(jobs, job_id) or 1,
+                          name=f"reusable workflow {calls}", uses=_action_use(calls, job.get("with")),
+                          external=True)]
         out.append(Job(
             file=path, line=line_of(jobs, job_id) or 1, id=str(job_id), name=_str(job.get("name")),
             system="github", triggers=tuple(job_triggers), steps=tuple(steps), swallowed=swallowed,
@@ -619,7 +660,10 @@ _GITLAB_RESERVED = {"stages", "variables", "include", "default", "workflow", "im
                     "before_script", "after_script", "cache", "types", "spec"}
 
 
-def _gitlab_includes(doc: Any) -> list[str]:
+def _gitlab_includes(doc: Any, files: set[str] | None = None) -> list[str]:
+    """Local includes (``include: path``, ``include: {local: path}``); wildcard paths (``configs/*.yml``,
+    ``configs/**.yml``) expand over the tree's .yml files with GitLab's grammar (``**/`` any directories or none,
+    ``**`` anything, ``*`` anything but ``/``)."""
     inc = doc.get("include") if isinstance(doc, dict) else None
     items = inc if isinstance(inc, list) else ([inc] if inc else [])
     out = []
@@ -628,7 +672,18 @@ def _gitlab_includes(doc: Any) -> list[str]:
             out.append(it)
         elif isinstance(it, dict) and isinstance(it.get("local"), str):
             out.append(it["local"])
-    return [posixpath.normpath(p.lstrip("/")) for p in out if "*" not in p]
+    paths: list[str] = []
+    for p in out:
+        p = p.lstrip("/")
+        if "*" not in p:
+            paths.append(posixpath.normpath(p))
+            continue
+        if files is None:
+            continue
+        rx = re.escape(p).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+        pat = re.compile(rx + "$")
+        paths.extend(sorted(f for f in files if f.endswith((".yml", ".yaml")) and pat.match(f))[:50])
+    return paths
 
 
 def _gitlab_triggers(job: dict[str, Any], line: int) -> list[Trigger]:
@@ -700,7 +755,7 @@ def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnost
         diags.extend(d)
         if isinstance(doc, dict):
             docs.append((p, doc))
-            queue.extend(_gitlab_includes(doc))
+            queue.extend(_gitlab_includes(doc, files))
     all_jobs: dict[str, tuple[str, Any]] = {}
     default_before: Any = None
     for p, doc in docs:
@@ -782,7 +837,7 @@ def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnost
         inc = child.get("include") if isinstance(child, dict) else None
         if inc is not None and depth < 3:  # a child pipeline from a local file runs when this job does
             parent = out[-1]
-            for cp in _gitlab_includes({"include": inc}):
+            for cp in _gitlab_includes({"include": inc}, files):
                 for cj in _parse_gitlab(cp, read, files, diags, depth + 1):
                     out.append(cj.model_copy(update={"triggers": parent.triggers,
                                                      "called_from": (f"{p}:{jline}",)}))
@@ -792,6 +847,8 @@ def _parse_gitlab(path: str, read: Reader, files: set[str], diags: list[Diagnost
 # --------------------------------------------------------------------------------------------------- Azure
 
 def _azure_triggers(doc: dict[str, Any]) -> list[Trigger]:
+    """CI (``trigger``), PR (``pr``), scheduled and pipeline-completion triggers. Without a ``trigger`` key a
+    pipeline runs on every push; ``trigger: none`` + ``pr: none`` leaves it to be queued by hand."""
     out: list[Trigger] = []
     trig = doc.get("trigger", "__absent__")
     if trig == "__absent__":
@@ -810,23 +867,153 @@ def _azure_triggers(doc: dict[str, Any]) -> list[Trigger]:
         for k, s in enumerate(scheds):
             if isinstance(s, dict) and _str(s.get("cron")):
                 out.append(Trigger(kind="schedule", detail=_str(s.get("cron")), line=line_of(scheds, k)))
+    res = doc.get("resources")
+    pipes = res.get("pipelines") if isinstance(res, dict) else None
+    for k, pipe in enumerate(pipes if isinstance(pipes, list) else []):
+        if isinstance(pipe, dict) and pipe.get("trigger") not in (None, "none", False):
+            out.append(Trigger(kind="workflow_run", detail=_str(pipe.get("source")), line=line_of(pipes, k)))
     if not out:  # `trigger: none`: the pipeline is queued by hand (still a CI run, G5a)
         out.append(Trigger(kind="manual", detail="queued by hand (trigger: none)", line=line_of(doc, "trigger")))
     return out
 
 
+def _azure_declares_pipeline(doc: dict[str, Any]) -> bool:
+    """A trigger, or a ``pool`` at the top (templates have neither)."""
+    return _azure_has_trigger(doc) or "pool" in doc
+
+
+def _azure_has_trigger(doc: dict[str, Any]) -> bool:
+    """Whether a YAML file declares itself a pipeline (not a template): trigger, pr or schedules at the top,
+    or a pipeline-completion trigger."""
+    if any(k in doc for k in ("trigger", "pr", "schedules")):
+        return True
+    res = doc.get("resources")
+    pipes = res.get("pipelines") if isinstance(res, dict) else None
+    return any(isinstance(p, dict) and "trigger" in p for p in (pipes if isinstance(pipes, list) else []))
+
+
 _AZURE_SCRIPT_KEYS = ("script", "bash", "pwsh", "powershell")
+_AZURE_STEP_KEYS = frozenset({"task", "script", "bash", "pwsh", "powershell", "checkout", "template", "download",
+                              "downloadBuild", "publish", "getPackage", "restoreCache", "saveCache", "reviewApp"})
+_AZ_PARAM = re.compile(r"\$\{\{\s*parameters\.([\w.-]+)\s*\}\}")
+_AZ_WHOLE_PARAM = re.compile(r"\s*\$\{\{\s*parameters\.([\w.-]+)\s*\}\}\s*")
+_AZ_MAX_FILES = 100  # Azure Pipelines itself allows 100 template files per pipeline
+_AZ_MAX_DEPTH = 20   # ... and 20 levels of nesting
 
 
-def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: list[Diagnostic],
-                 depth: int = 0) -> list[Step]:
+class _AzureCtx:
+    """State of one pipeline's template expansion: files loaded (bounded like Azure's own limits)."""
+
+    def __init__(self, root: str, read: Reader, diags: list[Diagnostic]) -> None:
+        self.root, self.read, self.diags = root, read, diags
+        self.loaded: dict[str, Any] = {}
+        self.used_templates: set[str] = set()
+
+    def template(self, ref: str, including: str, line: int) -> tuple[str, Any] | None:
+        """The template file a ``template:`` names (relative to the including file, or to the repository
+        root when it starts with ``/``) and its document; None with a diagnostic when it cannot be read."""
+        path = posixpath.normpath(ref.lstrip("/") if ref.startswith("/") else
+                                  posixpath.join(posixpath.dirname(including), ref))
+        if path.startswith("../") or path == "..":
+            self.diags.append(Diagnostic(path=including, message=f"Azure template {ref} is outside the tree (line {line})"))
+            return None
+        if path not in self.loaded:
+            if len(self.loaded) >= _AZ_MAX_FILES:
+                return None
+            text = self.read(path)
+            if text is None:
+                self.diags.append(Diagnostic(path=including, message=f"Azure template {path} not found (line {line})"))
+                self.loaded[path] = None
+                return None
+            doc, d = load_yaml(path, text)
+            self.diags.extend(d)
+            self.loaded[path] = doc if isinstance(doc, dict) else None
+        doc = self.loaded[path]
+        if doc is None:
+            return None
+        self.used_templates.add(path)
+        return path, doc
+
+
+def _az_ref(ref: str) -> tuple[str, str | None]:
+    """``path@repo`` -> (path, repo); ``@self`` is this repository."""
+    if "@" in ref:
+        path, _, repo = ref.rpartition("@")
+        return path, (None if repo == "self" else repo)
+    return ref, None
+
+
+def _az_subst(value: str, params: dict[str, Any]) -> str:
+    """``${{ parameters.x }}`` replaced by scalar parameter values; other expressions stay as written."""
+    if "${{" not in value:
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        v = params.get(m.group(1))
+        return str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else m.group(0)
+
+    return _AZ_PARAM.sub(sub, value)
+
+
+def _az_params(doc: Any, given: Any, outer: dict[str, Any]) -> dict[str, Any]:
+    """A template's parameters: its declared defaults overridden by the values the caller passes (with the
+    caller's own parameters substituted)."""
+    out: dict[str, Any] = {}
+    decl = doc.get("parameters") if isinstance(doc, dict) else None
+    if isinstance(decl, list):
+        for p in decl:
+            if isinstance(p, dict) and _str(p.get("name")):
+                out[str(p["name"])] = p.get("default")
+    elif isinstance(decl, dict):
+        out.update({str(k): v for k, v in decl.items()})
+    if isinstance(given, dict):
+        for k, v in given.items():
+            out[str(k)] = _az_subst(v, outer) if isinstance(v, str) else _az_section(v, outer, keep=True)
+    return out
+
+
+def _az_section(value: Any, params: dict[str, Any], keep: bool = False) -> Any:
+    """A list-valued section (steps, jobs, stages), possibly passed as ``${{ parameters.steps }}``."""
+    if isinstance(value, str):
+        m = _AZ_WHOLE_PARAM.fullmatch(value)
+        if m and isinstance(params.get(m.group(1)), list):
+            return params[m.group(1)]
+        return value if keep else None
+    if keep:
+        return value
+    return value if isinstance(value, list) else None
+
+
+def _az_items(items: Any, depth: int = 0) -> Iterable[tuple[Any, int, Any]]:
+    """(holder, index, item) of a list, looking through conditional insertions (``- ${{ if ... }}:``)."""
+    if not isinstance(items, list) or depth > 5:
+        return
+    for k, it in enumerate(items):
+        if isinstance(it, dict) and len(it) == 1 and str(next(iter(it))).lstrip().startswith("${{"):
+            yield from _az_items(next(iter(it.values())), depth + 1)
+            continue
+        yield items, k, it
+
+
+def _az_external_step(file: str, line: int, ref: str, params: Any, outer: dict[str, Any], **kw: Any) -> Step:
+    """A template from another repository (C7): what it runs is outside the tree; the files its parameters name
+    in this tree are the evidence (the automation model follows them)."""
+    ins: dict[str, str] = {}
+    if isinstance(params, dict):
+        for k, v in params.items():
+            t = text_lines(v)
+            if t is not None:
+                ins[str(k)] = _az_subst(t, outer)
+    use = ActionUse(ref=ref, name=ref.lower(), version=None, inputs=ins, local=False)
+    return Step(file=file, line=line, name=f"template {ref}", uses=use, external=True, **kw)
+
+
+def _azure_steps(ctx: _AzureCtx, path: str, steps: Any, params: dict[str, Any], depth: int = 0) -> list[Step]:
     out: list[Step] = []
-    if not isinstance(steps, list):
-        return out
-    for k, st in enumerate(steps):
+    for holder, k, st in _az_items(_az_section(steps, params)):
         if not isinstance(st, dict):
             continue
-        line = line_of(steps, k) or 1
+        line = line_of(holder, k) or 1
         name = _str(st.get("displayName")) or _str(st.get("name"))
         swallowed = _truthy(st.get("continueOnError"))
         reason = "continueOnError: true" if swallowed else None
@@ -834,17 +1021,18 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
         wd = _str(st.get("workingDirectory"))
         if wd:
             wd = re.sub(r"^\$\((Build\.SourcesDirectory|System\.DefaultWorkingDirectory|"
-                        r"Pipeline\.Workspace)\)/?", "", wd) or None
+                        r"Pipeline\.Workspace)\)/?", "", _az_subst(wd, params)) or None
         key = next((x for x in _AZURE_SCRIPT_KEYS if x in st), None)
         if key is not None:
-            script = text_lines(st.get(key)) or ""
+            script = _az_subst(text_lines(st.get(key)) or "", params)
             errexit = key in ("pwsh", "powershell")  # bash/script steps run without -e
             out.append(_script_step(path, line, script, first_line=_block_first_line(st, key, script),
                                     errexit=errexit, pipefail=False, cwd=wd, name=name, swallowed=swallowed,
                                     swallow_reason=reason, disabled=disabled, shell=key))
         elif isinstance(st.get("task"), str):
             task = st["task"]
-            inputs = as_dict(st.get("inputs"))
+            inputs = {kk: (_az_subst(v, params) if isinstance(v, str) else v)
+                      for kk, v in as_dict(st.get("inputs")).items()}
             use = _action_use(task, inputs)
             tname = use.name.split("@")[0]
             surf: list[str] = []
@@ -855,18 +1043,19 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
             elif tname.startswith(("publishbuildartifacts", "publishpipelineartifact")):
                 surf.append("artifact")
             script = None
-            if tname in ("bash", "cmdline", "shellscript", "powershell", "pythonscript"):
-                script = text_lines(inputs.get("script")) or None
+            if tname in ("bash", "cmdline", "shellscript", "powershell", "pythonscript", "azurecli"):
+                script = text_lines(inputs.get("script")) or text_lines(inputs.get("inlineScript")) or None
                 fp = _str(inputs.get("filePath")) or _str(inputs.get("scriptPath"))
                 if not script and fp:
                     fp = re.sub(r"^\$\([\w.]+\)/?", "", fp)
-                    arguments = _str(inputs.get("arguments")) or ""
+                    arguments = _str(inputs.get("arguments")) or _str(inputs.get("scriptArguments")) or ""
                     script = (f"python {fp}" if tname == "pythonscript" else f"bash {fp}") + (
                         " " + arguments if arguments else "")
             if script:
-                out.append(_script_step(path, line, script, first_line=line, errexit=False, pipefail=False,
-                                        cwd=wd, name=name, uses=use, swallowed=swallowed, swallow_reason=reason,
-                                        disabled=disabled, surfaces=tuple(surf)))
+                out.append(_script_step(path, line, script, first_line=line + 1 if "\n" in script.strip() else line,
+                                        errexit=False, pipefail=False, cwd=wd, name=name, uses=use,
+                                        swallowed=swallowed, swallow_reason=reason, disabled=disabled,
+                                        surfaces=tuple(surf)))
             else:
                 setup = bool(re.match(r"(usepythonversion|checkout|pipauthenticate|cache|downloadpipelineartifact|"
                                       r"condaenvironment|nodetool|docker|azurecli|kubectl)", tname)) and not surf
@@ -874,65 +1063,159 @@ def _azure_steps(path: str, steps: Any, read: Reader, files: set[str], diags: li
                                 swallow_reason=reason, disabled=disabled, surfaces=tuple(surf), setup_only=setup))
         elif "checkout" in st:
             out.append(Step(file=path, line=line, name="checkout", setup_only=True))
-        elif isinstance(st.get("template"), str) and depth < 3:
-            tp = posixpath.normpath(posixpath.join(posixpath.dirname(path), st["template"].split("@")[0]))
-            text = read(tp)
-            if text is None:
-                diags.append(Diagnostic(path=path, message=f"Azure template {tp} not found (line {line})"))
+        elif isinstance(st.get("template"), str):
+            ref, repo = _az_ref(_az_subst(st["template"], params))
+            if repo is not None:
+                out.append(_az_external_step(path, line, st["template"], st.get("parameters"), params,
+                                             disabled=disabled))
                 continue
-            doc, d = load_yaml(tp, text)
-            diags.extend(d)
-            if isinstance(doc, dict):
-                out.extend(_azure_steps(tp, doc.get("steps"), read, files, diags, depth + 1))
+            if depth >= _AZ_MAX_DEPTH:
+                continue
+            got = ctx.template(ref, path, line)
+            if got is None:
+                continue
+            tp, doc = got
+            out.extend(_azure_steps(ctx, tp, doc.get("steps"), _az_params(doc, st.get("parameters"), params),
+                                    depth + 1))
     return out
 
 
-def _parse_azure(path: str, text: str, read: Reader, files: set[str], diags: list[Diagnostic]) -> list[Job]:
+def _azure_jobs(ctx: _AzureCtx, path: str, jobs: Any, params: dict[str, Any], triggers: tuple[Trigger, ...],
+                depth: int = 0, disabled: bool = False, via: str | None = None) -> list[Job]:
+    out: list[Job] = []
+    for holder, k, job in _az_items(_az_section(jobs, params)):
+        if not isinstance(job, dict):
+            continue
+        line = line_of(holder, k) or 1
+        called = (via,) if via else ()
+        if isinstance(job.get("template"), str):
+            ref, repo = _az_ref(_az_subst(job["template"], params))
+            if repo is not None:
+                step = _az_external_step(path, line, job["template"], job.get("parameters"), params)
+                out.append(Job(file=path, line=line, id=job["template"], system="azure", triggers=triggers,
+                               steps=(step,), disabled=disabled, called_from=called))
+                continue
+            got = ctx.template(ref, path, line) if depth < _AZ_MAX_DEPTH else None
+            if got is not None:
+                tp, doc = got
+                out.extend(_azure_jobs(ctx, tp, doc.get("jobs"), _az_params(doc, job.get("parameters"), params),
+                                       triggers, depth + 1, disabled, via or f"{path}:{line}"))
+            continue
+        jid = _str(job.get("job")) or _str(job.get("deployment")) or f"job{k}"
+        step_lists: list[Any] = [job.get("steps")]
+        strat = job.get("strategy")
+        if job.get("steps") is None and isinstance(strat, dict):  # deployment jobs: lifecycle hooks' steps
+            for phase in strat.values():
+                if not isinstance(phase, dict):
+                    continue
+                for hook in phase.values():
+                    if isinstance(hook, dict) and "steps" in hook:
+                        step_lists.append(hook["steps"])
+                    elif isinstance(hook, dict):  # on: {success: {steps}, failure: {steps}}
+                        step_lists.extend(h["steps"] for h in hook.values() if isinstance(h, dict) and "steps" in h)
+        steps = [st for lst in step_lists for st in _azure_steps(ctx, path, lst, params, depth)]
+        sw = _truthy(job.get("continueOnError"))
+        out.append(Job(file=path, line=line, id=jid, name=_str(job.get("displayName")),
+                       system="azure", triggers=triggers, steps=tuple(steps), swallowed=sw,
+                       swallow_reason="continueOnError: true" if sw else None,
+                       disabled=disabled or _falsy_condition(job.get("condition")), called_from=called,
+                       surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces)),
+                       matrix=isinstance(strat, dict) and "matrix" in strat))
+    return out
+
+
+def _azure_stages(ctx: _AzureCtx, path: str, stages: Any, params: dict[str, Any], triggers: tuple[Trigger, ...],
+                  depth: int = 0, via: str | None = None) -> list[Job]:
+    out: list[Job] = []
+    for holder, k, stage in _az_items(_az_section(stages, params)):
+        if not isinstance(stage, dict):
+            continue
+        line = line_of(holder, k) or 1
+        if isinstance(stage.get("template"), str):
+            ref, repo = _az_ref(_az_subst(stage["template"], params))
+            if repo is not None:
+                step = _az_external_step(path, line, stage["template"], stage.get("parameters"), params)
+                out.append(Job(file=path, line=line, id=stage["template"], system="azure", triggers=triggers,
+                               steps=(step,), called_from=(via,) if via else ()))
+                continue
+            got = ctx.template(ref, path, line) if depth < _AZ_MAX_DEPTH else None
+            if got is not None:
+                tp, doc = got
+                out.extend(_azure_stages(ctx, tp, doc.get("stages"),
+                                         _az_params(doc, stage.get("parameters"), params), triggers, depth + 1,
+                                         via or f"{path}:{line}"))
+            continue
+        out.extend(_azure_jobs(ctx, path, stage.get("jobs"), params, triggers, depth,
+                               disabled=_falsy_condition(stage.get("condition")), via=via))
+    return out
+
+
+def _azure_body(ctx: _AzureCtx, path: str, doc: dict[str, Any], params: dict[str, Any],
+                triggers: tuple[Trigger, ...], depth: int = 0, via: str | None = None) -> list[Job]:
+    out: list[Job] = []
+    out.extend(_azure_stages(ctx, path, doc.get("stages"), params, triggers, depth, via))
+    out.extend(_azure_jobs(ctx, path, doc.get("jobs"), params, triggers, depth, via=via))
+    steps_src = _az_section(doc.get("steps"), params)
+    if steps_src is not None:
+        steps = _azure_steps(ctx, path, steps_src, params, depth)
+        out.append(Job(file=path, line=line_of(doc, "steps") or 1, id="steps", system="azure",
+                       triggers=triggers, steps=tuple(steps), called_from=(via,) if via else (),
+                       surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces))))
+    ext = doc.get("extends")
+    if isinstance(ext, dict) and isinstance(ext.get("template"), str) and depth < _AZ_MAX_DEPTH:
+        line = line_of(doc, "extends") or 1
+        ref, repo = _az_ref(_az_subst(ext["template"], params))
+        if repo is not None:
+            step = _az_external_step(path, line, ext["template"], ext.get("parameters"), params)
+            out.append(Job(file=path, line=line, id=ext["template"], system="azure", triggers=triggers,
+                           steps=(step,)))
+        else:
+            got = ctx.template(ref, path, line)
+            if got is not None:
+                tp, tdoc = got
+                out.extend(_azure_body(ctx, tp, tdoc, _az_params(tdoc, ext.get("parameters"), params), triggers,
+                                       depth + 1, via or f"{path}:{line}"))
+    return out
+
+
+def azure_pipeline_like(doc: Any) -> bool:
+    """A YAML document shaped like an Azure Pipelines pipeline: stages of jobs, jobs of steps, or steps that
+    are Azure steps (script/bash/task/template...), plus a trigger, pr or schedules at the top."""
+    if not isinstance(doc, dict) or "on" in doc or True in doc or not _azure_declares_pipeline(doc):
+        return False
+    stages, jobs, steps = doc.get("stages"), doc.get("jobs"), doc.get("steps")
+    if isinstance(stages, list) and stages and all(
+            isinstance(s, dict) and ("stage" in s or "template" in s or str(next(iter(s), "")).startswith("${{"))
+            for s in stages):
+        return True
+    if isinstance(jobs, list) and jobs and all(
+            isinstance(j, dict) and ("job" in j or "deployment" in j or "template" in j
+                                     or str(next(iter(j), "")).startswith("${{")) for j in jobs):
+        return True
+    if isinstance(steps, list) and steps and all(
+            isinstance(s, dict) and (set(map(str, s)) & _AZURE_STEP_KEYS or str(next(iter(s), "")).startswith("${{"))
+            for s in steps):
+        return True
+    ext = doc.get("extends")
+    return isinstance(ext, dict) and isinstance(ext.get("template"), str)
+
+
+def _parse_azure(path: str, text: str, read: Reader, files: set[str], diags: list[Diagnostic],
+                 templates: set[str] | None = None) -> tuple[list[Job], bool]:
+    """Jobs of one pipeline file with its local templates expanded; also whether it declares triggers.
+    ``templates`` collects the files it includes as templates (they are not pipelines of their own)."""
     doc, d = load_yaml(path, text)
     diags.extend(d)
     if not isinstance(doc, dict):
-        return []
-    if not any(k in doc for k in ("steps", "jobs", "stages", "trigger", "pr", "schedules", "pool")):
-        return []  # a template file, parsed where it is used
-    triggers = _azure_triggers(doc)
-    out: list[Job] = []
-
-    def add_jobs(jobs: Any) -> None:
-        if not isinstance(jobs, list):
-            return
-        for k, job in enumerate(jobs):
-            if not isinstance(job, dict):
-                continue
-            jid = _str(job.get("job")) or _str(job.get("deployment")) or f"job{k}"
-            steps_src = job.get("steps")
-            strat = job.get("strategy")
-            if steps_src is None and isinstance(strat, dict):  # deployment jobs
-                for phase in strat.values():
-                    if isinstance(phase, dict):
-                        for ph in phase.values():
-                            if isinstance(ph, dict) and "steps" in ph:
-                                steps_src = ph["steps"]
-            steps = _azure_steps(path, steps_src, read, files, diags)
-            sw = _truthy(job.get("continueOnError"))
-            out.append(Job(file=path, line=line_of(jobs, k) or 1, id=jid, name=_str(job.get("displayName")),
-                           system="azure", triggers=tuple(triggers), steps=tuple(steps), swallowed=sw,
-                           swallow_reason="continueOnError: true" if sw else None,
-                           disabled=_falsy_condition(job.get("condition")),
-                           surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces)),
-                           matrix=isinstance(strat, dict) and "matrix" in strat))
-
-    if isinstance(doc.get("stages"), list):
-        for stage in doc["stages"]:
-            if isinstance(stage, dict):
-                add_jobs(stage.get("jobs"))
-    if isinstance(doc.get("jobs"), list):
-        add_jobs(doc["jobs"])
-    if isinstance(doc.get("steps"), list):
-        steps = _azure_steps(path, doc["steps"], read, files, diags)
-        out.append(Job(file=path, line=line_of(doc, "steps") or 1, id="steps", system="azure",
-                       triggers=tuple(triggers), steps=tuple(steps),
-                       surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces))))
-    return out
+        return [], False
+    if not any(k in doc for k in ("steps", "jobs", "stages", "trigger", "pr", "schedules", "pool", "extends")):
+        return [], False  # a template file, parsed where it is used
+    ctx = _AzureCtx(path, read, diags)
+    params = _az_params(doc, None, {})
+    jobs = _azure_body(ctx, path, doc, params, tuple(_azure_triggers(doc)))
+    if templates is not None:
+        templates |= ctx.used_templates
+    return jobs, _azure_has_trigger(doc)
 
 
 # --------------------------------------------------------------------------------------------------- CircleCI
@@ -1058,11 +1341,42 @@ def _parse_jenkins(path: str, text: str) -> tuple[list[Job], list[CommentedStep]
                 surfaces=tuple(dict.fromkeys(surf)))], commented
 
 
-# --------------------------------------------------------------------------------------------------- Cloud Build, CodeBuild, Travis
+# --------------------------------------------------------------------------------------------------- Cloud Build
 
-def _parse_cloudbuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
-    doc, d = load_yaml(path, text)
-    diags.extend(d)
+#: Build config fields (cloud.google.com/build/docs/build-config-file-schema).
+_CB_BUILD_KEYS = frozenset({"steps", "timeout", "queueTtl", "logsBucket", "options", "substitutions", "tags",
+                            "serviceAccount", "secrets", "availableSecrets", "artifacts", "images"})
+_CB_STEP_KEYS = frozenset({"name", "args", "env", "allowFailure", "allowExitCodes", "dir", "id", "waitFor",
+                           "entrypoint", "secretEnv", "volumes", "timeout", "script", "automapSubstitutions",
+                           "results"})
+_IMAGE = re.compile(r"[\w${}.\-/:@+]+")
+_SHELLS = ("bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/bash", "/usr/bin/env")
+
+
+def cloudbuild_like(doc: Any) -> bool:
+    """A Cloud Build config: ``steps`` whose items are container images (``name``) run with ``args``,
+    ``entrypoint`` or ``script``, and nothing but build-config fields around them. A YAML file that merely has
+    ``steps:`` (Ansible, Kedro, Buildkite, Drone, a GitHub composite action...) does not qualify."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list) or not doc["steps"]:
+        return False
+    if not set(map(str, doc)) <= _CB_BUILD_KEYS:
+        return False
+    runs = False
+    for st in doc["steps"]:
+        if not isinstance(st, dict) or not set(map(str, st)) <= _CB_STEP_KEYS:
+            return False
+        name = st.get("name")
+        if not isinstance(name, str) or not _IMAGE.fullmatch(name):
+            return False
+        runs = runs or any(k in st for k in ("args", "entrypoint", "script"))
+    return runs
+
+
+_CB_MANUAL = Trigger(kind="manual", detail="submitted by hand (gcloud builds submit); no trigger for it in the tree")
+
+
+def _cloudbuild_jobs(path: str, doc: Any, triggers: tuple[Trigger, ...] = (_CB_MANUAL,), *,
+                     job_id: str = "build", line_offset: int = 0, cwd: str | None = None) -> list[Job]:
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list):
         return []
     steps: list[Step] = []
@@ -1070,60 +1384,876 @@ def _parse_cloudbuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job
     for k, st in enumerate(raw):
         if not isinstance(st, dict):
             continue
-        line = line_of(raw, k) or 1
+        line = (line_of(raw, k) or 1) + line_offset
         image = _str(st.get("name")) or ""
         entry = _str(st.get("entrypoint"))
         args = st.get("args")
         args_l = [str(a) for a in args] if isinstance(args, list) else ([str(args)] if args else [])
         script = _str(st.get("script"))
-        if script is None and entry in ("bash", "sh", "/bin/bash", "/bin/sh") and len(args_l) >= 2 and \
-                args_l[0] == "-c":
-            script = args_l[1]
+        errexit = False
+        first = line
+        if script is not None:
+            first = (value_line(st, "script") or line) + line_offset if isinstance(st, LineDict) else line
+        if script is None and entry in _SHELLS and len(args_l) >= 2 and args_l[0].startswith("-") and \
+                "c" in args_l[0]:
+            script = args_l[1]  # `entrypoint: bash` + `args: [-c, ...]`: a shell script
+            errexit = "e" in args_l[0][1:]
+            if isinstance(args, LineList) and len(args.item_lines) > 1:
+                first = args.item_lines[1] + line_offset + (1 if "\n" in script.rstrip("\n") else 0)
         if script is None:
             head = [entry] if entry else []
             if not entry and image:
                 base = image.split("/")[-1].split(":")[0]
-                if base in ("docker", "gcloud", "kubectl", "gsutil", "git", "bq", "npm", "mvn", "gradle"):
+                if base in ("docker", "gcloud", "kubectl", "gsutil", "git", "bq", "npm", "mvn", "gradle", "python",
+                            "python3", "pytest"):
                     head = [base]
             script = " ".join(_quote(a) for a in head + args_l)
         sw = st.get("allowFailure") is True
         # `bash -c` scripts and `script:` run without -e: only their last command decides the step
-        steps.append(_script_step(path, line, script, first_line=line, errexit=False, pipefail=False,
-                                  cwd=_str(st.get("dir")), name=_str(st.get("id")) or image,
+        sdir = _str(st.get("dir"))
+        steps.append(_script_step(path, line, script, first_line=first, errexit=errexit, pipefail=False,
+                                  cwd=posixpath.join(cwd, sdir) if cwd and sdir else (sdir or cwd),
+                                  name=_str(st.get("id")) or image,
                                   swallowed=sw, swallow_reason="allowFailure: true" if sw else None))
-    return [Job(file=path, line=line_of(doc, "steps") or 1, id="build", system="cloudbuild",
-                triggers=(Trigger(kind="external", detail="gcloud builds submit or a trigger outside the tree"),),
-                steps=tuple(steps), surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces)))]
+    return [Job(file=path, line=(line_of(doc, "steps") or 1) + line_offset, id=job_id, system="cloudbuild",
+                triggers=triggers, steps=tuple(steps),
+                surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces)))]
+
+
+def _parse_cloudbuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
+    doc, d = load_yaml(path, text)
+    diags.extend(d)
+    return _cloudbuild_jobs(path, doc)
 
 
 def _quote(arg: str) -> str:
     return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\\''") + "'"
 
 
-def _parse_codebuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
-    doc, d = load_yaml(path, text)
-    diags.extend(d)
+_CB_TRIGGER_SOURCES = ("github", "triggerTemplate", "repositoryEventConfig", "bitbucketServerTriggerConfig",
+                       "gitlabEnterpriseEventsConfig", "sourceToBuild", "pubsubConfig", "webhookConfig")
+
+
+def cloudbuild_trigger_like(doc: Any) -> bool:
+    """A Cloud Build trigger (``gcloud builds triggers import`` / the BuildTrigger resource)."""
+    return isinstance(doc, dict) and any(k in doc for k in _CB_TRIGGER_SOURCES) and any(
+        k in doc for k in ("filename", "build", "gitFileSource", "autodetect"))
+
+
+def _cb_trigger_kinds(doc: dict[str, Any], line: int | None) -> list[Trigger]:
+    out: list[Trigger] = []
+    for key in ("github", "repositoryEventConfig", "bitbucketServerTriggerConfig", "gitlabEnterpriseEventsConfig"):
+        src = doc.get(key)
+        if not isinstance(src, dict):
+            continue
+        push = src.get("push")
+        if isinstance(push, dict):
+            tag_only = push.get("tag") and not push.get("branch")
+            out.append(Trigger(kind="tag" if tag_only else "push", detail=_str(push.get("branch") or push.get("tag")),
+                               line=line))
+        if isinstance(src.get("pullRequest"), dict):
+            out.append(Trigger(kind="pull_request", detail=_str(src["pullRequest"].get("branch")), line=line))
+    tt = doc.get("triggerTemplate")
+    if isinstance(tt, dict):
+        out.append(Trigger(kind="tag" if tt.get("tagName") and not tt.get("branchName") else "push",
+                           detail=_str(tt.get("branchName") or tt.get("tagName")), line=line))
+    if "sourceToBuild" in doc and not out:
+        out.append(Trigger(kind="manual", detail="manual Cloud Build trigger", line=line))
+    if any(k in doc for k in ("pubsubConfig", "webhookConfig")) and not out:
+        out.append(Trigger(kind="other", detail="Pub/Sub or webhook Cloud Build trigger", line=line))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- CodeBuild
+
+def buildspec_like(doc: Any) -> bool:
+    """A CodeBuild buildspec: ``version`` and ``phases`` whose phases run ``commands``."""
+    if not isinstance(doc, dict) or "version" not in doc or not isinstance(doc.get("phases"), dict):
+        return False
+    return any(isinstance(p, dict) and "commands" in p for p in doc["phases"].values())
+
+
+_CODEBUILD_MANUAL = Trigger(kind="manual", detail="started by hand (aws codebuild start-build); no source trigger "
+                                                  "for it in the tree")
+
+
+def _codebuild_jobs(path: str, doc: Any, triggers: tuple[Trigger, ...] = (_CODEBUILD_MANUAL,), *,
+                    job_id: str = "build", line_offset: int = 0, cwd: str | None = None) -> list[Job]:
     if not isinstance(doc, dict) or not isinstance(doc.get("phases"), dict):
         return []
     steps: list[Step] = []
     for phase, body in doc["phases"].items():
         if not isinstance(body, dict):
             continue
-        cmds = body.get("commands")
-        sw = str(body.get("on-failure", "")).upper() == "CONTINUE"
-        for k, c in enumerate(cmds if isinstance(cmds, list) else []):
-            script = text_lines(c)
+        sw = str(body.get("on-failure", "")).upper().startswith("CONTINUE")
+        for key, soft in (("commands", None), ("finally", "finally commands cannot fail the phase")):
+            cmds = body.get(key)
+            items = cmds if isinstance(cmds, list) else ([cmds] if isinstance(cmds, str) else [])
+            for k, c in enumerate(items):
+                script = text_lines(c)
+                if not script:
+                    continue
+                line = (line_of(cmds, k) or line_of(body, key) or 1) + line_offset
+                swallowed = sw or soft is not None
+                reason = "on-failure: CONTINUE" if sw else soft
+                steps.append(_script_step(path, line, script, first_line=line + (1 if "\n" in script.strip() else 0),
+                                          errexit=True, pipefail=False, cwd=cwd, name=str(phase),
+                                          swallowed=swallowed, swallow_reason=reason))
+    surf = ["test_report"] if isinstance(doc.get("reports"), dict) else []
+    return [Job(file=path, line=(line_of(doc, "phases") or 1) + line_offset, id=job_id, system="codebuild",
+                triggers=triggers, steps=tuple(steps),
+                surfaces=tuple(dict.fromkeys(surf + [s for st in steps for s in st.surfaces])))]
+
+
+def _parse_codebuild(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
+    doc, d = load_yaml(path, text)
+    diags.extend(d)
+    return _codebuild_jobs(path, doc)
+
+
+class _Decl:
+    """A build declared in infrastructure code (CloudFormation, CDK, Terraform, a Cloud Build trigger): the spec
+    it runs (a path, inline YAML, or commands) and the triggers that start it."""
+
+    __slots__ = ("system", "file", "line", "name", "spec_path", "spec_base", "inline", "inline_line", "commands",
+                 "triggers", "disabled")
+
+    def __init__(self, system: str, file: str, line: int, name: str, *, spec_path: str | None = None,
+                 spec_base: str | None = None, inline: Any = None, inline_line: int = 0,
+                 commands: list[tuple[int, str]] | None = None, triggers: list[Trigger] | None = None,
+                 disabled: bool = False) -> None:
+        self.system, self.file, self.line, self.name = system, file, line, name
+        self.spec_path, self.spec_base, self.inline, self.inline_line = spec_path, spec_base, inline, inline_line
+        self.commands, self.triggers, self.disabled = commands, triggers or [], disabled
+
+
+_REPO_SOURCES = ("CodeCommit", "GitHub", "CodeStarSourceConnection", "Bitbucket", "GitLab")
+
+
+def _cfn_ref(value: Any) -> str | None:
+    """The logical ID a CloudFormation value refers to (``!Ref X``, ``{"Ref": X}``, ``!GetAtt X.Arn``), or a
+    literal name."""
+    if isinstance(value, str):
+        return value.split(".")[0].strip()
+    if isinstance(value, dict):
+        for key in ("Ref", "Fn::GetAtt"):
+            v = value.get(key)
+            if isinstance(v, str):
+                return v.split(".")[0]
+            if isinstance(v, list) and v and isinstance(v[0], str):
+                return v[0]
+    return None
+
+
+def _webhook_kinds(patterns: Iterable[str], line: int | None, detail: str) -> list[Trigger]:
+    """CodeBuild webhook EVENT filter patterns (PUSH, PULL_REQUEST_CREATED...) as trigger kinds."""
+    kinds: list[Trigger] = []
+    text = ",".join(patterns).upper()
+    if "PUSH" in text:
+        kinds.append(Trigger(kind="push", detail=detail, line=line))
+    if "PULL_REQUEST" in text:
+        kinds.append(Trigger(kind="pull_request", detail=detail, line=line))
+    if "RELEASE" in text:
+        kinds.append(Trigger(kind="release", detail=detail, line=line))
+    return kinds
+
+
+def _cfn_decls(path: str, docs: list[Any]) -> list[_Decl]:
+    """CodeBuild projects of CloudFormation templates, started by a webhook or by a CodePipeline whose source is
+    a repository (AWS::CodeBuild::Project, AWS::CodePipeline::Pipeline)."""
+    out: list[_Decl] = []
+    for doc in docs:
+        res = doc.get("Resources") if isinstance(doc, dict) else None
+        if not isinstance(res, dict):
+            continue
+        projects: dict[str, tuple[Any, _Decl]] = {}
+        for lid, r in res.items():
+            if not isinstance(r, dict) or r.get("Type") != "AWS::CodeBuild::Project":
+                continue
+            props = as_dict(r.get("Properties"))
+            src = as_dict(props.get("Source"))
+            line = line_of(res, lid) or 1
+            decl = _Decl("codebuild", path, line, str(lid))
+            spec = src.get("BuildSpec")
+            if isinstance(spec, dict) and len(spec) == 1:  # !Sub / Fn::Sub around the text
+                spec = next(iter(spec.values()))
+            if isinstance(spec, list) and spec and isinstance(spec[0], str):  # Fn::Sub [text, {vars}]
+                spec = spec[0]
+            if isinstance(spec, str) and "phases" in spec:
+                decl.inline, decl.inline_line = spec, (value_line(src, "BuildSpec") or line)
+            elif isinstance(spec, str) and spec.strip() and "${" not in spec:
+                decl.spec_path = spec.strip()
+            elif spec is None and str(src.get("Type", "")).upper() != "NO_SOURCE":
+                decl.spec_path = "buildspec.yml"  # CodeBuild's default: buildspec.yml at the source root
+            trig = props.get("Triggers")
+            if isinstance(trig, dict) and _truthy(trig.get("Webhook")):
+                pats = [str(f.get("Pattern", "")) for grp in as_list(trig.get("FilterGroups")) for f in as_list(grp)
+                        if isinstance(f, dict) and str(f.get("Type", "")).upper() == "EVENT"]
+                decl.triggers.extend(_webhook_kinds(pats or ["PUSH", "PULL_REQUEST"], line_of(props, "Triggers"),
+                                                    f"CodeBuild webhook ({path}:{line})"))
+            projects[str(lid)] = (props.get("Name"), decl)
+            out.append(decl)
+        by_name = {str(n): d for n, (name, d) in ((k, v) for k, v in projects.items())
+                   for n in ([name] if isinstance(name, str) else [])}
+        for lid, r in res.items():
+            if not isinstance(r, dict) or r.get("Type") != "AWS::CodePipeline::Pipeline":
+                continue
+            line = line_of(res, lid) or 1
+            stages = as_list(as_dict(r.get("Properties")).get("Stages"))
+            sources: list[Trigger] = []
+            builds: list[_Decl] = []
+            for stage in stages:
+                for act in as_list(as_dict(stage).get("Actions")):
+                    if not isinstance(act, dict):
+                        continue
+                    tid = as_dict(act.get("ActionTypeId"))
+                    cfg = as_dict(act.get("Configuration"))
+                    cat, prov = str(tid.get("Category", "")), str(tid.get("Provider", ""))
+                    if cat == "Source" and prov in _REPO_SOURCES:
+                        off = str(cfg.get("DetectChanges", "true")).lower() == "false"
+                        sources.append(Trigger(kind="manual" if off else "push",
+                                               detail=f"CodePipeline {lid} source {prov} ({path}:{line})", line=line))
+                    elif prov == "CodeBuild":
+                        ref = _cfn_ref(cfg.get("ProjectName"))
+                        d = projects.get(ref or "", (None, None))[1] or by_name.get(ref or "")
+                        if d is not None:
+                            builds.append(d)
+            for d in builds:
+                d.triggers.extend(sources)
+    return out
+
+
+_HCL_RESOURCE = re.compile(r'(?m)^[ \t]*resource[ \t]+"(aws_codebuild_project|aws_codebuild_webhook|aws_codepipeline|'
+                           r'google_cloudbuild_trigger)"[ \t]+"([^"]+)"[ \t]*\{')
+
+
+def _hcl_end(text: str, i: int, limit: int = 200_000) -> int:
+    """Index of the ``}`` closing the ``{`` at ``i`` (strings, comments and heredocs skipped)."""
+    depth, n = 0, min(len(text), i + limit)
+    j = i
+    while j < n:
+        c = text[j]
+        if c == '"':
+            j += 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+        elif c == "#" or text.startswith("//", j):
+            k = text.find("\n", j)
+            j = n if k < 0 else k
+        elif text.startswith("<<", j):
+            m = re.match(r"<<-?[ \t]*([A-Za-z_]\w*)", text[j:j + 64])
+            if m:
+                end = re.search(r"(?m)^[ \t]*" + re.escape(m.group(1)) + r"[ \t]*$", text[j + m.end():n])
+                j = n if end is None else j + m.end() + end.end()
+                continue
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return n
+
+
+def _hcl_blocks(body: str, name: str) -> list[tuple[int, str]]:
+    """Nested blocks ``name { ... }`` of an HCL body: (offset of the block, its text)."""
+    out = []
+    for m in re.finditer(r"(?m)^[ \t]*" + re.escape(name) + r"[ \t]*\{", body):
+        end = _hcl_end(body, m.end() - 1)
+        out.append((m.start(), body[m.end():end]))
+    return out
+
+
+def _hcl_attr(body: str, name: str) -> tuple[str, int] | None:
+    """The raw value of ``name = value`` (a heredoc's text for ``<<EOF``) and its offset."""
+    m = re.search(r"(?m)^[ \t]*" + re.escape(name) + r"[ \t]*=[ \t]*(.*)$", body)
+    if m is None:
+        return None
+    value = m.group(1).strip()
+    h = re.match(r"<<-?[ \t]*([A-Za-z_]\w*)", value)
+    if h:
+        rest = body[m.end() + 1:]
+        end = re.search(r"(?m)^[ \t]*" + re.escape(h.group(1)) + r"[ \t]*$", rest)
+        return (rest[:end.start()] if end else rest), m.end() + 1
+    return value, m.start(1)
+
+
+def _hcl_string(value: str) -> str | None:
+    m = re.fullmatch(r'"((?:[^"\\]|\\.)*)"\s*(?:#.*|//.*)?', value)
+    return m.group(1) if m else None
+
+
+def _tf_decls(path: str, text: str) -> tuple[list[_Decl], dict[str, Any]]:
+    """Terraform CodeBuild projects (with their webhooks and CodePipelines) and Cloud Build triggers of one
+    file. Returns the declarations and the links to resolve within the module (the file's directory)."""
+    decls: list[_Decl] = []
+    links: dict[str, Any] = {"webhooks": [], "pipelines": [], "projects": {}}
+    base = posixpath.dirname(path)
+    for m in _HCL_RESOURCE.finditer(text):
+        kind, name = m.group(1), m.group(2)
+        end = _hcl_end(text, m.end() - 1)
+        body = text[m.end():end]
+        line = text.count("\n", 0, m.start()) + 1
+
+        def line_at(offset: int, body_start: int = m.end()) -> int:
+            return text.count("\n", 0, body_start + offset) + 1
+
+        if kind == "aws_codebuild_project":
+            decl = _Decl("codebuild", path, line, f"aws_codebuild_project.{name}")
+            srcs = _hcl_blocks(body, "source")
+            src_body = srcs[0][1] if srcs else ""
+            got = _hcl_attr(src_body, "buildspec") if src_body else None
+            src_off = srcs[0][0] if srcs else 0
+            if got is not None:
+                value, off = got
+                lit = _hcl_string(value)
+                fm = re.match(r'(?:file|templatefile)\(\s*"([^"]+)"', value)
+                if fm:  # file("${path.module}/buildspec.yml"): a file of this module, read at plan time
+                    decl.spec_path = fm.group(1).replace("${path.module}", base or ".").replace("${path.root}", ".")
+                    decl.spec_base = ""
+                elif lit is not None and "\n" not in lit and "phases" not in lit:
+                    decl.spec_path = lit if "${" not in lit else None
+                elif "phases" in value:
+                    decl.inline = value
+                    decl.inline_line = line_at(src_off + off + body[src_off:].find(src_body))
+            elif not re.search(r'type[ \t]*=[ \t]*"NO_SOURCE"', src_body):
+                decl.spec_path = "buildspec.yml"
+            nm = _hcl_attr(body, "name")
+            links["projects"][name] = (_hcl_string(nm[0]) if nm else None, decl)
+            decls.append(decl)
+        elif kind == "aws_codebuild_webhook":
+            pats = re.findall(r'pattern[ \t]*=[ \t]*"([^"]*)"', body)
+            ref = _hcl_attr(body, "project_name")
+            links["webhooks"].append((ref[0] if ref else "", pats or ["PUSH", "PULL_REQUEST"], line))
+        elif kind == "aws_codepipeline":
+            repo = [p for p in re.findall(r'provider[ \t]*=[ \t]*"([^"]+)"', body) if p in _REPO_SOURCES]
+            off = re.search(r'DetectChanges"?[ \t]*=[ \t]*"?false', body, re.IGNORECASE)
+            refs = re.findall(r'ProjectName"?[ \t]*=[ \t]*(?:aws_codebuild_project\.([\w-]+)\.\w+|"([^"]+)")', body)
+            links["pipelines"].append((bool(repo) and not off, bool(repo), [a or b for a, b in refs], line,
+                                       f"aws_codepipeline.{name}"))
+        elif kind == "google_cloudbuild_trigger":
+            decl = _Decl("cloudbuild", path, line, f"google_cloudbuild_trigger.{name}")
+            fn = _hcl_attr(body, "filename")
+            lit = _hcl_string(fn[0]) if fn else None
+            for blk in ("git_file_source",):
+                for _, b in _hcl_blocks(body, blk):
+                    p = _hcl_attr(b, "path")
+                    lit = lit or (_hcl_string(p[0]) if p else None)
+            if lit and "${" not in lit:
+                decl.spec_path = lit
+            decl.disabled = bool(re.search(r"(?m)^[ \t]*disabled[ \t]*=[ \t]*true", body))
+            detail = f"Cloud Build trigger {name} ({path}:{line})"
+            for blk in ("github", "repository_event_config", "bitbucket_server_trigger_config"):
+                for _, b in _hcl_blocks(body, blk):
+                    if _hcl_blocks(b, "push"):
+                        decl.triggers.append(Trigger(kind="push", detail=detail, line=line))
+                    if _hcl_blocks(b, "pull_request"):
+                        decl.triggers.append(Trigger(kind="pull_request", detail=detail, line=line))
+            for _, b in _hcl_blocks(body, "trigger_template"):
+                tag = "tag_name" in b and "branch_name" not in b
+                decl.triggers.append(Trigger(kind="tag" if tag else "push", detail=detail, line=line))
+            if not decl.triggers and (_hcl_blocks(body, "source_to_build") or "source_to_build" in body):
+                decl.triggers.append(Trigger(kind="manual", detail=detail, line=line))
+            if not decl.triggers and ("pubsub_config" in body or "webhook_config" in body):
+                decl.triggers.append(Trigger(kind="other", detail=detail, line=line))
+            if not decl.triggers and decl.spec_path is None:
+                continue
+            decls.append(decl)
+    return decls, links
+
+
+def _tf_link(modules: dict[str, list[dict[str, Any]]]) -> None:
+    """Webhooks and CodePipelines start the CodeBuild projects of the same Terraform module they name."""
+    for links in modules.values():
+        projects: dict[str, tuple[str | None, _Decl]] = {}
+        for lk in links:
+            projects.update(lk["projects"])
+        by_name = {n: d for n, d in projects.values() if n}
+        for lk in links:
+            for ref, pats, line in lk["webhooks"]:
+                m = re.search(r"aws_codebuild_project\.([\w-]+)", ref)
+                d = projects[m.group(1)][1] if m and m.group(1) in projects else by_name.get(_hcl_string(ref) or "")
+                if d is not None:
+                    d.triggers.extend(_webhook_kinds(pats, line, f"CodeBuild webhook ({d.file}:{line})"))
+            for push, repo, refs, line, name in lk["pipelines"]:
+                for ref in refs:
+                    d = projects[ref][1] if ref in projects else by_name.get(ref)
+                    if d is not None and repo:
+                        d.triggers.append(Trigger(kind="push" if push else "manual",
+                                                  detail=f"{name} repository source ({d.file}:{line})", line=line))
+
+
+# CDK (Python and TypeScript), read as text: constructs from docs.aws.amazon.com/cdk/api/v2 (aws_codebuild,
+# aws_codepipeline_actions, pipelines)
+_CDK_PROJECT = re.compile(r"(?:(?:self\.|this\.)?([A-Za-z_]\w*)\s*(?::\s*[\w.]+\s*)?=\s*(?:new\s+)?)?"
+                          r"\b(?:codebuild\.|aws_codebuild\.)?(PipelineProject|(?<=codebuild\.)Project)\s*\(")
+_CDK_SPEC = re.compile(r"\b(?:build_spec|buildSpec|partial_build_spec|partialBuildSpec)\s*[=:]\s*(?:[\w.]+\.)?BuildSpec\."
+                       r"(from_source_filename|fromSourceFilename|from_asset|fromAsset|from_object|fromObject|"
+                       r"from_object_to_yaml|fromObjectToYaml)\s*\(")
+_CDK_SOURCE = re.compile(r"\bsource\s*[=:]\s*(?:[\w.]+\.)?Source\.(git_hub|gitHub|git_hub_enterprise|gitHubEnterprise|"
+                         r"bit_bucket|bitBucket)\s*\(")
+_CDK_REPO_ACTION = re.compile(r"\b(CodeCommitSourceAction|GitHubSourceAction|CodeStarConnectionsSourceAction|"
+                              r"BitBucketSourceAction|CodePipelineSource\.(?:git_hub|gitHub|connection|code_commit|"
+                              r"codeCommit))\s*\(")
+_CDK_STEP = re.compile(r"\b(ShellStep|CodeBuildStep)\s*\(")
+_CDK_STRING = re.compile(r"""[rfbuRFBU]{0,2}("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)""")
+
+
+def _call_args(text: str, open_paren: int, limit: int = 30_000) -> tuple[int, int]:
+    """(start, end) of the argument text of the call whose ``(`` is at ``open_paren`` (strings skipped)."""
+    depth, n, j = 0, min(len(text), open_paren + limit), open_paren
+    while j < n:
+        c = text[j]
+        if c in "\"'`":
+            k = j + 1
+            while k < n and text[k] != c:
+                if text[k] == "\n" and c != "`":
+                    break
+                k += 2 if text[k] == "\\" else 1
+            j = k
+        elif c == "#" and text[j - 1:j] in ("", "\n", " ", "\t"):
+            k = text.find("\n", j)
+            j = n if k < 0 else k
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return open_paren + 1, j
+        j += 1
+    return open_paren + 1, n
+
+
+def _strings(text: str, base: int, whole: str) -> list[tuple[int, str]]:
+    """String literals in ``text`` (an excerpt starting at ``base`` of ``whole``), with their lines."""
+    out = []
+    for m in _CDK_STRING.finditer(text):
+        raw = m.group(1)[1:-1]
+        value = raw.encode("utf-8", "replace").decode("unicode_escape", "replace") if "\\" in raw else raw
+        out.append((whole.count("\n", 0, base + m.start()) + 1, value))
+    return out
+
+
+def _cdk_commands(args: str, base: int, whole: str, keys: tuple[str, ...] = ("commands",)) -> list[tuple[int, str]]:
+    """Strings of ``commands=[...]`` / ``"commands": [...]`` / ``commands: "..."`` in an argument text."""
+    out: list[tuple[int, str]] = []
+    for m in re.finditer(r"""["']?\b(""" + "|".join(keys) + r""")["']?\s*[=:]\s*([\[("'`])""", args):
+        start = m.end() - 1
+        if m.group(2) in "[(":
+            s, e = _call_args(args, start)
+            out.extend(_strings(args[s:e], base + s, whole))
+        else:
+            got = _strings(args[start:start + 5000], base + start, whole)
+            out.extend(got[:1])
+    return out
+
+
+def _cdk_decls(path: str, text: str) -> list[_Decl]:
+    """CodeBuild projects and CDK Pipelines steps of a CDK app, and what starts them: a CodePipeline whose source
+    action is a repository, or a CodeBuild webhook."""
+    out: list[_Decl] = []
+    repo_actions = list(_CDK_REPO_ACTION.finditer(text))
+    repo_push = any(not re.search(r"trigger\s*[=:]\s*(?:[\w.]+\.)?(?:CodeCommitTrigger|GitHubTrigger)\.NONE|"
+                                  r"trigger_?[oO]n_?[pP]ush\s*[=:]\s*(?:False|false)",
+                                  text[slice(*_call_args(text, m.end() - 1))]) for m in repo_actions)
+    pipeline_trigger = ([Trigger(kind="push" if repo_push else "manual",
+                                 detail=f"CodePipeline repository source ({path}:"
+                                        f"{text.count(chr(10), 0, repo_actions[0].start()) + 1})",
+                                 line=text.count("\n", 0, repo_actions[0].start()) + 1)] if repo_actions else [])
+    action_spans = [(_call_args(text, m.end() - 1), m) for m in re.finditer(r"\bCodeBuildAction\s*\(", text)]
+    action_projects = set()
+    for (s, e), _m in action_spans:
+        pm = re.search(r"\bproject\s*[=:]\s*(?:self\.|this\.)?([A-Za-z_]\w*)", text[s:e])
+        if pm:
+            action_projects.add(pm.group(1))
+    for m in _CDK_PROJECT.finditer(text):
+        var = m.group(1)
+        s, e = _call_args(text, m.end() - 1)
+        args = text[s:e]
+        line = text.count("\n", 0, m.start()) + 1
+        decl = _Decl("codebuild", path, line, f"{m.group(2)} {var or ''}".strip())
+        sm = _CDK_SPEC.search(args)
+        if sm is None:
+            decl.spec_path = "buildspec.yml"
+        else:
+            a0, a1 = _call_args(args, sm.end() - 1)
+            method = sm.group(1).lower().replace("_", "")
+            if method in ("fromsourcefilename", "fromasset"):
+                lits = _strings(args[a0:a1], s + a0, text)
+                if lits:
+                    decl.spec_path = lits[0][1]
+                    if method == "fromasset":
+                        decl.spec_base = posixpath.dirname(path)
+            else:
+                decl.commands = _cdk_commands(args[a0:a1], s + a0, text)
+        src = _CDK_SOURCE.search(args)
+        if src is not None:
+            b0, b1 = _call_args(args, src.end() - 1)
+            sargs = args[b0:b1]
+            if re.search(r"\bwebhook\s*[=:]\s*(True|true)", sargs):
+                events = re.findall(r"EventAction\.(\w+)", sargs)
+                decl.triggers.extend(_webhook_kinds(events or ["PUSH", "PULL_REQUEST"], line,
+                                                    f"CodeBuild webhook ({path}:{line})"))
+        inside_action = any(s0 <= m.start() < e0 for (s0, e0), _ in action_spans)
+        if (inside_action or (var and var in action_projects)) and pipeline_trigger:
+            decl.triggers.extend(pipeline_trigger)
+        out.append(decl)
+    for m in _CDK_STEP.finditer(text):
+        s, e = _call_args(text, m.end() - 1)
+        args = text[s:e]
+        line = text.count("\n", 0, m.start()) + 1
+        cmds = _cdk_commands(args, s, text, ("install_commands", "installCommands", "commands"))
+        if not cmds:
+            continue
+        out.append(_Decl("codebuild", path, line, m.group(1), commands=cmds,
+                         triggers=list(pipeline_trigger) if "CodePipelineSource" in text else []))
+    return out
+
+
+def _resolve_spec(decl: _Decl, files: set[str]) -> tuple[str, str] | None:
+    """The repository file a declaration names: relative to its own base when known (Terraform ``file()``,
+    CDK ``fromAsset``), else relative to the source root (this repository's root), to the declaring file's
+    directory, or the one file in the tree that ends with that path."""
+    p = (decl.spec_path or "").strip()
+    if not p or "://" in p or p.startswith("arn:"):
+        return None
+    p = p.removeprefix("./")
+    cands: list[tuple[str, str]] = []
+    if decl.spec_base is not None:
+        cands.append((posixpath.join(decl.spec_base, p), ""))  # a file of this tree read at deploy time
+    cands += [(p, ""), (posixpath.join(posixpath.dirname(decl.file), p), "")]
+    for c, root in cands:
+        c = posixpath.normpath(c)
+        if c in files:
+            return c, root
+    suffix = "/" + posixpath.normpath(p)
+    hits = [f for f in files if f.endswith(suffix)]
+    # the source is a repository seeded from a folder of this tree (a template's seed code): its root
+    return (hits[0], hits[0][: -len(suffix)]) if len(hits) == 1 else None
+
+
+# --------------------------------------------------------------------------------------------------- Tekton
+
+_TEKTON_KINDS = frozenset({"Task", "ClusterTask", "Pipeline", "PipelineRun", "TaskRun", "TriggerTemplate",
+                           "EventListener", "Trigger"})
+
+
+class _Tekton:
+    """Tekton resources of the whole tree, linked by name (tekton.dev/docs: Tasks, Pipelines, Triggers)."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, tuple[str, dict[str, Any], int]] = {}
+        self.pipelines: dict[str, tuple[str, dict[str, Any], int]] = {}
+        self.runs: list[tuple[str, dict[str, Any], int]] = []
+        self.templates: dict[str, tuple[str, dict[str, Any], int]] = {}
+        self.listeners: list[tuple[str, dict[str, Any], int]] = []
+        self.triggers: dict[str, tuple[str, dict[str, Any], int]] = {}
+
+    def add(self, path: str, doc: Any) -> None:
+        if not isinstance(doc, dict) or "tekton.dev" not in str(doc.get("apiVersion", "")):
+            return
+        kind = str(doc.get("kind", ""))
+        name = str(_dig_get(doc, "metadata", "name") or _dig_get(doc, "metadata", "generateName") or kind)
+        entry = (path, doc, line_of(doc) or 1)
+        if kind in ("Task", "ClusterTask"):
+            self.tasks[name] = entry
+        elif kind == "Pipeline":
+            self.pipelines[name] = entry
+        elif kind in ("PipelineRun", "TaskRun"):
+            self.runs.append(entry)
+        elif kind == "TriggerTemplate":
+            self.templates[name] = entry
+        elif kind == "EventListener":
+            self.listeners.append(entry)
+        elif kind == "Trigger":
+            self.triggers[name] = entry
+
+    def _task_steps(self, path: str, spec: Any) -> list[Step]:
+        out: list[Step] = []
+        steps = spec.get("steps") if isinstance(spec, dict) else None
+        for k, st in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(st, dict):
+                continue
+            line = line_of(steps, k) or 1
+            wd = _tekton_dir(_str(st.get("workingDir")))
+            name = _str(st.get("name"))
+            sw = str(st.get("onError", "")).lower() == "continue"
+            reason = "onError: continue" if sw else None
+            if isinstance(st.get("script"), str):
+                script = st["script"]
+                first = value_line(st, "script") or line
+                shebang = script.lstrip().split("\n", 1)[0]
+                if shebang.startswith("#!") and "python" in shebang:
+                    cmd = ShellCommand(text="python <inline script>", line=first, argv=("python", "-c", script[:20000]),
+                                       cwd=wd)
+                    out.append(Step(file=path, line=line, name=name, run=script, commands=(cmd,), swallowed=sw,
+                                    swallow_reason=reason, working_directory=wd))
+                    continue
+                out.append(_script_step(path, line, script, first_line=first, errexit=False, pipefail=False,
+                                        cwd=wd, name=name, swallowed=sw, swallow_reason=reason))
+                continue
+            argv = [str(x) for x in (as_list(st.get("command")) + as_list(st.get("args")))]
+            if argv:
+                if len(argv) >= 3 and posixpath.basename(argv[0]) in ("bash", "sh") and argv[1].startswith("-") \
+                        and "c" in argv[1]:
+                    out.append(_script_step(path, line, argv[2], first_line=line, errexit="e" in argv[1][1:],
+                                            pipefail=False, cwd=wd, name=name, swallowed=sw, swallow_reason=reason))
+                else:
+                    out.append(_script_step(path, line, " ".join(_quote(a) for a in argv), first_line=line,
+                                            errexit=True, pipefail=False, cwd=wd, name=name, swallowed=sw,
+                                            swallow_reason=reason))
+        return out
+
+    def _pipeline_steps(self, path: str, spec: Any, used: set[str]) -> list[Step]:
+        out: list[Step] = []
+        if not isinstance(spec, dict):
+            return out
+        for key in ("tasks", "finally"):
+            for t in as_list(spec.get(key)):
+                if not isinstance(t, dict):
+                    continue
+                ref = _str(_dig_get(t, "taskRef", "name"))
+                if ref and ref in self.tasks:
+                    used.add(ref)
+                    tpath, tdoc, _ = self.tasks[ref]
+                    out.extend(self._task_steps(tpath, tdoc.get("spec")))
+                elif isinstance(t.get("taskSpec"), dict):
+                    out.extend(self._task_steps(path, t["taskSpec"]))
+        return out
+
+    def jobs(self) -> list[Job]:
+        kinds: dict[str, list[Trigger]] = {}  # pipeline or task name -> triggers
+
+        def listen(template: str | None, events: list[Trigger]) -> None:
+            entry = self.templates.get(template or "")
+            if entry is None:
+                return
+            for rt in as_list(_dig_get(entry[1], "spec", "resourcetemplates")):
+                ref = _str(_dig_get(rt, "spec", "pipelineRef", "name")) or _str(_dig_get(rt, "spec", "taskRef", "name"))
+                if ref:
+                    kinds.setdefault(ref, []).extend(events)
+
+        for path, doc, line in self.listeners:
+            for t in as_list(_dig_get(doc, "spec", "triggers")):
+                if not isinstance(t, dict):
+                    continue
+                spec = t
+                tref = _str(_dig_get(t, "triggerRef"))
+                if tref and tref in self.triggers:
+                    spec = as_dict(self.triggers[tref][1].get("spec"))
+                events = _tekton_events(spec, f"EventListener {path}:{line}", line)
+                template = _str(_dig_get(spec, "template", "ref")) or _str(_dig_get(spec, "template", "name"))
+                listen(template, events)
+        used: set[str] = set()
+        out: list[Job] = []
+        for name, (path, doc, line) in self.pipelines.items():
+            steps = self._pipeline_steps(path, doc.get("spec"), used)
+            trig = kinds.get(name) or [Trigger(kind="manual", detail="a PipelineRun created by hand (tkn pipeline "
+                                                                      "start); no EventListener for it in the tree")]
+            out.append(Job(file=path, line=line, id=name, system="tekton", triggers=tuple(trig), steps=tuple(steps),
+                           surfaces=tuple(dict.fromkeys(s for st in steps for s in st.surfaces))))
+        for path, doc, line in self.runs:  # runs with an inline pipelineSpec/taskSpec
+            spec = as_dict(doc.get("spec"))
+            if isinstance(spec.get("pipelineSpec"), dict):
+                steps = self._pipeline_steps(path, spec["pipelineSpec"], used)
+            elif isinstance(spec.get("taskSpec"), dict):
+                steps = self._task_steps(path, spec["taskSpec"])
+            else:
+                continue
+            out.append(Job(file=path, line=line, id=str(_dig_get(doc, "metadata", "name") or "run"), system="tekton",
+                           triggers=(Trigger(kind="manual", detail="a run created by hand"),), steps=tuple(steps)))
+        for name, (path, doc, line) in self.tasks.items():
+            if name in used:
+                continue
+            steps = self._task_steps(path, doc.get("spec"))
+            if steps:
+                trig = kinds.get(name) or [Trigger(kind="manual", detail="a TaskRun created by hand (tkn task start)")]
+                out.append(Job(file=path, line=line, id=name, system="tekton", triggers=tuple(trig),
+                               steps=tuple(steps)))
+        return out
+
+
+def _dig_get(doc: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(k)
+    return doc
+
+
+def _tekton_dir(wd: str | None) -> str | None:
+    """``$(workspaces.source.path)/ml`` -> ``ml`` (the workspace holds the cloned repository)."""
+    if not wd:
+        return None
+    wd = re.sub(r"^\$\(workspaces\.[\w-]+\.path\)/?", "", wd)
+    return None if not wd or "$(" in wd or wd.startswith("/") else wd
+
+
+def _tekton_events(spec: dict[str, Any], detail: str, line: int) -> list[Trigger]:
+    """Event kinds a Tekton trigger listens to: interceptor ``eventTypes`` or a CEL filter on the event header."""
+    text = repr(spec.get("interceptors", ""))
+    out: list[Trigger] = []
+    if re.search(r"push|Push Hook|repo:push", text):
+        out.append(Trigger(kind="push", detail=detail, line=line))
+    if re.search(r"pull_request|Merge Request Hook|pullrequest|pr:opened", text):
+        out.append(Trigger(kind="pull_request", detail=detail, line=line))
+    return out or [Trigger(kind="push", detail=detail + " (webhook)", line=line)]
+
+
+# --------------------------------------------------------------------------------------------------- Drone, Bitbucket, Buildkite
+
+_DRONE_EVENTS = {"push": "push", "pull_request": "pull_request", "tag": "tag", "cron": "schedule",
+                 "custom": "manual", "promote": "manual", "rollback": "manual"}
+
+
+def _drone_event_kinds(cond: Any) -> list[str] | None:
+    ev = cond.get("event") if isinstance(cond, dict) else None
+    if ev is None:
+        return None
+    if isinstance(ev, dict):
+        inc, exc = as_list(ev.get("include")), set(map(str, as_list(ev.get("exclude"))))
+        names = [str(e) for e in inc] if inc else [e for e in _DRONE_EVENTS if e not in exc]
+    else:
+        names = [str(e) for e in (ev if isinstance(ev, list) else [ev])]
+    return [_DRONE_EVENTS.get(n, "other") for n in names]
+
+
+def _parse_drone(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
+    """Drone pipelines (docs.drone.io/pipeline): ``kind: pipeline`` documents whose steps run ``commands`` (any
+    failure fails the pipeline); ``trigger``/``when`` events; ``failure: ignore`` swallows."""
+    from mlscore.facts.yamlsafe import load_yaml_docs
+
+    docs, d = load_yaml_docs(path, text)
+    diags.extend(d)
+    out: list[Job] = []
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("kind") != "pipeline":
+            continue
+        kinds = _drone_event_kinds(doc.get("trigger")) or ["push", "pull_request", "tag"]
+        triggers = tuple(Trigger(kind=k, line=line_of(doc, "trigger")) for k in dict.fromkeys(kinds))  # type: ignore[arg-type]
+        steps: list[Step] = []
+        raw = doc.get("steps")
+        for k, st in enumerate(raw if isinstance(raw, list) else []):
+            if not isinstance(st, dict):
+                continue
+            cmds = st.get("commands")
+            script = text_lines(cmds) if cmds is not None else None
             if not script:
                 continue
-            line = line_of(cmds, k) or 1
-            steps.append(_script_step(path, line, script, first_line=line, errexit=True, pipefail=False, cwd=None,
-                                      name=str(phase), swallowed=sw,
-                                      swallow_reason="on-failure: CONTINUE" if sw else None))
-    surf = ["test_report"] if isinstance(doc.get("reports"), dict) else []
-    return [Job(file=path, line=line_of(doc, "phases") or 1, id="build", system="codebuild",
-                triggers=(Trigger(kind="external", detail="CodeBuild/CodePipeline trigger outside the tree"),),
-                steps=tuple(steps), surfaces=tuple(dict.fromkeys(surf + [s for st in steps for s in st.surfaces])))]
+            line = line_of(raw, k) or 1
+            first = (cmds.item_lines[0] if isinstance(cmds, LineList) and cmds.item_lines else line)
+            sw = str(st.get("failure", "")) == "ignore"
+            detach = st.get("detach") is True
+            ev = _drone_event_kinds(st.get("when"))
+            steps.append(_script_step(path, line, script, first_line=first, errexit=True, pipefail=False, cwd=None,
+                                      name=_str(st.get("name")), swallowed=sw or detach,
+                                      swallow_reason="failure: ignore" if sw else ("detach: true" if detach else None),
+                                      events=tuple(dict.fromkeys(ev)) if ev is not None else None))
+        out.append(Job(file=path, line=line_of(doc) or 1, id=_str(doc.get("name")) or "default", system="drone",
+                       triggers=triggers, steps=tuple(steps)))
+    return out
 
+
+_BB_SECTIONS = (("default", "push"), ("branches", "push"), ("bookmarks", "push"), ("tags", "tag"),
+                ("pull-requests", "pull_request"), ("custom", "manual"))
+
+
+def _parse_bitbucket(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
+    """Bitbucket Pipelines (bitbucket-pipelines.yml): pipelines by start condition (default, branches, tags,
+    pull-requests, custom); steps, parallel groups and stages; a failing script command fails the step;
+    ``after-script`` cannot; a ``trigger: manual`` step and the steps after it wait for a person."""
+    doc, d = load_yaml(path, text)
+    diags.extend(d)
+    pipes = doc.get("pipelines") if isinstance(doc, dict) else None
+    if not isinstance(pipes, dict):
+        return []
+    out: list[Job] = []
+
+    def flatten(items: Any) -> list[tuple[Any, int, dict[str, Any]]]:
+        got: list[tuple[Any, int, dict[str, Any]]] = []
+        for k, it in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(it, dict):
+                continue
+            if isinstance(it.get("step"), dict):
+                got.append((items, k, it["step"]))
+            par = it.get("parallel")
+            if par is not None:
+                got.extend(flatten(par.get("steps") if isinstance(par, dict) else par))
+            stage = it.get("stage")
+            if isinstance(stage, dict):
+                got.extend(flatten(stage.get("steps")))
+        return got
+
+    for section, kind in _BB_SECTIONS:
+        value = pipes.get(section)
+        groups = [(section, value)] if section == "default" else (
+            list(value.items()) if isinstance(value, dict) else [])
+        for name, items in groups:
+            manual = False
+            auto_steps: list[Step] = []
+            manual_steps: list[Step] = []
+            for holder, k, st in flatten(items):
+                manual = manual or st.get("trigger") == "manual"
+                line = line_of(holder, k) or 1
+                for key, soft in (("script", None), ("after-script", "after-script cannot fail the step")):
+                    cmds = st.get(key)
+                    for j, c in enumerate(cmds if isinstance(cmds, list) else []):
+                        script = text_lines(c)
+                        if not script:
+                            continue
+                        cl = line_of(cmds, j) or line
+                        step = _script_step(path, cl, script, first_line=cl, errexit=True, pipefail=False, cwd=None,
+                                            name=_str(st.get("name")), swallowed=soft is not None,
+                                            swallow_reason=soft)
+                        (manual_steps if manual else auto_steps).append(step)
+            jline = line_of(value, name) if isinstance(value, dict) else (line_of(pipes, section) or 1)
+            if auto_steps:
+                out.append(Job(file=path, line=jline or 1, id=f"{section}:{name}" if section != "default" else section,
+                               system="bitbucket", triggers=(Trigger(kind=kind, detail=str(name)),),  # type: ignore[arg-type]
+                               steps=tuple(auto_steps)))
+            if manual_steps:
+                out.append(Job(file=path, line=jline or 1, id=f"{section}:{name}:manual", system="bitbucket",
+                               triggers=(Trigger(kind="manual", detail="trigger: manual step"),),
+                               steps=tuple(manual_steps)))
+    return out
+
+
+def _parse_buildkite(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
+    """Buildkite pipelines (buildkite.com/docs/pipelines): command steps (``command``/``commands``: a failing
+    command fails the step), ``group`` steps, ``soft_fail`` swallows; builds start on push (webhook)."""
+    doc, d = load_yaml(path, text)
+    diags.extend(d)
+    raw = doc.get("steps") if isinstance(doc, dict) else (doc if isinstance(doc, list) else None)
+    steps: list[Step] = []
+
+    def walk(items: Any, depth: int = 0) -> None:
+        for k, st in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(st, dict) or depth > 3:
+                continue
+            if isinstance(st.get("steps"), list):
+                walk(st["steps"], depth + 1)
+                continue
+            key = "commands" if "commands" in st else ("command" if "command" in st else None)
+            if key is None:
+                continue
+            script = text_lines(st.get(key))
+            if not script:
+                continue
+            line = line_of(items, k) or 1
+            sw = st.get("soft_fail") not in (None, False)
+            steps.append(_script_step(path, line, script, first_line=_block_first_line(st, key, script),
+                                      errexit=True, pipefail=False, cwd=None, name=_str(st.get("label")),
+                                      swallowed=sw, swallow_reason="soft_fail" if sw else None))
+
+    walk(raw)
+    if not steps:
+        return []
+    return [Job(file=path, line=1, id="pipeline", system="buildkite",
+                triggers=(Trigger(kind="push", detail="Buildkite webhook (default)"),), steps=tuple(steps))]
+
+
+# --------------------------------------------------------------------------------------------------- Travis
 
 _TRAVIS_PHASES = ("before_install", "install", "before_script", "script", "after_success", "after_failure",
                   "after_script", "before_deploy", "deploy", "after_deploy")
@@ -1176,25 +2306,121 @@ def _parse_travis(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 
 # --------------------------------------------------------------------------------------------------- entry point
 
+_YAML_SUFFIXES = (".yml", ".yaml", ".json", ".template")
+
+
+def _classify(path: str, text: str, cdk_roots: set[str]) -> tuple[str, Any] | None:
+    """What a file that no name identifies is, by its content: (system, parsed documents) or None. Every check
+    starts with substring tests, so the thousands of YAML files of a big repository are not parsed."""
+    from mlscore.facts.yamlsafe import load_yaml_docs
+
+    if path.endswith(".tf"):
+        if "aws_codebuild_project" in text or "google_cloudbuild_trigger" in text or "aws_codepipeline" in text:
+            return "terraform", None
+        return None
+    if path.endswith((".py", ".ts", ".js")):
+        under_cdk = any(r == "" or path.startswith(r + "/") for r in cdk_roots)
+        if (under_cdk or (path.endswith(".py") and "aws_cdk" in text)) and (
+                "codebuild" in text or "CodePipelineSource" in text or "ShellStep" in text):
+            return "cdk", None
+        return None
+    if path.endswith((".groovy", ".jenkinsfile", ".Jenkinsfile")):
+        if re.search(r"\bpipeline\s*\{", text) and re.search(r"\b(stages|steps)\s*\{", text) or (
+                re.search(r"\bnode\s*[({]", text) and re.search(r"\bstage\s*\(", text)):
+            return "jenkins", None
+        return None
+    if not path.endswith(_YAML_SUFFIXES) or len(text) > 2_000_000:
+        return None
+    checks = {
+        "tekton": "tekton.dev" in text,
+        "cfn": "AWS::CodeBuild::Project" in text or "AWS::CodePipeline::Pipeline" in text,
+        "codebuild": "phases" in text and "version" in text and "commands" in text,
+        "cloudbuild": "steps" in text and "name" in text and ("args" in text or "entrypoint" in text
+                                                              or "script" in text),
+        "cloudbuild_trigger": ("filename" in text or "build" in text) and any(k in text for k in _CB_TRIGGER_SOURCES),
+        "drone": bool(re.search(r"(?m)^kind:[ \t]*[\"']?pipeline\b", text)) and "steps" in text,
+        "azure": any(k in text for k in ("trigger", "pr:", "schedules", "pool:")) and any(
+            k in text for k in ("steps", "jobs", "stages", "extends")) and any(
+            k in text for k in ("task:", "script:", "bash:", "template:", "pwsh:", "powershell:", "checkout:")),
+    }
+    if not any(checks.values()):
+        return None
+    if "{{" in text and not checks["azure"] and not checks["tekton"]:
+        from mlscore.facts.yamlsafe import strip_templates
+
+        text = strip_templates(text)
+    docs, _d = load_yaml_docs(path, text)
+    if not docs:
+        return None
+    first = docs[0]
+    if checks["tekton"] and any(isinstance(d, dict) and "tekton.dev" in str(d.get("apiVersion", ""))
+                                and d.get("kind") in _TEKTON_KINDS for d in docs):
+        return "tekton", docs
+    if checks["cfn"] and any(isinstance(d, dict) and isinstance(d.get("Resources"), dict) for d in docs):
+        return "cfn", docs
+    if checks["codebuild"] and buildspec_like(first):
+        return "codebuild", first
+    if checks["cloudbuild"] and cloudbuild_like(first):
+        return "cloudbuild", first
+    if checks["cloudbuild_trigger"] and any(cloudbuild_trigger_like(d) for d in docs):
+        return "cloudbuild_trigger", docs
+    if checks["drone"] and any(isinstance(d, dict) and d.get("kind") == "pipeline" for d in docs):
+        return "drone", None
+    if checks["azure"] and azure_pipeline_like(first):
+        return "azure", None
+    return None
+
+
 def extract_ci(files: Iterable[str], read: Reader) -> CiFacts:
     """Parse every CI definition among ``files``; see the module docstring."""
-    file_list = [f for f in files if wanted(f)]
+    file_list = sorted({f for f in files if wanted(f)})
     file_set = set(file_list)
+    cdk_roots = {posixpath.dirname(f) for f in file_list if posixpath.basename(f) == "cdk.json"}
     diags: list[Diagnostic] = []
     jobs: list[Job] = []
     commented: list[CommentedStep] = []
     parsed: list[str] = []
-    for path in sorted(file_list):
+    decls: list[_Decl] = []
+    tf_modules: dict[str, list[dict[str, Any]]] = {}
+    tekton = _Tekton()
+    azure_roots: list[tuple[str, list[Job], bool]] = []
+    azure_templates: set[str] = set()
+    seeds = _seed_roots(file_list, read)
+    for path in file_list:
         system = _system_of(path)
         if system == "github_action":
             continue  # read through the steps that use it
         if system == "gitlab" and path != ".gitlab-ci.yml" and ".gitlab-ci.yml" in file_set:
             continue  # included files are parsed from the root file
+        seed = _NESTED_WORKFLOW.match(path)
+        if system is None and seed and seed.group(1) in seeds:
+            text = read(path)
+            if text is not None:
+                parsed.append(path)
+                try:
+                    jobs.extend(_parse_github(path, text, read, file_set, diags, root=seed.group(1)))
+                except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+                    diags.append(Diagnostic(path=path, message=f"CI file not understood: {type(exc).__name__}"))
+            continue
+        if system is None and not path.endswith((*_YAML_SUFFIXES, ".tf", ".py", ".ts", ".js", ".groovy",
+                                                 ".jenkinsfile", ".Jenkinsfile")):
+            continue
+        if system is None and path.endswith((".ts", ".js")) and not any(
+                r == "" or path.startswith(r + "/") for r in cdk_roots):
+            continue  # TypeScript and JavaScript are read only in CDK apps (a cdk.json above them)
+        if _DISABLED_NAME.search(path) and system != "github":
+            continue  # renamed out of the CI system's sight (C6)
         text = read(path)
         if text is None:
             continue
-        parsed.append(path)
         try:
+            payload: Any = None
+            if system is None:
+                got = _classify(path, text, cdk_roots)
+                if got is None:
+                    continue
+                system, payload = got
+            parsed.append(path)
             if system == "github":
                 jobs.extend(_parse_github(path, text, read, file_set, diags))
                 commented.extend(_commented_steps(path, text))
@@ -1202,7 +2428,8 @@ def extract_ci(files: Iterable[str], read: Reader) -> CiFacts:
                 jobs.extend(_parse_gitlab(path, read, file_set, diags))
                 commented.extend(_commented_steps(path, text))
             elif system == "azure":
-                jobs.extend(_parse_azure(path, text, read, file_set, diags))
+                az, has_trigger = _parse_azure(path, text, read, file_set, diags, azure_templates)
+                azure_roots.append((path, az, has_trigger))
                 commented.extend(_commented_steps(path, text))
             elif system == "circleci":
                 jobs.extend(_parse_circleci(path, text, diags))
@@ -1212,17 +2439,149 @@ def extract_ci(files: Iterable[str], read: Reader) -> CiFacts:
                 jobs.extend(js)
                 commented.extend(cs)
             elif system == "cloudbuild":
-                jobs.extend(_parse_cloudbuild(path, text, diags))
+                jobs.extend(_cloudbuild_jobs(path, payload) if payload is not None else
+                            _parse_cloudbuild(path, text, diags))
             elif system == "codebuild":
-                jobs.extend(_parse_codebuild(path, text, diags))
+                jobs.extend(_codebuild_jobs(path, payload) if payload is not None else
+                            _parse_codebuild(path, text, diags))
             elif system == "travis":
                 jobs.extend(_parse_travis(path, text, diags))
                 commented.extend(_commented_steps(path, text))
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            elif system == "drone":
+                jobs.extend(_parse_drone(path, text, diags))
+            elif system == "bitbucket":
+                jobs.extend(_parse_bitbucket(path, text, diags))
+            elif system == "buildkite":
+                jobs.extend(_parse_buildkite(path, text, diags))
+            elif system == "tekton":
+                for doc in payload or []:
+                    tekton.add(path, doc)
+            elif system == "cfn":
+                decls.extend(_cfn_decls(path, payload or []))
+            elif system == "terraform":
+                got_decls, links = _tf_decls(path, text)
+                decls.extend(got_decls)
+                tf_modules.setdefault(posixpath.dirname(path), []).append(links)
+            elif system == "cdk":
+                decls.extend(_cdk_decls(path, text))
+            elif system == "cloudbuild_trigger":
+                for doc in payload or []:
+                    if not cloudbuild_trigger_like(doc):
+                        continue
+                    line = line_of(doc) or 1
+                    name = _str(doc.get("name")) or "trigger"
+                    trig = _cb_trigger_kinds(doc, line)
+                    detail = f"Cloud Build trigger {name} ({path}:{line})"
+                    trig = [t.model_copy(update={"detail": (t.detail + "; " if t.detail else "") + detail})
+                            for t in trig]
+                    spec = _str(doc.get("filename")) or _str(_dig_get(doc, "gitFileSource", "path"))
+                    if isinstance(doc.get("build"), dict):
+                        jobs.extend(j.model_copy(update={"disabled": doc.get("disabled") is True})
+                                    for j in _cloudbuild_jobs(path, doc["build"], tuple(trig) or (_CB_MANUAL,),
+                                                              job_id=name))
+                    elif spec:
+                        decls.append(_Decl("cloudbuild", path, line, name, spec_path=spec, triggers=trig,
+                                           disabled=doc.get("disabled") is True))
+        except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
             diags.append(Diagnostic(path=path, message=f"CI file not understood: {type(exc).__name__}: {exc}"[:300]))
+    # Azure: a file another pipeline includes as a template is not a pipeline of its own unless it says so
+    for path, az, has_trigger in azure_roots:
+        if path in azure_templates and not has_trigger:
+            continue
+        jobs.extend(az)
+    try:
+        jobs.extend(tekton.jobs())
+    except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        diags.append(Diagnostic(path="", message=f"Tekton resources not understood: {type(exc).__name__}"))
+    _tf_link(tf_modules)
+    jobs = _apply_decls(jobs, decls, file_set, read, diags, parsed)
     jobs = _link_reusable(jobs)
     jobs = _link_workflow_run(jobs)
     return CiFacts(jobs=tuple(jobs), commented=tuple(commented), files=tuple(parsed), diagnostics=tuple(diags))
+
+
+def _seed_roots(files: list[str], read: Reader) -> set[str]:
+    """Folders holding a template's seed workflows (``seedcode/.github/workflows/*.yml``) that a README tells
+    users to copy into place: GitHub reads only the root's workflows, but these are the template's CI (C6)."""
+    dirs = {m.group(1) for m in map(_NESTED_WORKFLOW.match, files) if m}
+    if not dirs:
+        return set()
+    readmes = [t for t in (read(f) for f in files if _README.match(posixpath.basename(f))
+                           and f.count("/") <= 3) if t][:50]
+    out: set[str] = set()
+    for d in dirs:
+        name = re.escape(posixpath.basename(d))
+        near = re.compile(r"\bcop(?:y|ies|ied|ying)\b[^\n]{0,200}\b" + name + r"\b|\b" + name +
+                          r"\b[^\n]{0,200}\bcop(?:y|ies|ied|ying)\b", re.IGNORECASE)
+        if any(near.search(t[:200_000]) for t in readmes):
+            out.add(d)
+    return out
+
+
+def _apply_decls(jobs: list[Job], decls: list[_Decl], files: set[str], read: Reader, diags: list[Diagnostic],
+                 parsed: list[str]) -> list[Job]:
+    """Give each build spec the triggers of the declarations that run it (a Cloud Build trigger, a CodeBuild
+    project started by a webhook or a CodePipeline); declared inline specs and commands become jobs of their own.
+    A spec nothing declares keeps its manual trigger (a build submitted by a person still counts, G5a)."""
+    by_file: dict[str, list[_Decl]] = {}
+    roots: dict[str, str] = {}
+    extra: list[Job] = []
+    for d in decls:
+        triggers = tuple(dict.fromkeys(d.triggers)) or ((_CB_MANUAL,) if d.system == "cloudbuild"
+                                                        else (_CODEBUILD_MANUAL,))
+        if d.commands:
+            steps = tuple(_script_step(d.file, line, cmd, first_line=line, errexit=True, pipefail=False, cwd=None,
+                                       name=d.name) for line, cmd in d.commands)
+            extra.append(Job(file=d.file, line=d.line, id=d.name, system="codebuild", triggers=triggers, steps=steps,
+                             disabled=d.disabled))
+            continue
+        if isinstance(d.inline, str):
+            doc, dg = load_yaml(d.file, d.inline)
+            if dg:
+                diags.append(Diagnostic(path=d.file, message=f"inline build spec of {d.name} not understood"))
+            offset = max(d.inline_line - 1, 0)
+            maker = _codebuild_jobs if d.system == "codebuild" else _cloudbuild_jobs
+            extra.extend(j.model_copy(update={"disabled": d.disabled})
+                         for j in maker(d.file, doc, triggers, job_id=d.name, line_offset=offset))
+            continue
+        got = _resolve_spec(d, files)
+        if got is None:
+            if d.spec_path and d.triggers:
+                diags.append(Diagnostic(path=d.file, message=f"{d.name} (line {d.line}) runs {d.spec_path}, which "
+                                                             "is not in the tree"))
+            continue
+        by_file.setdefault(got[0], []).append(d)
+        roots[got[0]] = got[1]
+    have = {j.file for j in jobs}
+    for target, ds in by_file.items():
+        root = roots.get(target) or None
+        if target in have and root is None:
+            continue
+        text = read(target)  # a spec named by a declaration, whatever its name or content
+        if text is None:
+            continue
+        if target in have:  # run from its own source root: parse again with that working directory
+            jobs = [j for j in jobs if j.file != target]
+        doc, dg = load_yaml(target, text)
+        diags.extend(dg)
+        system = ds[0].system
+        jobs.extend(_codebuild_jobs(target, doc, cwd=root) if system == "codebuild"
+                    else _cloudbuild_jobs(target, doc, cwd=root))
+        if target not in parsed:
+            parsed.append(target)
+    out: list[Job] = []
+    for j in jobs:
+        ds = by_file.get(j.file)
+        if ds and j.system in ("codebuild", "cloudbuild"):
+            trig = [t for d in ds if not d.disabled for t in d.triggers]
+            update: dict[str, Any] = {"called_from": tuple(f"{d.file}:{d.line}" for d in ds)}
+            if trig:
+                update["triggers"] = tuple(dict.fromkeys(trig))
+            if all(d.disabled for d in ds):
+                update["disabled"] = True
+            j = j.model_copy(update=update)
+        out.append(j)
+    return out + extra
 
 
 def matches_any(path: str, globs: Iterable[str]) -> bool:
