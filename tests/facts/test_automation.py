@@ -485,3 +485,15 @@ def test_script_directory_and_make_command_line_variables() -> None:
     assert chains(m, "tools/ci/check_data.py") == [
         ".github/workflows/ci.yml:6 -> tools/ci/check.sh:2 -> tools/ci/check_data.py"]
     assert "tests/integration/test_i.py" in m.reached_paths() and "tests/unit/test_u.py" not in m.reached_paths()
+
+
+def test_make_recipe_loops_swallow_all_but_the_last_iteration_unless_shell_flags_say_e() -> None:
+    # GNU make runs each recipe line with `sh -c` (no -e): a loop over packages reports only the last one (C14)
+    mk = ("PACKAGES = libs/a libs/b\n\ntest:\n\tfor p in $(PACKAGES); do \\\n\t\t$(MAKE) -C $$p test; \\\n\tdone\n")
+    sub = "test:\n\tpytest tests\n"
+    files = {".github/workflows/ci.yml": wf("make test"), "libs/a/Makefile": sub, "libs/b/Makefile": sub,
+             "libs/a/tests/test_a.py": "", "libs/b/tests/test_b.py": ""}
+    m = model({**files, "Makefile": mk})
+    assert (_counts(m, "libs/a/tests/test_a.py")[0][0], _counts(m, "libs/b/tests/test_b.py")[0][0]) == (False, True)
+    strict = model({**files, "Makefile": ".SHELLFLAGS := -ec\n" + mk})
+    assert _counts(strict, "libs/a/tests/test_a.py") == [(True, None)]

@@ -722,3 +722,11 @@ def test_template_seed_workflows_count_only_when_the_readme_says_to_copy_them() 
     # a nested workflow folder nothing tells anyone to copy is read by no runner (C6)
     silent = {**files, "README.md": "## Layout\n\nThe `seedcode` directory holds an example project.\n"}
     assert ci_of(silent).jobs == ()
+
+
+def test_malformed_ci_files_give_diagnostics() -> None:
+    facts = ci_of({"cloudbuild.yaml": "steps: [\n  - name: x\n",
+                   "tekton/ci.yaml": "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec: {tasks: [\n",
+                   "ci/random.yaml": "steps: [oops\nargs: x\nname: y\n"})
+    assert sorted(d.path for d in facts.diagnostics) == ["cloudbuild.yaml", "tekton/ci.yaml"]
+    assert facts.jobs == ()

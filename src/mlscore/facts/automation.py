@@ -2,14 +2,19 @@
 
 Nothing is executed: commands are resolved through the repository's own text, with bounded depth: pytest
 (paths, ``testpaths``, ``--ignore``, ``--pyargs``, ``--nbmake``, ``--doctest-modules``), unittest, nose2,
-``python x.py``/``-m mod``/``-c code`` (src layout aware; ``python -m jupyter`` etc. as CLIs), console scripts,
-shell scripts (literal ``$VARS`` and ``eval`` expanded), Makefiles (prerequisites, ``-C``, default goal),
+``python x.py``/``-m mod``/``-c code`` (src layout aware; ``python -m jupyter`` etc. as CLIs), console scripts
+(pyproject, poetry, setuptools ``setup.py``/``setup.cfg``), shell scripts under the shell's own rules (``bash -e
+x.sh``, the ``#!`` line of ``./x.sh``, the caller's options for ``source x.sh``; positional arguments, literal
+``$VARS``, ``eval``, ``$(dirname "$0")``; without errexit only the last command counts, C14), Makefiles
+(prerequisites, ``-C``, default goal, command-line variables, ``.POSIX``/``.SHELLFLAGS``),
 tox (ini, ``setup.cfg``, ``pyproject`` legacy and TOML), nox, just, invoke, poe, pdm, hatch, pixi, rye and
 mise tasks, pre-commit local hooks (also ``pre-commit/action``), ``dvc repro``/``dvc exp run``, Great
 Expectations checkpoints (CLI and action), papermill/nbconvert/``jupyter execute`` notebooks, ``docker build``
 (Dockerfile ``RUN``) and ``docker/build-push-action``, ``docker compose run``, ``mlflow run`` (MLproject),
-``kedro run``, jobs submitted from CI (anyscale, ``az ml job create``, ``kubectl apply``/``argo submit`` of
-Job/Pod/Workflow, ``ray job submit``), and Python imports of what is reached (``import_depth`` levels).
+``kedro run``, jobs submitted from CI (anyscale, ``az ml job create`` of command and pipeline jobs and their
+component files, ``kubectl apply``/``argo submit`` of Job/Pod/Workflow, ``ray job submit``), steps defined in
+another repository (LABELING.md C7: the scripts and job specs of this tree their inputs name), and Python imports
+of what is reached (``import_depth`` levels).
 Wrappers are looked through: ``poetry run``, ``uv run``, ``pipenv run``, ``conda run``, ``env``, ``timeout``,
 ``xvfb-run``, ``sudo``, ``coverage run``, ``bash -c``.
 
@@ -25,8 +30,8 @@ Public API
     ``chain``, ``triggers``, ``origin`` (job or pipeline), ``swallowed``/``swallow_reason``, ``surfaced``/
     ``surfaces``, ``setup_only`` (install/setup only), ``disabled`` (in a disabled job/step/schedule: no
     reaches), ``kind`` (pytest, unittest, python, python_module, python_inline, script, shell, make, tox, nox,
-    dvc, notebook, gx, docker, mlflow, kedro, job_submit, pre-commit, setup, action, lint, security, deploy,
-    cloud, cml, load_test, ... or other), ``targets`` (repo files it reaches directly) and ``unresolved``.
+    dvc, notebook, gx, docker, mlflow, kedro, job_submit, pre-commit, setup, action, template (a step of another
+    repository), lint, security, deploy, cloud, cml, load_test, ... or other), ``targets`` (repo files it reaches directly) and ``unresolved``.
   - ``find(pattern, *, include_setup=False) -> list[Invocation]``: invocations whose command matches a regex
     (e.g. ``r"\\bdvc metrics diff\\b"``, ``r"\\bpip-audit\\b"``).
   - ``unresolved``: references to files that do not exist (G2: not evidence) as ``Unresolved`` records.
@@ -986,7 +991,7 @@ class _Resolver:
                 body = body[1:]
             body = mk.expand(body, overrides)
             sub = hop if swallow is None else hop.mark(swallow)
-            self.run_script(body, rule_path, line, sub, errexit=False, cwd=directory)
+            self.run_script(body, rule_path, line, sub, errexit=mk.errexit, cwd=directory)
 
     def makefile(self, path: str) -> _Makefile | None:
         def load() -> _Makefile | None:
@@ -1798,6 +1803,7 @@ class _Makefile:
     default: str | None
     variables: dict[str, str]
     rule_files: dict[str, str] = field(default_factory=dict)  # rules that come from included makefiles
+    errexit: bool = False  # recipes run by `sh -e -c` (.POSIX, or -e in .SHELLFLAGS), not the default `sh -c`
 
     def expand(self, text: str, overrides: dict[str, str] | None = None) -> str:
         variables = {**self.variables, **overrides} if overrides else self.variables
@@ -1875,7 +1881,11 @@ def _parse_makefile(path: str, text: str) -> _Makefile:
                     default = t
             continue
         current = []
-    return _Makefile(path=path, rules=rules, default=default, variables=variables)
+    # GNU make runs each recipe line with `$(SHELL) -c`, so without -e a line's non-final commands (and all but
+    # the last iteration of a loop) are swallowed; `.POSIX:` or `.SHELLFLAGS := -ec` add errexit
+    flags = re.search(r"(?m)^[ \t]*\.SHELLFLAGS[ \t]*[:?+]?=[ \t]*(.*)$", text)
+    errexit = bool(re.search(r"(?m)^\.POSIX[ \t]*:", text)) or bool(flags and re.search(r"(^|\s)-\w*e", flags.group(1)))
+    return _Makefile(path=path, rules=rules, default=default, variables=variables, errexit=errexit)
 
 
 def _tox_ini(path: str, text: str, line_offset: int, setup_cfg: bool = False

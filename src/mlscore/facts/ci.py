@@ -1,29 +1,43 @@
 """CI definitions as facts: jobs, their normalised triggers and their steps' commands, never executed.
 
 Public API
-- ``wanted(path) -> bool``: whether ``extract_ci`` reads this repo-relative path (``CI_GLOBS`` lists the shapes).
-- ``extract_ci(files, read) -> CiFacts``: parse every CI file among ``files`` (``read(path) -> str | None``).
-  Systems: GitHub Actions (workflows, local composite actions, local reusable workflows), GitLab CI (local
-  includes, ``extends``), Azure Pipelines (local step templates), CircleCI, Jenkinsfile (regex), Cloud Build, AWS
-  CodeBuild buildspec, Travis. Malformed files give Diagnostics, never exceptions.
+- ``wanted(path) -> bool``: whether ``extract_ci`` may read this repo-relative path: a CI file by name
+  (``CI_GLOBS``), or a file whose content can declare CI (YAML/JSON anywhere, Terraform, CDK code under a
+  ``cdk.json``, Groovy, READMEs that tell users to copy seed workflows); ``extract_ci`` decides by content.
+- ``extract_ci(files, read) -> CiFacts``: parse every CI definition among ``files`` (``read(path) -> str | None``).
+  By name: GitHub Actions (workflows, local composite actions, local reusable workflows), GitLab CI (local
+  includes with wildcards, ``extends``, child pipelines), Azure Pipelines (``azure-pipelines*.yml``,
+  ``.azure-pipelines/``), CircleCI, Jenkinsfile (regex), Cloud Build, CodeBuild buildspec, Travis, Bitbucket
+  Pipelines, Drone, Buildkite. By content, wherever they live (every check behind substring prefilters):
+  Cloud Build configs (steps of container images with args/entrypoint/script) and Cloud Build triggers (YAML and
+  Terraform ``google_cloudbuild_trigger``); Azure pipelines (trigger/pr/schedules/pool + Azure stages, jobs or
+  steps) with stage/job/step/extends templates and their parameters, local paths relative to the including file or
+  the root; CodeBuild buildspecs, and CodeBuild projects with their CodePipelines or webhooks in CloudFormation,
+  CDK (Python, TypeScript) and Terraform; Tekton Tasks/Pipelines/TriggerTemplates/EventListeners; Jenkins
+  pipelines in any Groovy file; a template's seed workflows (``seed/.github/workflows``) when a README tells users
+  to copy them into place (LABELING.md C6). Files renamed out of a system's sight (``*.disabled.yml``,
+  ``*.old.yaml``...) are not CI (C6). Malformed files give Diagnostics, never exceptions.
 - ``Trigger``: ``kind`` in push, pull_request, schedule, manual, release, tag, merge_request, workflow_call,
-  workflow_run, external (Cloud Build/CodeBuild: submitted or triggered outside the tree), other; ``detail`` (cron
-  string, branches, event name); ``line``.
+  workflow_run, external, other; ``detail`` (cron string, branches, event name, the declaration that starts a
+  build); ``line``. A build file nothing in the tree triggers (Cloud Build, CodeBuild, a Tekton pipeline) is
+  ``manual``: submitted by a person, still CI (G5a).
 - ``ActionUse``: a ``uses:`` reference: ``name`` (lower-case ``owner/repo[/path]``), ``version``, ``inputs``
   (``with:`` as text), ``local``.
 - ``Step``: ``file``/``line``/``name``; ``run`` text split into ``commands`` (``shell.ShellCommand``, with cwd
   from ``working-directory``/``cd``); ``commented`` command lines; ``uses``; ``swallowed`` + ``swallow_reason``
-  (``continue-on-error``, ``allow_failure``, ``after_script``...); ``disabled`` (``if: false``, ``enabled: false``);
-  ``surfaces`` (kinds of result surfacing, see ``SURFACE_KINDS``); ``setup_only`` (checkout/setup/install only);
-  ``expanded`` (the steps of a local composite action it uses); ``events`` (trigger kinds it runs for when its
-  ``if:`` tests ``github.event_name``, else None).
+  (``continue-on-error``, ``allow_failure``, ``after_script``, ``on-failure: CONTINUE``, ``soft_fail``...);
+  ``disabled`` (``if: false``, ``enabled: false``); ``surfaces`` (kinds of result surfacing, see
+  ``SURFACE_KINDS``); ``setup_only`` (checkout/setup/install only); ``expanded`` (the steps of a local composite
+  action it uses); ``events`` (trigger kinds it runs for when its ``if:``/``when:`` tests the event, else None);
+  ``external`` (a step defined in another repository, C7: a reusable workflow ``org/repo/...@ref`` or an Azure
+  ``template: x@repo``; ``uses.inputs`` are its parameters, and the files they name are the evidence).
 - ``event_filter(condition) -> (allowed kinds | None, excluded kinds)``: reads ``github.event_name ==/!=``
   tests; jobs' triggers are already filtered by their own ``if:``.
 - ``Job``: ``file``/``line``/``id``/``name``/``system``, ``triggers``, ``steps``, ``swallowed``, ``disabled``,
-  ``needs``, ``calls`` (reusable workflow ref), ``called_from`` (caller locations whose triggers it inherited),
-  ``surfaces`` (union over steps and job-level reports), ``matrix``, ``workflow`` (GitHub workflow name). A
-  ``workflow_run`` job also carries the triggers of the workflows it follows; a GitLab child pipeline
-  (``trigger: include:``) carries its parent job's triggers.
+  ``needs``, ``calls`` (reusable workflow ref), ``called_from`` (caller locations: the including pipeline of a
+  template's jobs, the declarations that run a build spec), ``surfaces`` (union over steps and job-level
+  reports), ``matrix``, ``workflow`` (GitHub workflow name). A ``workflow_run`` job also carries the triggers of
+  the workflows it follows; a GitLab child pipeline (``trigger: include:``) carries its parent job's triggers.
 - ``CommentedStep``: a commented-out step in a CI file (``# - run: pytest``): evidence of nothing (G2).
 - ``CiFacts``: ``jobs``, ``commented``, ``files``, ``diagnostics``; ``jobs_in(path)``.
 - ``SURFACE_KINDS`` / ``STRONG_SURFACES``: surfacing kinds; the strong ones count under G7 (a PR/commit comment,
@@ -31,6 +45,8 @@ Public API
   ``coverage_report``, ``artifact`` and ``step_summary`` do not.
 - ``surfaces_of_command(argv, text) -> tuple[str, ...]``: surfacing kinds of one shell command (``cml comment``,
   ``gh pr comment``, Slack webhooks, ``>> $GITHUB_STEP_SUMMARY``...); shared with the automation model.
+- ``cloudbuild_like(doc)``, ``buildspec_like(doc)``, ``azure_pipeline_like(doc)``, ``cloudbuild_trigger_like(doc)``:
+  the content tests, for one parsed YAML document.
 """
 
 from __future__ import annotations
@@ -66,15 +82,16 @@ TriggerKind = Literal[
 
 _CI_KINDS = ("push", "pull_request", "schedule", "manual", "release", "tag", "merge_request", "workflow_call",
              "workflow_run", "external", "other")
+#: CI files recognised by name; everything else is recognised by content (see ``wanted``).
 CI_GLOBS: tuple[str, ...] = (
     ".github/workflows/*.yml", ".github/workflows/*.yaml", ".github/actions/*/action.yml",
     ".github/actions/*/action.yaml", "action.yml", "action.yaml", ".gitlab-ci.yml", "*.gitlab-ci.yml",
     ".gitlab/ci/*.yml", "azure-pipelines.yml", "azure-pipelines*.yml", "azure-pipelines*.yaml",
-    ".azure-pipelines/*.yml", ".azure-pipelines/*.yaml", ".azure-pipelines/**/*.yml", ".azure/*.yml",
-    "**/.azuredevops/**/*.yml", "**/.ado/**/*.yml", "**/devops-pipelines/**/*.yml",
+    ".azure-pipelines/*.yml", ".azure-pipelines/*.yaml", ".azure-pipelines/**/*.yml",
     ".circleci/config.yml", ".circleci/config.yaml", "Jenkinsfile", "**/Jenkinsfile", "Jenkinsfile.*",
-    "cloudbuild.yaml", "cloudbuild.yml", "**/cloudbuild.yaml", "**/cloudbuild.yml", "cloudbuild*.yaml",
-    "buildspec.yml", "buildspec.yaml", "**/buildspec.yml", "buildspec*.yml", ".travis.yml",
+    "*.jenkinsfile", "cloudbuild.yaml", "cloudbuild.yml", "cloudbuild.json", "**/cloudbuild*.yaml",
+    "buildspec.yml", "buildspec.yaml", "**/buildspec*.yml", ".travis.yml", "bitbucket-pipelines.yml", ".drone.yml",
+    ".buildkite/**/*.yml", "buildkite.yml", "buildkite.*.yml",
 )
 
 SURFACE_KINDS = ("pr_comment", "sarif", "notification", "issue", "test_report", "coverage_report", "publish",
@@ -2309,7 +2326,8 @@ def _parse_travis(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 _YAML_SUFFIXES = (".yml", ".yaml", ".json", ".template")
 
 
-def _classify(path: str, text: str, cdk_roots: set[str]) -> tuple[str, Any] | None:
+def _classify(path: str, text: str, cdk_roots: set[str],
+              diags: list[Diagnostic] | None = None) -> tuple[str, Any] | None:
     """What a file that no name identifies is, by its content: (system, parsed documents) or None. Every check
     starts with substring tests, so the thousands of YAML files of a big repository are not parsed."""
     from mlscore.facts.yamlsafe import load_yaml_docs
@@ -2349,7 +2367,9 @@ def _classify(path: str, text: str, cdk_roots: set[str]) -> tuple[str, Any] | No
         from mlscore.facts.yamlsafe import strip_templates
 
         text = strip_templates(text)
-    docs, _d = load_yaml_docs(path, text)
+    docs, d = load_yaml_docs(path, text)
+    if d and diags is not None and (checks["tekton"] or checks["cfn"]):
+        diags.extend(d)  # unmistakably CI by its text, yet not readable: say so (other YAML is other extractors')
     if not docs:
         return None
     first = docs[0]
@@ -2416,7 +2436,7 @@ def extract_ci(files: Iterable[str], read: Reader) -> CiFacts:
         try:
             payload: Any = None
             if system is None:
-                got = _classify(path, text, cdk_roots)
+                got = _classify(path, text, cdk_roots, diags)
                 if got is None:
                     continue
                 system, payload = got
