@@ -497,3 +497,21 @@ def test_make_recipe_loops_swallow_all_but_the_last_iteration_unless_shell_flags
     assert (_counts(m, "libs/a/tests/test_a.py")[0][0], _counts(m, "libs/b/tests/test_b.py")[0][0]) == (False, True)
     strict = model({**files, "Makefile": ".SHELLFLAGS := -ec\n" + mk})
     assert _counts(strict, "libs/a/tests/test_a.py") == [(True, None)]
+
+
+def test_argo_cron_workflow_runs_the_workflow_template_it_references() -> None:
+    # argo-workflows docs (cron-workflows, workflow-templates): workflowSpec.workflowTemplateRef, templateRef
+    template = ("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata:\n  name: retrain\nspec:\n"
+                "  entrypoint: main\n  templates:\n    - name: main\n      container:\n        image: py:1\n"
+                "        command: [python, jobs/retrain.py]\n")
+    cron = ("apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata:\n  name: nightly\nspec:\n"
+            "  schedule: '0 2 * * *'\n  workflowSpec:\n    workflowTemplateRef:\n      name: retrain\n")
+    steps = ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: run-\nspec:\n"
+             "  entrypoint: main\n  templates:\n    - name: main\n      steps:\n        - - name: r\n"
+             "            templateRef:\n              name: retrain\n              template: main\n")
+    m = model({"argo/template.yaml": template, "argo/cron.yaml": cron, "argo/run.yaml": steps,
+               "jobs/retrain.py": ""})
+    got = sorted((r.triggers, r.chain_text) for r in m.reaches("jobs/retrain.py"))
+    assert got == [(("pipeline",), "argo/run.yaml:1 -> argo/template.yaml:11 -> jobs/retrain.py"),
+                   (("pipeline",), "argo/template.yaml:1 -> argo/template.yaml:11 -> jobs/retrain.py"),
+                   (("schedule",), "argo/cron.yaml:1 -> argo/template.yaml:11 -> jobs/retrain.py")]

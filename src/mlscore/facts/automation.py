@@ -2265,6 +2265,7 @@ def build_automation(
         ctx = _job_ctx(job)
         _run_steps(res, job.steps, ctx)
     if schedules is not None:
+        argo_templates = {e.name: e for e in schedules.entries if e.system == "argo" and e.trigger == "pipeline"}
         for entry in schedules.entries:
             trig: tuple[TriggerKind, ...] = (entry.trigger,)
             ctx = _Ctx(triggers=trig, chain=(Location(path=entry.file, line=entry.line),),
@@ -2272,6 +2273,11 @@ def build_automation(
                        swallowed=entry.swallowed, swallow_reason="failure ignored" if entry.swallowed else None)
             for cmd in entry.commands:
                 res.run_command(cmd, entry.file, ctx)
+            for ref in entry.refs:  # an Argo WorkflowTemplate this workflow or CronWorkflow runs
+                tmpl = argo_templates.get(ref)
+                if tmpl is not None and tmpl is not entry:
+                    for cmd in tmpl.commands:
+                        res.run_command(cmd, tmpl.file, ctx)
             for path in entry.python_files:
                 if repo.exists(path):
                     res.add_reach(path, ctx, "stage", f"{entry.system} {entry.name}")

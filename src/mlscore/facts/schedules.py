@@ -25,7 +25,9 @@ Public API
   ``enabled`` (False for ``suspend: true``, ``default_status=STOPPED``, inactive prefect schedules, a schedule of
   None); ``commands`` (shell commands it runs, ``shell.ShellCommand``); ``python_files`` (repo files it runs as
   pipeline code: the DAG/flow file itself, plus the module of a flow a deployment imports and schedules); ``tasks`` (operator/component/step names, e.g.
-  ``GreatExpectationsOperator:validate``, ``ExampleValidator``, ``asset:features``); ``swallowed``.
+  ``GreatExpectationsOperator:validate``, ``ExampleValidator``, ``asset:features``); ``swallowed``; ``refs``
+  (the Argo WorkflowTemplates it runs through ``workflowTemplateRef``/``templateRef``; the automation model runs
+  their commands under this entry's trigger).
 - ``DvcStage``: a ``dvc.yaml`` stage: ``name``, ``line``, ``cmd`` (+ ``cmd_line``), ``wdir``, ``deps``, ``outs``,
   ``metrics``, ``plots``, ``params``; ``dvc_stages(path, text) -> list[DvcStage] | None``.
 """
@@ -85,6 +87,7 @@ class PipelineEntry(_Rec):
     python_files: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()
     swallowed: bool = False
+    refs: tuple[str, ...] = ()  # Argo WorkflowTemplates it runs (workflowTemplateRef, templateRef)
 
 
 class ScheduleFacts(_Rec):
@@ -243,16 +246,40 @@ def _k8s_entries(path: str, doc: dict[str, Any]) -> list[PipelineEntry]:
                                              argv=(*interp.split(), "-c", scr["source"][:2000])))
                 else:
                     cmds.extend(split_script(scr["source"], first_line=sline, errexit=False).commands)
+        refs = _argo_refs(wspec)
         if kind == "CronWorkflow":
             crons: list[Any] = as_list(spec.get("schedules")) or [spec.get("schedule")]
             cron = ",".join(str(c) for c in crons if c)
             out.append(PipelineEntry(file=path, line=line, system="argo", name=name, trigger="schedule",
                                      cron=cron or None, enabled=spec.get("suspend") is not True and bool(cron),
-                                     commands=tuple(cmds), tasks=tuple(tasks)))
+                                     commands=tuple(cmds), tasks=tuple(tasks), refs=refs))
         else:
             out.append(PipelineEntry(file=path, line=line, system="argo", name=name, trigger="pipeline",
-                                     commands=tuple(cmds), tasks=tuple(tasks)))
+                                     commands=tuple(cmds), tasks=tuple(tasks), refs=refs))
     return out
+
+
+def _argo_refs(wspec: Any) -> tuple[str, ...]:
+    """WorkflowTemplates a workflow spec runs (argo-workflows docs, workflow-templates): ``workflowTemplateRef``
+    of the whole spec, ``templateRef`` of its steps and DAG tasks."""
+    if not isinstance(wspec, dict):
+        return ()
+    refs: list[str] = []
+    whole = wspec.get("workflowTemplateRef")
+    if isinstance(whole, dict) and isinstance(whole.get("name"), str):
+        refs.append(whole["name"])
+    for t in as_list(wspec.get("templates")):
+        if not isinstance(t, dict):
+            continue
+        calls: list[Any] = [x for group in as_list(t.get("steps")) for x in (group if isinstance(group, list) else [group])]
+        dag = t.get("dag")
+        calls += as_list(dag.get("tasks")) if isinstance(dag, dict) else []
+        for c in calls:
+            ref = c.get("templateRef") if isinstance(c, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                refs.append(ref["name"])
+    return tuple(dict.fromkeys(refs))
+
 
 
 def _prefect_yaml(path: str, doc: dict[str, Any], files: set[str]) -> list[PipelineEntry]:
