@@ -29,6 +29,7 @@ class TestUse:
     function: Function
     target: str
     names: tuple[str, ...]
+    calls: frozenset[str] = frozenset()  # the test's calls and those of the fixtures it requests
 
 
 def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[str] | None = None) -> Iterator[TestUse]:
@@ -50,14 +51,47 @@ def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[s
                 bucket.add(parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1])  # `mod.attr`
         if not relevant:
             continue
+        fixtures = _fixtures(ctx, py)
         for fn in py.test_functions():
             if fn.asserts == 0:
                 continue
+            calls = _calls_through_fixtures(fn, fixtures)
             for path, names in relevant.items():
-                used = {c for c in fn.calls for n in names if c == n or c.startswith(n + ".") or c.endswith("." + n)}
+                used = {c for c in calls for n in names if c == n or c.startswith(n + ".") or c.endswith("." + n)}
                 if used:
-                    yield TestUse(py, fn, path, tuple(sorted(used))[:4])
+                    yield TestUse(py, fn, path, tuple(sorted(used))[:4], calls)
                     break
+
+
+def _fixtures(ctx: Context, py: PyFacts) -> dict[str, Function]:
+    """pytest fixtures a test module can use: its own and those of the conftest.py files above it."""
+    found: dict[str, Function] = {}
+    parts = py.path.split("/")[:-1]
+    for depth in range(len(parts), -1, -1):
+        conftest = "/".join([*parts[:depth], "conftest.py"])
+        facts = ctx.facts.py(conftest) if conftest in ctx.facts.texts else None
+        for fn in facts.functions if facts is not None else ():
+            if fn.is_fixture:
+                found.setdefault(fn.name, fn)
+    for fn in py.functions:
+        if fn.is_fixture:
+            found[fn.name] = fn
+    return found
+
+
+def _calls_through_fixtures(fn: Function, fixtures: dict[str, Function]) -> frozenset[str]:
+    """A test's calls plus those of the fixtures it requests (pytest injects them by parameter name), transitively:
+    `def test_load(audio_data)` tests what the `audio_data` fixture calls."""
+    calls = set(fn.calls)
+    todo, seen = list(fn.params), set()
+    while todo and len(seen) < 20:
+        name = todo.pop()
+        if name in seen or name not in fixtures:
+            continue
+        seen.add(name)
+        calls |= fixtures[name].calls
+        todo.extend(fixtures[name].params)
+    return frozenset(calls)
 
 
 def runs_of(ctx: Context, path: str) -> list[Run]:

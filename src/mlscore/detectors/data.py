@@ -507,15 +507,46 @@ def data6(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 FEATURE_PATH_RX = re.compile(
     r"(?i)(^|/)[^/]*(feature|preprocess|pre_process|processing|transform|clean|encod|tokeni[sz]|"
-    r"text|audio|dataset|datasets|data_?loader|loader|schema|split|engineer|prepare|etl|normali[sz])[^/]*\.py$|"
-    r"(^|/)(data|features|preprocessing|processing|transforms?|io)/[^/]*\.py$"
+    r"text|audio|dataset|datasets|data_?loader|loader|schema|split|engineer|prepare|etl|normali[sz]|adapter|reader|"
+    r"ingest|impute)[^/]*\.py$|"
+    r"(^|/)(data|features|preprocessing|processing|transforms?|io|audio|images?|vision|text|loaders?|adapters?|"
+    r"readers?|ingestion)/[^/]*\.py$"
 )
+#: Functions on the path from raw data to model input, whatever module holds them (a Kedro `nodes.py`).
+FEATURE_FUNC_RX = re.compile(r"(?i)(^|[._])(split\w*|preprocess\w*|\w*features?|clean\w*|encode\w*|transform\w*|"
+                             r"tokeni[sz]e\w*|normali[sz]e\w*|impute\w*|scale\w*|extract\w*|parse\w*|load_(data|audio|"
+                             r"image|text)\w*|read_data\w*|prepare\w*)$")
+#: Calls that run a model: a test that makes them tests the model, even if it tokenises its inputs first.
+MODEL_CALL_RX = re.compile(r"(?i)(^|[._])(load_model|from_pretrained|forward|generate|\w*predict\w*|fit|train\w*|"
+                           r"encode_image|encode_text|available_models)$")
+
+
+def _checks_feature_output(use: Any) -> bool:
+    """Whether a test checks the feature code's output rather than a model's: it calls the feature code itself,
+    or neither it nor its fixtures run a model (the fixture's feature output is what the asserts check)."""
+    own = use.function.calls
+    direct = any(c == n or c.endswith("." + n) for c in own for n in use.names)
+    return direct or not any(MODEL_CALL_RX.search(c) for c in (use.calls or own))
+NOT_FEATURE_FUNC_RX = re.compile(r"(?i)model|train|predict|fit|evaluat|score|report|plot")
 
 
 def data7(ctx: Context, params: dict[str, Any]) -> Outcome:
+    def outside_tests(u: Any) -> bool:
+        return not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target
+
     uses = (u for u in tests_using(ctx, None, name_rx=re.compile(params.get("feature_paths", FEATURE_PATH_RX.pattern)))
-            if not u.target.startswith(("tests/", "test/")) and "/tests/" not in u.target)
+            if outside_tests(u) and _checks_feature_output(u))
     level, run, use = level_of_tests(ctx, uses)
+    if level is not Level.AUTOMATED:
+        # feature and input functions called by name from any module of the project
+        by_name = (u for u in tests_using(ctx, None, name_rx=re.compile(r"\.py$")) if outside_tests(u)
+                   and any(FEATURE_FUNC_RX.search(n) and not NOT_FEATURE_FUNC_RX.search(n) for n in u.names)
+                   and not any(MODEL_CALL_RX.search(n) for n in u.names)  # a model test that prepares inputs
+                   and not any(n.rsplit(".", 1)[-1] == "load" for n in u.names)  # `clip.load`: a model
+                   and _checks_feature_output(u))
+        level2, run2, use2 = level_of_tests(ctx, by_name)
+        if level2.rank > level.rank:
+            level, run, use = level2, run2, use2
     if use is None:
         return Outcome(Level.NONE, [], "no test calls the project's feature or preprocessing code and checks its output")
     evidence = [code_evidence(use.py, use.function.line,

@@ -38,6 +38,11 @@ class Function:
     trivial_asserts: int  # `assert True`, `assert 1 + 1 == 2`
     calls: frozenset[str]
     type_only_asserts: int = 0  # isinstance/type()/hasattr-only assertions
+    params: tuple[str, ...] = ()  # parameter names of tests and fixtures (pytest injects fixtures by name)
+
+    @property
+    def is_fixture(self) -> bool:
+        return any(d.rsplit(".", 1)[-1] == "fixture" for d in self.decorators)
 
 
 @dataclass
@@ -193,8 +198,11 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, tes
     decorators = tuple(dotted(d) for d in node.decorator_list)
     end = getattr(node, "end_lineno", None) or node.lineno
     is_test = test_file and node.name.startswith("test")
-    if not is_test:
+    fixture = test_file and any(d.rsplit(".", 1)[-1] == "fixture" for d in decorators)
+    if not is_test and not fixture:
         return Function(node.name, node.lineno, end, decorators, cls, False, 0, 0, frozenset())
+    params = tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                   if a.arg not in ("self", "cls"))
     asserts = trivial = type_only = 0
     called: set[str] = set()
     for sub in ast.walk(node):
@@ -210,7 +218,8 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, tes
             called.add(name)
             if _ASSERT_HELPERS.search(name):
                 asserts += 1
-    return Function(node.name, node.lineno, end, decorators, cls, True, asserts, trivial, frozenset(called), type_only)
+    return Function(node.name, node.lineno, end, decorators, cls, is_test, asserts, trivial, frozenset(called),
+                    type_only, params)
 
 
 def module_names(path: str) -> list[str]:
