@@ -77,6 +77,8 @@ def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
     how = hit.signal.informs.get(rule_id)
     if how is None:
         return None
+    if hit.run is not None and hit.run.swallowed and not hit.run.surfaced:
+        return None  # a CI step whose failure is swallowed and whose result reaches nobody proves nothing (G7)
     auto, run = _holds(ctx, hit, how.automated)
     if auto:
         level = Level.AUTOMATED
