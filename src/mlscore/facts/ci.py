@@ -52,6 +52,7 @@ Public API
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterable
@@ -202,7 +203,14 @@ _CANDIDATE_SUFFIXES = (".yml", ".yaml", ".json", ".template", ".tf", ".py", ".ts
                        ".Jenkinsfile")
 
 
+_NAME_TOKENS = (".github/", "action.y", "gitlab", "azure-pipelines", ".circleci/", "enkinsfile", "cloudbuild",
+                "buildspec", ".travis.", "bitbucket-pipelines", ".drone.", "buildkite")
+
+
+@functools.lru_cache(maxsize=65536)
 def _system_of(path: str) -> str | None:
+    if not any(tok in path for tok in _NAME_TOKENS):
+        return None
     if _GITHUB_WF.match(path):
         return "github"
     if _GITHUB_ACTION.match(path):
@@ -232,14 +240,16 @@ def _system_of(path: str) -> str | None:
 
 def wanted(path: str) -> bool:
     """Whether ``extract_ci`` may read this repo-relative POSIX path: a CI file by name, or a file of a kind whose
-    content can declare CI (YAML/JSON, Terraform, CDK code, Groovy); ``extract_ci`` tests the content."""
+    content can declare CI (YAML/JSON, Terraform, CDK code, Groovy), or a README (which may tell users to copy a
+    template's seed workflows into place); ``extract_ci`` tests the content."""
     if _system_of(path) is not None:
         return True
-    if any(part in _SKIP_DIRS for part in path.split("/")[:-1]):
+    base = path.rpartition("/")[2]
+    if not path.endswith(_CANDIDATE_SUFFIXES):
+        return base == "cdk.json" or (base[:6].lower() == "readme" and _README.match(base) is not None)
+    if path.endswith(".d.ts") or "/" in path and any(part in _SKIP_DIRS for part in path.split("/")[:-1]):
         return False
-    if _NESTED_WORKFLOW.match(path) or _README.match(posixpath.basename(path)):
-        return True  # a template's seed workflows, and the READMEs that say whether to copy them into place
-    return path.endswith(_CANDIDATE_SUFFIXES) and not path.endswith(".d.ts") or posixpath.basename(path) == "cdk.json"
+    return True
 
 
 def _truthy(value: Any) -> bool:
@@ -2324,6 +2334,17 @@ def _parse_travis(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 # --------------------------------------------------------------------------------------------------- entry point
 
 _YAML_SUFFIXES = (".yml", ".yaml", ".json", ".template")
+_AZURE_TOP = re.compile(r"(?m)^(trigger|pr|schedules|pool)[ \t]*:")
+
+
+def _TOP_KEY(key: str) -> re.Pattern[str]:  # noqa: N802 - a cached pattern factory
+    """A top-level mapping key in YAML (column 0) or a key anywhere in JSON."""
+    return _top_key_rx(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _top_key_rx(key: str) -> re.Pattern[str]:
+    return re.compile(r'(?m)^' + re.escape(key) + r'[ \t]*:|"' + re.escape(key) + r'"[ \t]*:')
 
 
 def _classify(path: str, text: str, cdk_roots: set[str],
@@ -2352,14 +2373,17 @@ def _classify(path: str, text: str, cdk_roots: set[str],
     checks = {
         "tekton": "tekton.dev" in text,
         "cfn": "AWS::CodeBuild::Project" in text or "AWS::CodePipeline::Pipeline" in text,
-        "codebuild": "phases" in text and "version" in text and "commands" in text,
+        "codebuild": "phases" in text and "version" in text and "commands" in text and bool(
+            _TOP_KEY("phases").search(text)),
         "cloudbuild": "steps" in text and "name" in text and ("args" in text or "entrypoint" in text
-                                                              or "script" in text),
+                                                              or "script" in text) and bool(
+            _TOP_KEY("steps").search(text)),
         "cloudbuild_trigger": ("filename" in text or "build" in text) and any(k in text for k in _CB_TRIGGER_SOURCES),
         "drone": bool(re.search(r"(?m)^kind:[ \t]*[\"']?pipeline\b", text)) and "steps" in text,
         "azure": any(k in text for k in ("trigger", "pr:", "schedules", "pool:")) and any(
             k in text for k in ("steps", "jobs", "stages", "extends")) and any(
-            k in text for k in ("task:", "script:", "bash:", "template:", "pwsh:", "powershell:", "checkout:")),
+            k in text for k in ("task:", "script:", "bash:", "template:", "pwsh:", "powershell:", "checkout:"))
+        and bool(_AZURE_TOP.search(text)),
     }
     if not any(checks.values()):
         return None
