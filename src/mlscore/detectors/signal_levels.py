@@ -19,6 +19,9 @@ __all__ = ["aspect_hits", "hits", "judge", "signal_outcomes"]
 _EVIDENCE_KIND = {"python": "code", "yaml": "config", "cloudformation": "manifest", "terraform": "manifest",
                   "shell": "ci", "text": "config", "docs": "doc", "path": "config"}
 _OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
+#: Tests whose criteria list swallowed CI steps as not evidence at all (LABELING.md MON1: "swallowed scans");
+#: elsewhere a swallowed check is what a person can run, 0.5 at most (G4).
+SWALLOWED_IS_NOT_EVIDENCE = frozenset({"MON1"})
 _WHY_NOT = {
     "reached": "nothing runs it automatically",
     "pipeline": "no pipeline or schedule runs it on the project's real data",
@@ -40,6 +43,11 @@ def hits(ctx: Context) -> list[SignalHit]:
         return scanner(dirs).scan(ctx.facts, commands)  # type: ignore[no-any-return]
 
     return ctx.memo("signal_hits", compute)  # type: ignore[no-any-return]
+
+
+def _present(ctx: Context) -> set[str]:
+    """Ids of the signals found anywhere in the tree."""
+    return ctx.memo("signals_present", lambda: {h.signal.id for h in hits(ctx)})  # type: ignore[no-any-return]
 
 
 def _runs(ctx: Context, hit: SignalHit) -> list[Run]:
@@ -77,9 +85,14 @@ def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
     how = hit.signal.informs.get(rule_id)
     if how is None:
         return None
-    if hit.run is not None and hit.run.swallowed and not hit.run.surfaced:
-        return None  # a CI step whose failure is swallowed and whose result reaches nobody proves nothing (G7)
+    swallowed = hit.run is not None and hit.run.swallowed and not hit.run.surfaced
+    if swallowed and rule_id in SWALLOWED_IS_NOT_EVIDENCE:
+        return None
     auto, run = _holds(ctx, hit, how.automated)
+    if auto and how.automated_requires and not set(how.automated_requires) <= _present(ctx):
+        auto, run = False, None
+    if swallowed:
+        auto, run = False, None  # a swallowed CI step is what a person can run, no more (G4, G7)
     if auto:
         level = Level.AUTOMATED
         rationale = hit.signal.title + (f" (run by {run.describe()})" if run is not None else "")

@@ -24,6 +24,7 @@ class Call:
     kwargs: tuple[str, ...]
     function: str | None  # enclosing function
     args: tuple[str, ...] = ()  # string-literal / simple name arguments, as written
+    values: tuple[tuple[str, str], ...] = ()  # (keyword, literal or name as written) for simple keyword arguments
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,7 @@ def _collect(tree: ast.AST, facts: PyFacts) -> None:
         for i, call in enumerate(facts.calls):
             for start, end, name in spans:
                 if start <= call.line <= end:
-                    facts.calls[i] = Call(call.name, call.line, call.kwargs, name, call.args)
+                    facts.calls[i] = Call(call.name, call.line, call.kwargs, name, call.args, call.values)
                     break
 
 
@@ -191,7 +192,17 @@ def _call(node: ast.Call) -> Call:
             args.append(arg.value[:200] if isinstance(arg.value, str) else repr(arg.value))
         elif isinstance(arg, (ast.Name, ast.Attribute)):
             args.append(dotted(arg))
-    return Call(dotted(node.func), node.lineno, tuple(k.arg for k in node.keywords if k.arg), None, tuple(args))
+    values: list[tuple[str, str]] = []
+    for k in node.keywords:
+        if k.arg is None:
+            continue
+        v = k.value
+        if isinstance(v, ast.Constant):
+            values.append((k.arg, v.value[:200] if isinstance(v.value, str) else repr(v.value)))
+        elif isinstance(v, (ast.Name, ast.Attribute)):
+            values.append((k.arg, dotted(v)))
+    return Call(dotted(node.func), node.lineno, tuple(k.arg for k in node.keywords if k.arg), None, tuple(args),
+                tuple(values))
 
 
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, test_file: bool) -> Function:

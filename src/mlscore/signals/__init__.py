@@ -39,7 +39,8 @@ class SignalCatalog:
                 self.by_id[s.id] = s
                 self.file_of[s.id] = f
         for s in self.signals:
-            unknown = [r for r in (*s.requires, *s.requires_anywhere) if r not in self.by_id]
+            gates = [r for how in s.informs.values() for r in how.automated_requires]
+            unknown = [r for r in (*s.requires, *s.requires_anywhere, *gates) if r not in self.by_id]
             if unknown:
                 raise InputError(f"signal {s.id}: requires unknown signal {unknown[0]!r}")
 

@@ -63,6 +63,9 @@ class Informs(_Spec):
     automated: Condition = Field(default="never", description="When the finding earns 1 (automated).")
     aspect: str | None = Field(default=None, description="For tests with parts (INFRA1: seeds, pins, versioned-data; "
                                                           "MODEL1: spec, review): the part this signal shows.")
+    automated_requires: tuple[str, ...] = Field(
+        default=(), description="Signal ids that must also match somewhere in the tree for the automated level; "
+                                "without them the finding stays at the manual level (a rule with no notifier).")
     note: str | None = Field(default=None, description="Why, with LABELING.md rule numbers.")
 
 
@@ -75,14 +78,19 @@ class PythonMatch(_Spec):
     imports: tuple[str, ...] = Field(default=(), description="The file must import one of these modules (prefix).")
     kwargs_any: tuple[str, ...] = Field(default=(), description="The call must pass one of these keywords.")
     kwargs_none: tuple[str, ...] = Field(default=(), description="The call must pass none of these keywords.")
+    kwargs_values: dict[str, str] = Field(
+        default_factory=dict, description="Keyword -> RE2 pattern its literal value (or name) must match, e.g. "
+                                          "{detect_anomaly: '^True$'}; a keyword that is absent or not literal fails.")
     where: Literal["code", "tests", "any"] = Field(default="code", description="Non-test code, tests, or both.")
 
     @model_validator(mode="after")
     def _something(self) -> PythonMatch:
         if not (self.calls or self.decorators or self.bases or self.imports):
             raise ValueError("python needs calls, decorators, bases or imports")
-        if (self.kwargs_any or self.kwargs_none) and not self.calls:
-            raise ValueError("kwargs_any and kwargs_none constrain calls: give calls")
+        if (self.kwargs_any or self.kwargs_none or self.kwargs_values) and not self.calls:
+            raise ValueError("kwargs_any, kwargs_none and kwargs_values constrain calls: give calls")
+        for pattern in self.kwargs_values.values():
+            _linear(pattern)
         return self
 
 

@@ -322,6 +322,10 @@ def _match_python(c: _Compiled, path: str, state: _ScanState) -> Iterator[Signal
             continue
         if spec.kwargs_none and set(spec.kwargs_none) & set(call.kwargs):
             continue
+        if spec.kwargs_values:
+            given = dict(call.values)
+            if not all(k in given and linear.compile(p).search(given[k]) for k, p in spec.kwargs_values.items()):
+                continue
         found = True
         yield hit(call.line, f"{call.name}({', '.join(call.kwargs[:4])})")
     for fn in py.functions:
