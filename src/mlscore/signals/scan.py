@@ -70,33 +70,50 @@ def _name_literal(name: str) -> str | None:
 
 
 def _key_literal(path: str) -> str | None:
+    """The most distinctive key of a path (the longest), which every matching text contains."""
     parts = [p for p in path.split(".") if p != "*"]
-    return parts[-1].lower() if parts and len(parts[-1]) >= 3 else None
+    best = max(parts, key=len) if parts else ""
+    return best.lower() if len(best) >= 3 else None
 
 
-def _literals(m: Matcher) -> tuple[str, ...] | None:
-    """Lower-case substrings one of which every text matching ``m`` contains; None when there are none."""
+def _groups(m: Matcher) -> list[tuple[str, ...]] | None:
+    """Lower-case literals a text matching ``m`` must contain: one of each group (None: no prefilter).
+
+    Several groups make a common name cheap: `fit` alone is in every model file, but `fit` together with the
+    module the matcher requires (`optuna`) is rare, so only files with both are parsed."""
     spec = m.spec
-    found: list[str | None]
+    groups: list[tuple[str, ...]] = []
     if m.kind == "python":
-        names = (*spec.calls, *spec.decorators, *spec.bases) or spec.imports
-        found = [_name_literal(n) for n in names]
+        names = (*spec.calls, *spec.decorators, *spec.bases)
+        if names:
+            found = [_name_literal(n) for n in names]
+            if all(found):
+                groups.append(tuple(sorted({f for f in found if f})))
+        if spec.imports:
+            heads = [i.split(".", 1)[0].lower() for i in spec.imports]
+            if all(len(h) >= 3 for h in heads):
+                groups.append(tuple(sorted(set(heads))))
     elif m.kind == "yaml":
         found = [_key_literal(k) for k in spec.keys]
+        if all(found):
+            groups.append(tuple(sorted({f for f in found if f})))
+        if spec.kind and len(spec.kind) >= 3:
+            groups.append((spec.kind.lower(),))
+        elif spec.api_group and len(spec.api_group) >= 3:
+            groups.append((spec.api_group.split("/", 1)[0].lower(),))
     elif m.kind == "cloudformation":
-        found = [spec.type.lower()]
+        groups.append((spec.type.lower(),))
     elif m.kind == "terraform":
-        found = [spec.resource.lower()]
+        groups.append((spec.resource.lower(),))
     elif m.kind in ("shell", "text"):
         if spec.literals:
-            return tuple(x.lower() for x in spec.literals)
-        pattern = spec.command if m.kind == "shell" else spec.pattern
-        return required_literals(pattern.replace("(?i)", ""))
-    else:
-        return None
-    if not found or any(f is None for f in found):
-        return None
-    return tuple(sorted({f for f in found if f}))
+            groups.append(tuple(x.lower() for x in spec.literals))
+        else:
+            pattern = spec.command if m.kind == "shell" else spec.pattern
+            found_rx = required_literals(pattern.replace("(?i)", ""))
+            if found_rx:
+                groups.append(found_rx)
+    return groups or None
 
 
 def _glob_match(path: str, globs: Sequence[str]) -> bool:
@@ -125,7 +142,7 @@ class _Compiled:
     signal: Signal
     index: int
     matcher: Matcher
-    literals: tuple[str, ...] | None
+    groups: list[tuple[str, ...]] | None
 
 
 class Scanner:
@@ -136,34 +153,42 @@ class Scanner:
 
         self.signals = tuple(signals)
         self._compiled: list[_Compiled] = []
-        self._by_literal: dict[str, list[int]] = {}
+        self._by_literal: dict[str, list[int]] = {}  # literal of a matcher's first group -> matcher slots
+        literals: set[str] = set()
         self._unfiltered: list[int] = []  # matchers with no literal: checked on every file of their kind
         for signal in self.signals:
             for i, matcher in enumerate(signal.match):
-                compiled = _Compiled(signal, i, matcher, _literals(matcher))
+                compiled = _Compiled(signal, i, matcher, _groups(matcher))
                 slot = len(self._compiled)
                 self._compiled.append(compiled)
                 if matcher.kind in ("docs", "path"):
                     continue
-                if compiled.literals is None:
+                if compiled.groups is None:
                     self._unfiltered.append(slot)
-                else:
-                    for literal in compiled.literals:
-                        self._by_literal.setdefault(literal, []).append(slot)
+                    continue
+                for literal in compiled.groups[0]:
+                    self._by_literal.setdefault(literal, []).append(slot)
+                for group in compiled.groups:
+                    literals.update(group)
         automaton = ahocorasick.Automaton()
-        for literal, slots in self._by_literal.items():
-            automaton.add_word(literal, tuple(slots))
+        for literal in literals:
+            automaton.add_word(literal, literal)
         if len(automaton):
             automaton.make_automaton()
         self._automaton = automaton
 
     # -- the pass -------------------------------------------------------------------------------
     def candidates(self, text: str) -> set[int]:
-        """Matcher slots whose literals occur in ``text`` (one pass of the automaton)."""
+        """Matcher slots whose literal groups all occur in ``text`` (one pass of the automaton)."""
+        if not len(self._automaton):
+            return set()
+        present = {literal for _end, literal in self._automaton.iter(text.lower())}
         found: set[int] = set()
-        if len(self._automaton):
-            for _end, slots in self._automaton.iter(text.lower()):
-                found.update(slots)
+        for literal in present:
+            for slot in self._by_literal.get(literal, ()):
+                groups = self._compiled[slot].groups or []
+                if all(any(x in present for x in group) for group in groups[1:]):
+                    found.add(slot)
         return found
 
     def scan(self, facts: RepoFacts, commands: Iterable[Command] = ()) -> list[SignalHit]:
