@@ -35,10 +35,10 @@ def _unseeded_estimator(ctx: Context) -> Evidence | None:
     """A stochastic estimator constructed without a seed: training cannot be reproduced exactly."""
     from mlscore.detectors.model import model_specs
 
-    for py, line, _what in model_specs(ctx):
+    for py, line, _what in model_specs(ctx)[:1]:  # the selected model, not candidates explored beside it
         for call in py.calls:
             if call.line == line and STOCHASTIC_RX.match(call.name.rsplit(".", 1)[-1]) and not (
-                {"random_state", "seed", "random_seed"} & set(call.kwargs)
+                {"random_state", "seed", "random_seed", "**"} & set(call.kwargs)
             ):
                 return code_evidence(py, line, f"{call.name.rsplit('.', 1)[-1]} is constructed without a seed")
     return None

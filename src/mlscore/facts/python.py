@@ -201,8 +201,9 @@ def _call(node: ast.Call) -> Call:
             values.append((k.arg, v.value[:200] if isinstance(v.value, str) else repr(v.value)))
         elif isinstance(v, (ast.Name, ast.Attribute)):
             values.append((k.arg, dotted(v)))
-    return Call(dotted(node.func), node.lineno, tuple(k.arg for k in node.keywords if k.arg), None, tuple(args),
-                tuple(values))
+    # `**params` is kept as the keyword "**": its names are unknown, so no keyword can be said to be missing
+    return Call(dotted(node.func), node.lineno, tuple(k.arg if k.arg else "**" for k in node.keywords), None,
+                tuple(args), tuple(values))
 
 
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, test_file: bool) -> Function:
