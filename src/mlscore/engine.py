@@ -133,6 +133,8 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
         run = guard.run(lambda: detector(ctx, params), seconds=config.detector_budget or None)  # noqa: B023
         if run.ok and run.value is not None:
             outcomes.append(run.value)
+        elif isinstance(run.error, guard.Unavailable):  # shared facts it needs failed earlier (already reported)
+            incomplete.append(f"detector {spec.name} needs {run.error}")
         elif run.error is not None:
             error = f"detector {spec.name} failed: {type(run.error).__name__}: {run.error}"
             incomplete.append(f"detector {spec.name} failed: {type(run.error).__name__}")
@@ -237,6 +239,7 @@ def build_context(facts: RepoFacts, *, extractor_budget: float | None = guard.DE
     ctx = AuditContext(facts=facts, automation=automation)
     diagnostics: list[Diagnostic] = []
     ctx.cache["diagnostics"] = diagnostics
+    ctx.cache["shared_budget"] = extractor_budget
     _structured(ctx, diagnostics, extractor_budget)
     return ctx
 
@@ -264,7 +267,8 @@ def _tracked(name: str) -> property:
 
 class AuditContext(Context):
     """The Context of an audit: it remembers which structured facts a detector reads, so that a result built
-    on facts an extractor failed to produce (or ran out of time on) is reported incomplete, not a silent 0."""
+    on facts an extractor failed to produce (or ran out of time on) is reported incomplete, not a silent 0; and it
+    computes facts shared by several detectors (``memo``) once, under their own budget."""
 
     ci = _tracked("ci")
     schedules = _tracked("schedules")
@@ -272,6 +276,26 @@ class AuditContext(Context):
     monitoring = _tracked("monitoring")
     deps = _tracked("deps")
     automation = _tracked("automation")
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per audit. It runs under the extractor budget with the asking detector's budget
+        suspended (it is shared work); if it fails or runs out of time, every detector that asks for it gets
+        ``guard.Unavailable`` at once instead of paying for it again."""
+        cache = self.cache
+        if key in cache:
+            return cache[key]
+        failed: dict[str, str] = cache.setdefault("_memo_failed", {})
+        if key in failed:
+            raise guard.Unavailable(failed[key])
+        budget = cache.get("shared_budget")
+        run = guard.run(compute, seconds=budget, shield=bool(budget))
+        if run.ok:
+            cache[key] = run.value
+            return run.value
+        failed[key] = f"shared facts {key!r} {run.reason()}"
+        cache.setdefault("diagnostics", []).append(Diagnostic(
+            message=f"facts: {failed[key]}; the tests that need them are incomplete", severity="error"))
+        raise guard.Unavailable(failed[key])
 
 
 def _watch(ctx: Context) -> set[str]:

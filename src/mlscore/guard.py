@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from mlscore.models import Diagnostic
@@ -132,7 +133,8 @@ def remaining() -> float | None:
 def _arm() -> None:
     """Point the process timer at the earliest active deadline (ours, or the one we displaced)."""
     now = time.monotonic()
-    deadlines = [f.deadline for f in _state.stack if f.active and f.signal]
+    # suspended (shielded) budgets have an infinite deadline: no timer for them
+    deadlines = [f.deadline for f in _state.stack if f.active and f.signal and math.isfinite(f.deadline)]
     if _saved is not None and _saved[1] is not None:
         deadlines.append(_saved[1])
     if deadlines:
@@ -194,15 +196,26 @@ def _pop(frame: _Frame) -> None:
         signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 1e-4))
 
 
-def run(fn: Callable[[], T], *, seconds: float | None) -> Guarded[T]:
+class Unavailable(Exception):
+    """Shared facts that could not be computed (an earlier attempt failed or ran out of time)."""
+
+
+def run(fn: Callable[[], T], *, seconds: float | None, shield: bool = False) -> Guarded[T]:
     """Call ``fn()`` under a time budget (None or 0: no limit) and catch what it raises.
 
     An ``Exception`` becomes ``error``; running past the budget becomes ``overrun``. A budget of an enclosing
-    guard that runs out first is not caught here: it propagates to its own guard.
+    guard that runs out first is not caught here: it propagates to its own guard. With ``shield`` (which needs a
+    budget of its own) the enclosing budgets are suspended while ``fn`` runs: work shared by several detectors is
+    not charged to whichever detector happens to ask for it first.
     """
     limited = seconds is not None and seconds > 0 and math.isfinite(seconds)
     result: Guarded[T] = Guarded(budget=seconds if limited else None)
     started = time.monotonic()
+    suspended: list[tuple[_Frame, float]] = []
+    if shield and limited:
+        suspended = [(f, f.deadline - started) for f in _state.stack if f.active]
+        for f, _left in suspended:
+            f.deadline = math.inf
     frame = _push(float(seconds)) if limited else None  # type: ignore[arg-type]
     try:
         try:
@@ -217,10 +230,49 @@ def run(fn: Callable[[], T], *, seconds: float | None) -> Guarded[T]:
     except Exception as exc:  # noqa: BLE001 - isolating the failure is the point
         result.error = exc
     finally:
+        if suspended:  # before the pop, which re-arms the timer for what is left
+            now = time.monotonic()
+            for f, left in suspended:
+                f.deadline = now + left
         if frame is not None:
             _pop(frame)
         result.seconds = time.monotonic() - started
     return result
+
+
+#: Seconds one file may take inside an extractor's loop (within the extractor's own budget): past it, that file's
+#: facts are dropped with a diagnostic and the loop goes on to the next file.
+FILE_SECONDS = 5.0
+
+
+class limit:  # used like a function: `with guard.limit(5) as lim:`
+    """Context manager form of :func:`run` for a loop body: ``with guard.limit(seconds) as lim: ...`` (default
+    :data:`FILE_SECONDS`, 0 for none). On overrun the body is abandoned, the exception is suppressed and
+    ``lim.overrun`` is True; other exceptions pass through (the caller's ``except`` handles them)."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = FILE_SECONDS if seconds is None else seconds  # 0: no limit
+        self.overrun = False
+        self._frame: _Frame | None = None
+
+    def __enter__(self) -> limit:  # noqa: PYI034 - final class
+        if self.seconds is not None and self.seconds > 0 and math.isfinite(self.seconds):
+            self._frame = _push(float(self.seconds))
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        frame = self._frame
+        if frame is None:
+            return False
+        frame.active = False
+        try:
+            if isinstance(exc, _Overrun) and exc.frame is frame:
+                self.overrun = True
+                return True
+            return False
+        finally:
+            _pop(frame)
 
 
 def extract(name: str, fn: Callable[[list[Any]], T], items: list[Any], *, seconds: float | None,
@@ -265,6 +317,12 @@ def extract(name: str, fn: Callable[[list[Any]], T], items: list[Any], *, second
             return again.value, None  # type: ignore[return-value]
     diagnostics.append(failure(name, None, first.error or "error"))
     return empty(), f"the {name} extractor failed: {first.error_class}"
+
+
+def stopped(extractor: str, path: str, seconds: float | None) -> Diagnostic:
+    """The diagnostic of an extractor that gave up on one file after its per-file budget."""
+    return Diagnostic(path=path, message=f"facts: {extractor} extractor stopped on {path} after its "
+                                         f"{fmt_seconds(seconds)} per-file time budget; that file's facts are missing")
 
 
 def failure(extractor: str, path: str | None, exc: BaseException | str) -> Diagnostic:

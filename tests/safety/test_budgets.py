@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,54 @@ def test_budgets_come_from_a_config_file_passed_on_the_command_line_not_from_the
     mine.write_text("detector_budget = 2.5\nextractor_budget = 40\n")
     passed = load_config(root, config_file=mine)
     assert (passed.detector_budget, passed.extractor_budget) == (2.5, 40)
+
+
+def test_shared_facts_are_computed_once_under_their_own_budget(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlscore import detectors
+    from mlscore.detectors.common import Outcome
+
+    calls: list[str] = []
+
+    def shared_slowly() -> str:
+        calls.append("computed")
+        time.sleep(0.8)  # longer than a detector's budget, shorter than the shared budget
+        return "facts"
+
+    def asks(ctx: Any, params: dict[str, object]) -> Outcome:
+        assert ctx.memo("slow_but_fine", shared_slowly) == "facts"
+        return Outcome(Level.MANUAL, rationale="used the shared facts")
+
+    monkeypatch.setitem(detectors.DETECTORS, "data1", asks)
+    monkeypatch.setitem(detectors.DETECTORS, "data2", asks)
+    report = run_audit(_project(tmp_path / "repo"), config=Config(select=("DATA1", "DATA2"), detector_budget=0.5,
+                                                                  extractor_budget=5))
+    assert calls == ["computed"]  # once, and not charged to DATA1, which asked first
+    assert [(r.rule_id, r.level, r.incomplete) for r in report.results] == [
+        ("DATA1", Level.MANUAL, None), ("DATA2", Level.MANUAL, None)]
+
+
+def test_shared_facts_that_run_out_of_time_are_not_recomputed_by_every_detector(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlscore import detectors
+
+    calls: list[str] = []
+
+    def endless() -> None:
+        calls.append("started")
+        _spin()
+
+    def asks(ctx: Any, params: dict[str, object]) -> None:
+        ctx.memo("endless", endless)
+
+    for name in ("data1", "data2", "data3"):
+        monkeypatch.setitem(detectors.DETECTORS, name, asks)
+    started = time.monotonic()
+    report = run_audit(_project(tmp_path / "repo"), config=Config(select=("DATA1", "DATA2", "DATA3"),
+                                                                  detector_budget=5, extractor_budget=0.5))
+    assert time.monotonic() - started < 4 and calls == ["started"]
+    reason = "shared facts 'endless' stopped after its 0.5 s time budget"
+    assert [r.incomplete for r in report.results] == [f"detector {n} needs {reason}" for n in ("data1", "data2",
+                                                                                                "data3")]
+    assert [d.message for d in report.diagnostics if d.severity == "error"] == [
+        f"facts: {reason}; the tests that need them are incomplete"]

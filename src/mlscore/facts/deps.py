@@ -176,7 +176,8 @@ def _find_line(text: str, needle: str, default: int = 1) -> int:
         return default
     pos = text.find(needle)
     if pos < 0:
-        m = re.search(r"(?im)^\s*[\"']?" + re.escape(needle.split()[0] if needle.split() else needle), text)
+        # `[ \t]`, not `\s`: with MULTILINE, `^\s*` rescans every following blank line from each line start
+        m = re.search(r"(?im)^[ \t]*[\"']?" + re.escape(needle.split()[0] if needle.split() else needle), text)
         pos = m.start() if m else -1
     return text[:pos].count("\n") + 1 if pos >= 0 else default
 
@@ -543,61 +544,65 @@ def extract_deps(files: Iterable[str], read: Reader) -> DepsFacts:
     for path in file_list:
         guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         base = posixpath.basename(path)
+        lim = guard.limit()  # a per-file time budget: one slow file costs only its own facts
         try:
-            if _REQ_TXT.search(path):
-                if path in seen:
+            with lim:
+                if _REQ_TXT.search(path):
+                    if path in seen:
+                        continue
+                    group = "dev" if re.search(r"dev|test|lint|doc", base) else "main"
+                    got, generated = _requirements(path, read, file_set, seen, group, diags)
+                    own = [r for r in got if r.file == path]
+                    reqs.extend(got)
+                    if got:
+                        manifests.append(path)
+                    pypi = [r for r in own if r.kind in ("pypi", "url")]
+                    if pypi and all(r.pinned for r in pypi) and (all(r.hashed for r in pypi) or generated):
+                        locks.append(LockFile(file=path, ecosystem="pip", packages=len(pypi),
+                                              hashed=all(r.hashed for r in pypi)))
                     continue
-                group = "dev" if re.search(r"dev|test|lint|doc", base) else "main"
-                got, generated = _requirements(path, read, file_set, seen, group, diags)
-                own = [r for r in got if r.file == path]
-                reqs.extend(got)
-                if got:
-                    manifests.append(path)
-                pypi = [r for r in own if r.kind in ("pypi", "url")]
-                if pypi and all(r.pinned for r in pypi) and (all(r.hashed for r in pypi) or generated):
-                    locks.append(LockFile(file=path, ecosystem="pip", packages=len(pypi),
-                                          hashed=all(r.hashed for r in pypi)))
-                continue
-            text = read(path)
-            if text is None:
-                continue
-            text = text.lstrip("\ufeff")
-            if base == "pyproject.toml":
-                got = _pyproject(path, text, diags)
-            elif base == "setup.cfg":
-                got = _setup_cfg(path, text)
-            elif base == "setup.py":
-                got = _setup_py(path, text, diags)
-            elif base == "Pipfile":
-                got = _pipfile(path, text, diags)
-            elif base in ("poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock") or _CONDA_LOCK.search(path):
-                eco = {"poetry.lock": "poetry", "uv.lock": "uv", "pdm.lock": "pdm",
-                       "Pipfile.lock": "pipenv"}.get(base, "conda")
-                lk = _lock_count(path, text, eco, diags)
-                if lk is not None:
-                    locks.append(lk)
-                continue
-            elif _ENV_YML.search(path):
-                if "@EXPLICIT" in text:
-                    lk = _lock_count(path, text, "conda", diags)
+                text = read(path)
+                if text is None:
+                    continue
+                text = text.lstrip("\ufeff")
+                if base == "pyproject.toml":
+                    got = _pyproject(path, text, diags)
+                elif base == "setup.cfg":
+                    got = _setup_cfg(path, text)
+                elif base == "setup.py":
+                    got = _setup_py(path, text, diags)
+                elif base == "Pipfile":
+                    got = _pipfile(path, text, diags)
+                elif base in ("poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock") or _CONDA_LOCK.search(path):
+                    eco = {"poetry.lock": "poetry", "uv.lock": "uv", "pdm.lock": "pdm",
+                           "Pipfile.lock": "pipenv"}.get(base, "conda")
+                    lk = _lock_count(path, text, eco, diags)
                     if lk is not None:
                         locks.append(lk)
                     continue
-                got, _ = _conda(path, text, diags)
-            elif path.startswith(".github/dependabot"):
-                bot = _dependabot(path, text, diags)
-                if bot is not None:
-                    bots.append(bot)
-                continue
-            elif _RENOVATE.match(path):
-                bots.append(_renovate(path, text, diags))
-                continue
-            else:
-                continue
-            reqs.extend(got)
-            if got:
-                manifests.append(path)
+                elif _ENV_YML.search(path):
+                    if "@EXPLICIT" in text:
+                        lk = _lock_count(path, text, "conda", diags)
+                        if lk is not None:
+                            locks.append(lk)
+                        continue
+                    got, _ = _conda(path, text, diags)
+                elif path.startswith(".github/dependabot"):
+                    bot = _dependabot(path, text, diags)
+                    if bot is not None:
+                        bots.append(bot)
+                    continue
+                elif _RENOVATE.match(path):
+                    bots.append(_renovate(path, text, diags))
+                    continue
+                else:
+                    continue
+                reqs.extend(got)
+                if got:
+                    manifests.append(path)
         except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
             diags.append(guard.failure("deps", path, exc))
+        if lim.overrun:
+            diags.append(guard.stopped("deps", path, lim.seconds))
     return DepsFacts(requirements=tuple(reqs), locks=tuple(locks), bots=tuple(bots), manifests=tuple(manifests),
                      diagnostics=tuple(diags))

@@ -298,7 +298,7 @@ def _json_or_shell(rest: str) -> str:
             if isinstance(arr, list):
                 return " ".join(str(a) if re.fullmatch(r"[\w@%+=:,./-]+", str(a)) else "'" + str(a) + "'"
                                 for a in arr)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             pass
     return rest
 
@@ -614,66 +614,70 @@ def extract_manifests(files: Iterable[str], read: Reader) -> ManifestFacts:
     for path in sorted(f for f in files if wanted(f)):
         guard.check()  # the extractor budget, where the timer cannot interrupt (cooperative)
         base = posixpath.basename(path)
+        lim = guard.limit()  # a per-file time budget: one slow file costs only its own facts
         try:
-            if _DOCKERFILE.search(path):
-                text = read(path)
-                if text is not None:
-                    dockerfiles.append(parse_dockerfile(path, text))
-                continue
-            if base == "MLmodel":
-                text = read(path)
-                doc, d = load_yaml(path, text or "")
-                diags.extend(d)
-                if isinstance(doc, dict):
-                    sig = doc.get("signature") if isinstance(doc.get("signature"), dict) else None
-                    flavors = doc.get("flavors")
-                    mlmodels.append(MLmodelFile(
-                        file=path, flavors=tuple(map(str, flavors)) if isinstance(flavors, dict) else (),
-                        signature=bool(sig and (sig.get("inputs") or sig.get("outputs"))),
-                        inputs=str(sig.get("inputs"))[:2000] if sig and sig.get("inputs") else None,
-                        outputs=str(sig.get("outputs"))[:2000] if sig and sig.get("outputs") else None,
-                        run_id=str(doc["run_id"]) if doc.get("run_id") else None,
-                        model_uuid=str(doc["model_uuid"]) if doc.get("model_uuid") else None))
-                continue
-            text = read(path)
-            if text is None:
-                continue
-            if path.endswith((".tf", ".template", ".json")) or (_YAML.search(path) and "AWSTemplateFormatVersion"
-                                                                 in text):
-                iac.extend(_iac(path, text))
-                if not _YAML.search(path):
+            with lim:
+                if _DOCKERFILE.search(path):
+                    text = read(path)
+                    if text is not None:
+                        dockerfiles.append(parse_dockerfile(path, text))
                     continue
-            if base == "bentofile.yaml":
-                doc, d = load_yaml(path, text)
-                diags.extend(d)
-                if isinstance(doc, dict):
-                    py = as_dict(doc.get("python"))
-                    pk = py.get("packages")
-                    bentos.append(Bentofile(file=path, service=str(doc["service"]) if doc.get("service") else None,
-                                            packages=tuple(map(str, pk)) if isinstance(pk, list) else ()))
-                continue
-            if base == "Chart.yaml":
-                doc, d = load_yaml(path, text)
-                diags.extend(d)
-                if isinstance(doc, dict):
-                    charts.append(HelmChart(file=path, name=str(doc.get("name", "")),
-                                            version=str(doc["version"]) if doc.get("version") else None,
-                                            app_version=str(doc["appVersion"]) if doc.get("appVersion") else None))
-                continue
-            if re.match(r"values[^/]*\.ya?ml$", base):
-                doc, d = load_yaml(path, text if "{{" not in text else strip_templates(text))
-                diags.extend(d)
-                values[posixpath.dirname(path)] = _values_images(path, doc)
-                continue
-            if _COMPOSE.search(path):
-                doc, d = load_yaml(path, text)
-                diags.extend(d)
-                compose.extend(_compose(path, doc))
-                continue
-            if _YAML.search(path) and "apiVersion" in text and "kind" in text:
-                resources.extend(_k8s(path, text, diags))
+                if base == "MLmodel":
+                    text = read(path)
+                    doc, d = load_yaml(path, text or "")
+                    diags.extend(d)
+                    if isinstance(doc, dict):
+                        sig = doc.get("signature") if isinstance(doc.get("signature"), dict) else None
+                        flavors = doc.get("flavors")
+                        mlmodels.append(MLmodelFile(
+                            file=path, flavors=tuple(map(str, flavors)) if isinstance(flavors, dict) else (),
+                            signature=bool(sig and (sig.get("inputs") or sig.get("outputs"))),
+                            inputs=str(sig.get("inputs"))[:2000] if sig and sig.get("inputs") else None,
+                            outputs=str(sig.get("outputs"))[:2000] if sig and sig.get("outputs") else None,
+                            run_id=str(doc["run_id"]) if doc.get("run_id") else None,
+                            model_uuid=str(doc["model_uuid"]) if doc.get("model_uuid") else None))
+                    continue
+                text = read(path)
+                if text is None:
+                    continue
+                if path.endswith((".tf", ".template", ".json")) or (_YAML.search(path) and "AWSTemplateFormatVersion"
+                                                                     in text):
+                    iac.extend(_iac(path, text))
+                    if not _YAML.search(path):
+                        continue
+                if base == "bentofile.yaml":
+                    doc, d = load_yaml(path, text)
+                    diags.extend(d)
+                    if isinstance(doc, dict):
+                        py = as_dict(doc.get("python"))
+                        pk = py.get("packages")
+                        bentos.append(Bentofile(file=path, service=str(doc["service"]) if doc.get("service") else None,
+                                                packages=tuple(map(str, pk)) if isinstance(pk, list) else ()))
+                    continue
+                if base == "Chart.yaml":
+                    doc, d = load_yaml(path, text)
+                    diags.extend(d)
+                    if isinstance(doc, dict):
+                        charts.append(HelmChart(file=path, name=str(doc.get("name", "")),
+                                                version=str(doc["version"]) if doc.get("version") else None,
+                                                app_version=str(doc["appVersion"]) if doc.get("appVersion") else None))
+                    continue
+                if re.match(r"values[^/]*\.ya?ml$", base):
+                    doc, d = load_yaml(path, text if "{{" not in text else strip_templates(text))
+                    diags.extend(d)
+                    values[posixpath.dirname(path)] = _values_images(path, doc)
+                    continue
+                if _COMPOSE.search(path):
+                    doc, d = load_yaml(path, text)
+                    diags.extend(d)
+                    compose.extend(_compose(path, doc))
+                    continue
+                if _YAML.search(path) and "apiVersion" in text and "kind" in text:
+                    resources.extend(_k8s(path, text, diags))
         except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
             diags.append(guard.failure("manifests", path, exc))
+        if lim.overrun:
+            diags.append(guard.stopped("manifests", path, lim.seconds))
     charts = [c.model_copy(update={"values_images": tuple(values.get(posixpath.dirname(c.file), ()))})
               for c in charts]
     sidecars: list[Location] = []

@@ -399,72 +399,76 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
         text = read(path)
         if text is None:
             continue
+        lim = guard.limit()  # a per-file time budget: one slow file costs only its own facts
         try:
-            if path.endswith((".tf", ".template")):
-                alarms.extend(_alarms(path, text))
-                continue
-            if path.endswith(".json"):
-                if '"panels"' not in text and '"rows"' not in text:
-                    if "AWS::" in text:
+            with lim:
+                if path.endswith((".tf", ".template")):
+                    alarms.extend(_alarms(path, text))
+                    continue
+                if path.endswith(".json"):
+                    if '"panels"' not in text and '"rows"' not in text:
+                        if "AWS::" in text:
+                            alarms.extend(_alarms(path, text))
+                        continue
+                    try:
+                        doc = json.loads(text)
+                    except (ValueError, RecursionError):
+                        diags.append(Diagnostic(path=path, message="malformed JSON (Grafana dashboard?), ignored"))
+                        continue
+                    if isinstance(doc, dict):
+                        dash, panel_alerts = _dashboard(path, doc, text)
+                        if dash is not None:
+                            dashboards.append(dash)
+                            rules.extend(panel_alerts)
+                    continue
+                if not _YAML_HINT.search(text) and not path.endswith(".rules"):
+                    if "AWSTemplateFormatVersion" in text:
                         alarms.extend(_alarms(path, text))
                     continue
-                try:
-                    doc = json.loads(text)
-                except (ValueError, RecursionError):
-                    diags.append(Diagnostic(path=path, message="malformed JSON (Grafana dashboard?), ignored"))
-                    continue
-                if isinstance(doc, dict):
-                    dash, panel_alerts = _dashboard(path, doc, text)
-                    if dash is not None:
-                        dashboards.append(dash)
-                        rules.extend(panel_alerts)
-                continue
-            if not _YAML_HINT.search(text) and not path.endswith(".rules"):
+                templated = "{{" in text
+                docs, d = load_yaml_docs(path, strip_templates(text) if templated else text)
+                if not templated:
+                    diags.extend(d)
                 if "AWSTemplateFormatVersion" in text:
                     alarms.extend(_alarms(path, text))
-                continue
-            templated = "{{" in text
-            docs, d = load_yaml_docs(path, strip_templates(text) if templated else text)
-            if not templated:
-                diags.extend(d)
-            if "AWSTemplateFormatVersion" in text:
-                alarms.extend(_alarms(path, text))
-            for doc in docs:
-                if not isinstance(doc, dict):
-                    continue
-                if doc.get("kind") in ("ServiceMonitor", "PodMonitor"):
-                    spec = as_dict(doc.get("spec"))
-                    eps = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
-                    meta = as_dict(doc.get("metadata"))
-                    proms.append(PrometheusConfig(file=path, scrape_configs=(ScrapeConfig(
-                        file=path, line=line_of(doc) or 1, job=str(meta.get("name", doc["kind"])),
-                        targets=tuple(str(e.get("port") or e.get("targetPort") or "") for e in eps
-                                      if isinstance(e, dict)),
-                        metrics_path=next((str(e["path"]) for e in eps if isinstance(e, dict) and e.get("path")),
-                                          None)),)))
-                    continue
-                if doc.get("kind") == "PrometheusRule":
-                    spec = as_dict(doc.get("spec"))
-                    rules.extend(_rule_groups(path, spec.get("groups"), "prometheus_crd"))
-                    continue
-                if isinstance(doc.get("groups"), list):
-                    rules.extend(_rule_groups(path, doc["groups"], "prometheus"))
-                if "scrape_configs" in doc or "rule_files" in doc:
-                    proms.append(_prometheus(path, doc))
-                if isinstance(doc.get("receivers"), list) and ("route" in doc or "global" in doc):
-                    ams.append(_alertmanager(path, doc))
-                for key in ("datasources", "providers", "contactPoints", "notifiers"):
-                    if isinstance(doc.get(key), list) and ("apiVersion" in doc or "grafana" in path.lower()
-                                                           or "provisioning" in path):
-                        types = tuple(str(x.get("type")) for x in doc[key] if isinstance(x, dict) and x.get("type"))
-                        kind = {"providers": "dashboards", "contactPoints": "contactpoints"}.get(key, key)
-                        prov.append(Provisioning(file=path, kind=kind, datasource_types=types))
-                if isinstance(doc.get("groups"), list) and any(
-                        isinstance(g, dict) and any(isinstance(r, dict) and "title" in r for r in g.get("rules") or [])
-                        for g in doc["groups"]):
-                    prov.append(Provisioning(file=path, kind="alerting"))
+                for doc in docs:
+                    if not isinstance(doc, dict):
+                        continue
+                    if doc.get("kind") in ("ServiceMonitor", "PodMonitor"):
+                        spec = as_dict(doc.get("spec"))
+                        eps = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
+                        meta = as_dict(doc.get("metadata"))
+                        proms.append(PrometheusConfig(file=path, scrape_configs=(ScrapeConfig(
+                            file=path, line=line_of(doc) or 1, job=str(meta.get("name", doc["kind"])),
+                            targets=tuple(str(e.get("port") or e.get("targetPort") or "") for e in eps
+                                          if isinstance(e, dict)),
+                            metrics_path=next((str(e["path"]) for e in eps if isinstance(e, dict) and e.get("path")),
+                                              None)),)))
+                        continue
+                    if doc.get("kind") == "PrometheusRule":
+                        spec = as_dict(doc.get("spec"))
+                        rules.extend(_rule_groups(path, spec.get("groups"), "prometheus_crd"))
+                        continue
+                    if isinstance(doc.get("groups"), list):
+                        rules.extend(_rule_groups(path, doc["groups"], "prometheus"))
+                    if "scrape_configs" in doc or "rule_files" in doc:
+                        proms.append(_prometheus(path, doc))
+                    if isinstance(doc.get("receivers"), list) and ("route" in doc or "global" in doc):
+                        ams.append(_alertmanager(path, doc))
+                    for key in ("datasources", "providers", "contactPoints", "notifiers"):
+                        if isinstance(doc.get(key), list) and ("apiVersion" in doc or "grafana" in path.lower()
+                                                               or "provisioning" in path):
+                            types = tuple(str(x.get("type")) for x in doc[key] if isinstance(x, dict) and x.get("type"))
+                            kind = {"providers": "dashboards", "contactPoints": "contactpoints"}.get(key, key)
+                            prov.append(Provisioning(file=path, kind=kind, datasource_types=types))
+                    if isinstance(doc.get("groups"), list) and any(
+                            isinstance(g, dict) and any(isinstance(r, dict) and "title" in r for r in g.get("rules") or [])
+                            for g in doc["groups"]):
+                        prov.append(Provisioning(file=path, kind="alerting"))
         except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
             diags.append(guard.failure("monitoring", path, exc))
+        if lim.overrun:
+            diags.append(guard.stopped("monitoring", path, lim.seconds))
     return MonitoringFacts(rules=tuple(rules), prometheus=tuple(proms), alertmanagers=tuple(ams),
                            dashboards=tuple(dashboards), provisioning=tuple(prov), alarms=tuple(alarms),
                            diagnostics=tuple(diags))

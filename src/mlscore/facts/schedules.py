@@ -666,48 +666,52 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
         if base == "params.yaml":
             params.append(path)
             continue
+        lim = guard.limit()  # a per-file time budget: one slow file costs only its own facts
         try:
-            text = read(path)
-            if text is None:
-                continue
-            if _DVC.search(path):
-                stages = dvc_stages(path, text, diags)
-                if not stages:
+            with lim:
+                text = read(path)
+                if text is None:
                     continue
-                dvc.extend(stages)
-                for st in stages:
-                    cwd = posixpath.normpath(posixpath.join(posixpath.dirname(path) or ".", st.wdir or "."))
-                    cmds = split_script(st.cmd, first_line=st.cmd_line or st.line, errexit=False,
-                                        cwd=None if cwd == "." else cwd).commands
-                    entries.append(PipelineEntry(file=path, line=st.line, system="dvc", name=st.name,
-                                                 trigger="pipeline", commands=cmds))
-            elif path.endswith(".py"):
-                entries.extend(_python_entries(path, text, diags, resolve))
-            elif _YAML.search(path):
-                if "AWSTemplateFormatVersion" in text or "AWS::" in text:
-                    entries.extend(_iac_schedules(path, text))
-                if base == "prefect.yaml":
-                    doc, d = load_yaml(path, text)
+                if _DVC.search(path):
+                    stages = dvc_stages(path, text, diags)
+                    if not stages:
+                        continue
+                    dvc.extend(stages)
+                    for st in stages:
+                        cwd = posixpath.normpath(posixpath.join(posixpath.dirname(path) or ".", st.wdir or "."))
+                        cmds = split_script(st.cmd, first_line=st.cmd_line or st.line, errexit=False,
+                                            cwd=None if cwd == "." else cwd).commands
+                        entries.append(PipelineEntry(file=path, line=st.line, system="dvc", name=st.name,
+                                                     trigger="pipeline", commands=cmds))
+                elif path.endswith(".py"):
+                    entries.extend(_python_entries(path, text, diags, resolve))
+                elif _YAML.search(path):
+                    if "AWSTemplateFormatVersion" in text or "AWS::" in text:
+                        entries.extend(_iac_schedules(path, text))
+                    if base == "prefect.yaml":
+                        doc, d = load_yaml(path, text)
+                        diags.extend(d)
+                        if isinstance(doc, dict):
+                            entries.extend(_prefect_yaml(path, doc, file_set))
+                        continue
+                    if not _YAML_HINTS.search(text):
+                        continue
+                    if "{{" in text:
+                        text = strip_templates(text)
+                    docs, d = load_yaml_docs(path, text)
                     diags.extend(d)
-                    if isinstance(doc, dict):
-                        entries.extend(_prefect_yaml(path, doc, file_set))
-                    continue
-                if not _YAML_HINTS.search(text):
-                    continue
-                if "{{" in text:
-                    text = strip_templates(text)
-                docs, d = load_yaml_docs(path, text)
-                diags.extend(d)
-                for doc in docs:
-                    items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
-                    for item in items if isinstance(items, list) else []:
-                        if isinstance(item, dict):
-                            entries.extend(_k8s_entries(path, item))
-            elif path.endswith(".tf") or (path.endswith((".template", ".json")) and "AWS::" in text):
-                entries.extend(_iac_schedules(path, text))
-            else:
-                entries.extend(_crontab_entries(path, text))
+                    for doc in docs:
+                        items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+                        for item in items if isinstance(items, list) else []:
+                            if isinstance(item, dict):
+                                entries.extend(_k8s_entries(path, item))
+                elif path.endswith(".tf") or (path.endswith((".template", ".json")) and "AWS::" in text):
+                    entries.extend(_iac_schedules(path, text))
+                else:
+                    entries.extend(_crontab_entries(path, text))
         except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts
             diags.append(guard.failure("schedules", path, exc))
+        if lim.overrun:
+            diags.append(guard.stopped("schedules", path, lim.seconds))
     return ScheduleFacts(entries=tuple(entries), dvc=tuple(dvc), params_files=tuple(params),
                          diagnostics=tuple(diags))
