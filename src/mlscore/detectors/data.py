@@ -361,7 +361,7 @@ def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     rx = re.compile(r"(?i)(?<![a-z])(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
                     r"_?(features?|columns?|attributes?|fields?)(?![a-z])|"
-                    r"^\s*(forbidden|banned|prohibited|denied|excluded|protected|sensitive)\s*:\s*\[")
+                    r"^[ \t]*(forbidden|banned|prohibited|denied|excluded|protected|sensitive)[ \t]*:[ \t]*\[")
     lits = ("forbidden", "banned", "prohibited", "deny", "denied", "disallowed", "blocked", "restricted", "sensitive",
             "protected", "pii", "excluded")
     # the requirement, declared in code or config, and a test that checks the model's features against it

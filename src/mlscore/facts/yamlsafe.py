@@ -218,7 +218,37 @@ def load_yaml(
 
 _TEMPLATE_LINE = re.compile(r"^\s*(\{\{-?\s*(if|else|end|range|with|define|template|include|/\*|-?\s*\$)"
                             r"[^\n]*\}\}\s*|\{%-?[^\n]*%\}\s*)$")
-_TEMPLATE_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_TEMPLATE_PAIRS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+def _replace_expressions(line: str) -> str:
+    """``{{ expr }}``, ``{% tag %}`` and ``{# comment #}`` replaced by ``TEMPLATE``, leftmost first; an opener
+    without its closer is left as it is.
+
+    Linear in the line: the lazy pattern ``\\{\\{.*?\\}\\}`` rescanned the rest of the line from every unclosed
+    ``{{`` (quadratic on a long line of them); here each opener and each missing closer is looked for once.
+    """
+    out: list[str] = []
+    pos = 0
+    ahead = {opener: line.find(opener) for opener in _TEMPLATE_PAIRS}  # next occurrence at or after pos (-1: none)
+    while True:
+        for opener, at in ahead.items():
+            if 0 <= at < pos:
+                ahead[opener] = line.find(opener, pos)
+        live = [(at, opener) for opener, at in ahead.items() if at >= 0]
+        if not live:
+            break
+        i, opener = min(live)
+        end = line.find(_TEMPLATE_PAIRS[opener], i + 2)
+        if end < 0:
+            ahead[opener] = -1  # no closer after i, so none after any later opener of this kind either
+            continue
+        out.append(line[pos:i])
+        out.append("TEMPLATE")
+        pos = end + 2
+    out.append(line[pos:])
+    return "".join(out)
+
 
 
 def strip_templates(text: str) -> str:
@@ -233,7 +263,7 @@ def strip_templates(text: str) -> str:
             if stripped.startswith(("{{", "{%")) and stripped.endswith(("}}", "%}")) and ":" not in stripped:
                 out.append("")  # a whole-line include such as {{ toYaml .Values.x | nindent 4 }}
                 continue
-            raw = _TEMPLATE_EXPR.sub("TEMPLATE", raw)
+            raw = _replace_expressions(raw)
         out.append(raw)
     return "\n".join(out)
 
