@@ -252,7 +252,41 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 # -- INFRA4: model quality validated before serving ----------------------------------------------------
 
+#: Registering, promoting, exporting for serving or deploying a model: a path to serving a gate can stand on.
+PATH_TO_SERVING_RX = re.compile(r"(^|\.)(register_model|create_registered_model|create_model_version|"
+                                r"set_registered_model_alias|transition_model_version_stage|RegisterModel|ModelStep|"
+                                r"upload_model|push_to_hub|deploy|create_endpoint|update_endpoint|Pusher)$")
+
+
+def path_to_serving(ctx: Context) -> bool:
+    """Whether the tree registers, promotes, deploys or serves a model (LABELING.md I4: a gate validates a model
+    before serving; test-set evaluation when nothing is deployed or exported is not evidence)."""
+
+    def compute() -> bool:
+        if serving_exists(ctx) or any(getattr(job, "deploys", False) for job in ctx.ci):
+            return True
+        deploy_rx = re.compile(r"(?i)(^|[/_.-])deploy\w*([/_.-]|$)")
+        if any(deploy_rx.search(f"{job.file} {job.name}") for job in ctx.ci) or any(
+                deploy_rx.search(p) for p in ctx.facts.python_paths if not is_test_path(p)):
+            return True  # a deployment job or script: the model goes somewhere, by CI or by hand
+        if any(ctx.call_sites(r"register_model|create_model_version|set_registered_model_alias|"
+                              r"transition_model_version_stage|RegisterModel|ModelStep|upload_model|push_to_hub|"
+                              r"create_endpoint|update_endpoint|Pusher", tests=False, limit=1)):
+            return True
+        if any(re.search(r"registered_model_name\s*=", ctx.facts.texts.get(p, "")) for p in ctx.facts.python_paths
+               if ctx.facts.has_any(p, ("registered_model_name",))):
+            return True
+        from mlscore.detectors.signal_levels import hits
+
+        return any("INFRA4" in h.signal.informs and h.kind in ("cloudformation", "terraform", "yaml") for h in hits(ctx))
+
+    return ctx.memo("path_to_serving", compute)  # type: ignore[no-any-return]
+
+
 def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
+    if not path_to_serving(ctx) and not report_checks(ctx, "INFRA4"):
+        return Outcome(Level.NONE, [], "nothing in the tree registers, deploys or serves a model, so there is no path "
+                                       "to serving for a quality gate to guard")
     outcomes = []
     # an explicit threshold check on a model metric that fails the run
     gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
