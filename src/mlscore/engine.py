@@ -292,9 +292,12 @@ class AuditContext(Context):
         if run.ok:
             cache[key] = run.value
             return run.value
-        failed[key] = f"shared facts {key!r} {run.reason()}"
-        cache.setdefault("diagnostics", []).append(Diagnostic(
-            message=f"facts: {failed[key]}; the tests that need them are incomplete", severity="error"))
+        if isinstance(run.error, guard.Unavailable):  # it needed other shared facts, already reported
+            failed[key] = str(run.error)
+        else:
+            failed[key] = f"shared facts {key!r} {run.reason()}"
+            cache.setdefault("diagnostics", []).append(Diagnostic(
+                message=f"facts: {failed[key]}; the tests that need them are incomplete", severity="error"))
         raise guard.Unavailable(failed[key])
 
 
