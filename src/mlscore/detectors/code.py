@@ -58,9 +58,8 @@ def tests_using(ctx: Context, targets: set[str] | None, *, name_rx: re.Pattern[s
             calls = _calls_through_fixtures(fn, fixtures)
             for path, names in relevant.items():
                 used = {c for c in calls for n in names if c == n or c.startswith(n + ".") or c.endswith("." + n)}
-                if used:
+                if used:  # one use per module the test exercises: callers filter by what was called
                     yield TestUse(py, fn, path, tuple(sorted(used))[:4], calls)
-                    break
 
 
 def _fixtures(ctx: Context, py: PyFacts) -> dict[str, Function]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlscore.detectors.code import automated_run, level_of_tests, serving_exists, tests_using
+from mlscore.detectors.code import (
+    _calls_through_fixtures,
+    _fixtures,
+    automated_run,
+    level_of_tests,
+    serving_exists,
+    tests_using,
+)
 from mlscore.detectors.common import (
     Context,
     Outcome,
@@ -181,16 +188,16 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers?|classifier|regressor|estimator|"
                            r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
-MODEL_API_RX = re.compile(r"(^|\.)(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
-                          r"get_model|train|fit|predict|forward|encode_\w+|generate)$")
+MODEL_API_RX = re.compile(r"(^|[._])(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
+                          r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate)$")
 GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
-FIT_CALL_RX = re.compile(r"(^|\.)(fit|predict|predict_proba|forward|train|train_model|inference|evaluate|"
+FIT_CALL_RX = re.compile(r"(^|[._])(fit|\w*predict\w*|forward|train|train_model|inference|evaluate|"
                          r"build_model|step|backward|compile)$")
 
 
 def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
     uses = tests_using(ctx, None, name_rx=re.compile(params.get("model_paths", MODEL_PATH_RX.pattern)))
-    good = (use for use in uses if any(FIT_CALL_RX.search(c) for c in use.function.calls))
+    good = (use for use in uses if any(FIT_CALL_RX.search(c) for c in (use.calls or use.function.calls)))
     # tests of any local module that load or run a model through the project's own API (`clip.load(...)`)
     level, run, use = level_of_tests(ctx, good)
     if level is not Level.AUTOMATED:
@@ -232,12 +239,26 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
                               first=lambda p: bool(ctx.automation.effective(p))):
         if found_manual:
             break
+        if re.search(r"(?i)(^|/)unit(_?tests?)?/|(^|/)test_?unit", py.path):
+            continue  # unit tests by the project's own layout; an integration test chains the stages (I3)
+        fixtures = _fixtures(ctx, py)
         for fn in py.test_functions():
-            body = "\n".join(py.lines[fn.line - 1: fn.end_line])
-            train = re.search(r"(?i)\b(train\w*|fit|run_pipeline|main|pipeline\.run|trainer\.fit)\s*\(", body) or re.search(
-                r"subprocess|run_cli|CliRunner|os\.system|check_call|run\(\[", body)
-            if not train or not re.search(r"(?i)train|pipeline|end_to_end|e2e|integration|script|main", fn.name + py.path):
+            body = "\n".join(py.lines[fn.line: fn.end_line])
+            calls = _calls_through_fixtures(fn, fixtures)
+            lasts = {c.rsplit(".", 1)[-1] for c in calls}
+            shell = any(re.search(r"(^|\.)(subprocess\.\w+|check_call|check_output|system|CliRunner|invoke|run_cli)$", c)
+                        for c in calls)
+            entry = shell or bool(lasts & {"run_pipeline", "main"}) or any(
+                c.endswith(("pipeline.run", "session.run", "Session.run")) for c in calls)
+            trains = any(re.match(r"(?i)(train\w*|fit|fit_model)$", last) for last in lasts)
+            if not (entry or trains) or not re.search(r"(?i)train|pipeline|end_to_end|e2e|integration|script|main",
+                                                      fn.name + py.path):
                 continue
+            if entry and not trains and not (shell and re.search(r"(?i)train|dvc\s+repro|kedro\s+run", body)) and \
+                    not _reaches_training(ctx, py.path):
+                continue  # `main()` of something that trains nothing (a CLI, a site generator) is not the ML pipeline
+            if not entry and not any(PREPARE_CALL_RX.match(last) for last in lasts):
+                continue  # fitting a model on arrays made in the test is a unit test of the model (I2), not I3
             if not (fn.asserts or re.search(r"check_call|check=True|returncode|run_cli", body)):
                 continue
             run = automated_run(ctx, py.path)
@@ -248,6 +269,20 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
             found_manual = True  # automated-first order: nothing after this can be better
             break
     return finish(ctx, "INFRA3", outcomes)
+
+
+#: Calls that load or prepare data: the stage before training that an integration test chains (LABELING.md I3).
+PREPARE_CALL_RX = re.compile(r"(?i)(load\w*|read_\w+|prepar\w*|preprocess\w*|split\w*|make_dataset|ingest\w*|get_data\w*|"
+                             r"fetch\w*|build_features|extract\w*|process_data\w*|clean\w*)$")
+_TRAINING_CODE_RX = re.compile(r"\.fit\(|\btrain\w*\(|Trainer\(|\.train\(|fit_model\(")
+
+
+def _reaches_training(ctx: Context, test_path: str) -> bool:
+    """Whether a test module imports the project's training code (a module that fits or trains a model)."""
+    for target in ctx.facts.import_targets(test_path):
+        if _TRAINING_CODE_RX.search(ctx.facts.texts.get(target, "")):
+            return True
+    return False
 
 
 # -- INFRA4: model quality validated before serving ----------------------------------------------------
@@ -354,9 +389,13 @@ def infra5(ctx: Context, params: dict[str, Any]) -> Outcome:
     names = (r"TreeExplainer|KernelExplainer|DeepExplainer|LinearExplainer|shap\.Explainer|LimeTabularExplainer|"
              r"explain_instance|register_forward_hook|IntegratedGradients|force_plot|waterfall|plot_alignment|"
              r"decision_path")
+    from mlscore.detectors.model import candidate_file
+
     for site in ctx.call_sites(names, tests=None):
         if "register_forward_hook" in site.text and not _inspects(ctx, site):
             continue  # a hook the library uses to work (pipelining, offloading), not a tool to inspect one example
+        if not is_test_path(site.path) and candidate_file(ctx, site.path):
+            continue  # a notebook or script that explains a candidate, not the shipped model (G9)
         if is_test_path(site.path):
             run = automated_run(ctx, site.path)
             level = Level.AUTOMATED if run else Level.MANUAL

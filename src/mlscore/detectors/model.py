@@ -112,6 +112,21 @@ def model_specs(ctx: Context) -> list[tuple[Any, int, str]]:
     return ctx.memo("model_specs", compute)  # type: ignore[no-any-return]
 
 
+def candidate_file(ctx: Context, path: str) -> bool:
+    """Whether ``path`` builds only models other than the selected one (LABELING.md G9: evidence about exploratory
+    candidates or abandoned baselines is not evidence about the shipped model). Files that build no model (they
+    load the shipped one) are not candidates."""
+    specs = model_specs(ctx)
+    if not specs:
+        return False
+    chosen = specs[0][2].split("(", 1)[0].rsplit(" ", 1)[-1]
+    py = ctx.facts.notebooks[path].python if path in ctx.facts.notebooks else ctx.facts.py(path)
+    if py is None or py.path == specs[0][0].path:
+        return False
+    built = {c.name.rsplit(".", 1)[-1] for c in py.calls if ESTIMATOR_RX.search(c.name.rsplit(".", 1)[-1])}
+    return bool(built) and chosen not in built
+
+
 def config_specs(ctx: Context) -> list[tuple[str, int, str]]:
     """(path, line, keys) of training or model configs with hyperparameters (YAML, JSON, TOML): the spec of a
     config-driven project or framework recipe (LABELING.md M1, §5 C4)."""

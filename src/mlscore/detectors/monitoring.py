@@ -317,7 +317,9 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
             break
     for sched in ctx.schedules:
         if getattr(sched, "trains", False):
-            level = Level.MANUAL if getattr(sched, "disabled", False) else Level.AUTOMATED
+            templated = bool(re.search(r"\bvar\.|\$\{|\{\{|\$\(|^\$", getattr(sched, "cron", "") or ""))
+            # a cadence that is a variable is set outside the tree (G1): a defined schedule, not an enabled one
+            level = Level.MANUAL if getattr(sched, "disabled", False) or templated else Level.AUTOMATED
             outcomes.append(Outcome(level, [Evidence(summary=f"retraining schedule {getattr(sched, 'cron', '')}".strip(),
                                                      location=Location(path=sched.path, line=sched.line), level=level,
                                                      kind="schedule")],
@@ -395,7 +397,9 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                         Level.AUTOMATED)],
                                         "every served prediction is validated against a range, which rejects NaN"))
                 break
-    for py, line, what in _schema_uses(ctx, {n for n in names if re.search(r"(?i)output|prediction|response|result", n)}):
+    outputs = {n for n in names if re.search(r"(?i)output|prediction|response|result", n)
+               and not re.search(r"(?i)request|input|payload|query", n)}  # `PredictionRequest` is an input
+    for py, line, what in _schema_uses(ctx, outputs):
         outcomes.append(Outcome(Level.AUTOMATED, [code_evidence(py, line, f"output schema applied: {what}", Level.AUTOMATED)],
                                 "model outputs are validated against a schema on every prediction"))
         break

@@ -22,6 +22,9 @@ _OUTCOME_KINDS = ("pipeline", "schedule", "ci_schedule")
 #: Tests whose criteria list swallowed CI steps as not evidence at all (LABELING.md MON1: "swallowed scans");
 #: elsewhere a swallowed check is what a person can run, 0.5 at most (G4).
 SWALLOWED_IS_NOT_EVIDENCE = frozenset({"MON1"})
+#: Tests about the shipped model whose evidence in exploration notebooks and comparison scripts concerns candidates
+#: (LABELING.md G9; I5 not evidence: "explanations of an abandoned baseline").
+SHIPPED_MODEL_ONLY = frozenset({"INFRA5"})
 _WHY_NOT = {
     "reached": "nothing runs it automatically",
     "pipeline": "no pipeline or schedule runs it on the project's real data",
@@ -29,6 +32,14 @@ _WHY_NOT = {
     "serving": "it is not on the serving path",
     "guard": "it is not on the standard training or serving path",
 }
+
+
+def _aside(ctx: Context, path: str) -> bool:
+    """Whether the file works on a candidate rather than the shipped model: it builds models, none of them of the
+    selected model's class (an EDA notebook explaining a logistic regression when a boosted model ships)."""
+    from mlscore.detectors.model import candidate_file
+
+    return candidate_file(ctx, path)
 
 
 def hits(ctx: Context) -> list[SignalHit]:
@@ -85,6 +96,8 @@ def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
     how = hit.signal.informs.get(rule_id)
     if how is None:
         return None
+    if rule_id in SHIPPED_MODEL_ONLY and not hit.is_test and _aside(ctx, hit.path):
+        return None  # an exploration notebook or comparison script inspects a candidate, not the shipped model (G9)
     swallowed = hit.run is not None and hit.run.swallowed and not hit.run.surfaced
     if swallowed and rule_id in SWALLOWED_IS_NOT_EVIDENCE:
         return None
