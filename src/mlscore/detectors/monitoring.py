@@ -323,8 +323,9 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
             outcomes.append(Outcome(level, [Evidence(summary=f"retraining schedule {getattr(sched, 'cron', '')}".strip(),
                                                      location=Location(path=sched.path, line=sched.line), level=level,
                                                      kind="schedule")],
-                                    "a retraining schedule is " + ("defined but disabled" if level is Level.MANUAL else
-                                                                   "enabled")))
+                                    "a retraining schedule is " + ("defined, but its cadence is set outside the tree"
+                                                                   if templated else "defined but disabled"
+                                                                   if level is Level.MANUAL else "enabled")))
     for path, text in ctx.facts.docs():
         m = re.search(r"(?i)\bretrain(ed|ing)?\b[^.\n]{0,60}\b(every|daily|weekly|monthly|quarterly|each (day|week|month))",
                       text)
