@@ -468,7 +468,7 @@ def _lock_count(path: str, text: str, eco: str, diags: list[Diagnostic]) -> Lock
         except (ValueError, RecursionError):
             diags.append(Diagnostic(path=path, message="malformed Pipfile.lock"))
             return LockFile(file=path, ecosystem="pipenv")
-        n = sum(len(data.get(k) or {}) for k in ("default", "develop")) if isinstance(data, dict) else 0
+        n = sum(len(as_dict(data.get(k))) for k in ("default", "develop")) if isinstance(data, dict) else 0
         return LockFile(file=path, ecosystem="pipenv", packages=n, hashed='"hashes"' in text)
     if eco == "conda":
         n = text.count("\n- name:") + text.count("\n  - name:")

@@ -58,6 +58,7 @@ from mlscore import guard
 from mlscore.facts.shell import ShellCommand, split_script
 from mlscore.facts.yamlsafe import (
     as_dict,
+    as_list,
     line_of,
     load_yaml,
     load_yaml_docs,
@@ -310,7 +311,7 @@ def _pod_spec(kind: str, spec: dict[str, Any]) -> Any:
     if kind == "Pod":
         return spec
     if kind == "CronJob":
-        return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+        return as_dict(as_dict(as_dict(spec.get("jobTemplate")).get("spec")).get("template")).get("spec")
     tmpl = spec.get("template")
     if isinstance(tmpl, dict):
         return tmpl.get("spec")
@@ -438,11 +439,11 @@ def _features(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
     elif kind == "VirtualService":
         weights: list[dict[str, Any]] = []
         mirror = False
-        for route in spec.get("http") or []:
+        for route in as_list(spec.get("http")):
             if not isinstance(route, dict):
                 continue
             mirror = mirror or "mirror" in route
-            for dest in route.get("route") or []:
+            for dest in as_list(route.get("route")):
                 if isinstance(dest, dict) and isinstance(dest.get("destination"), dict):
                     d = dest["destination"]
                     weights.append({"host": d.get("host"), "subset": d.get("subset"), "weight": dest.get("weight")})
@@ -539,7 +540,7 @@ def _compose(path: str, doc: Any) -> list[ComposeService]:
             build=str(ctx) if ctx is not None else None, command=cmd_s,
             healthcheck=isinstance(svc.get("healthcheck"), dict) and not svc["healthcheck"].get("disable"),
             restart=str(svc["restart"]) if svc.get("restart") else None,
-            ports=tuple(str(p) for p in svc.get("ports") or []),
+            ports=tuple(str(p) for p in as_list(svc.get("ports"))),
             depends_on=tuple(map(str, dep)) if isinstance(dep, (list, dict)) else ()))
     return out
 

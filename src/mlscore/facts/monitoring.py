@@ -43,7 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore import guard
-from mlscore.facts.yamlsafe import as_dict, line_of, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic
 
 Reader = Callable[[str], "str | None"]
@@ -255,7 +255,7 @@ def _rule_groups(path: str, groups: Any, source: str) -> list[AlertRule]:
             if not isinstance(r, dict) or not ("alert" in r or "record" in r or "title" in r):
                 continue
             if "title" in r and "alert" not in r:  # Grafana unified alerting provisioning
-                exprs = [str(d.get("model", {}).get("expr")) for d in r.get("data") or []
+                exprs = [str(d["model"].get("expr")) for d in as_list(r.get("data"))
                          if isinstance(d, dict) and isinstance(d.get("model"), dict) and d["model"].get("expr")]
                 expr = " ; ".join(exprs)
                 name = str(r.get("title"))
@@ -287,7 +287,7 @@ _RECEIVER_KINDS = ("slack", "email", "pagerduty", "webhook", "opsgenie", "msteam
 
 def _alertmanager(path: str, doc: dict[str, Any]) -> AlertmanagerConfig:
     recs: list[Receiver] = []
-    for r in doc.get("receivers") or []:
+    for r in as_list(doc.get("receivers")):
         if not isinstance(r, dict):
             continue
         kinds = tuple(k for k in _RECEIVER_KINDS if isinstance(r.get(f"{k}_configs"), list) and r[f"{k}_configs"])
@@ -297,7 +297,7 @@ def _alertmanager(path: str, doc: dict[str, Any]) -> AlertmanagerConfig:
     def count(rt: Any, depth: int = 0) -> int:
         if not isinstance(rt, dict) or depth > 20:
             return 0
-        return sum(1 + count(x, depth + 1) for x in rt.get("routes") or [])
+        return sum(1 + count(x, depth + 1) for x in as_list(rt.get("routes")))
 
     return AlertmanagerConfig(file=path, line=line_of(doc, "receivers") or 1, receivers=tuple(recs),
                               route_receiver=str(route["receiver"]) if route.get("receiver") else None,
@@ -311,15 +311,15 @@ def _prometheus(path: str, doc: dict[str, Any]) -> PrometheusConfig:
         if not isinstance(s, dict):
             continue
         targets: list[str] = []
-        for st in s.get("static_configs") or []:
+        for st in as_list(s.get("static_configs")):
             if isinstance(st, dict):
-                targets.extend(str(t) for t in st.get("targets") or [])
+                targets.extend(str(t) for t in as_list(st.get("targets")))
         scrapes.append(ScrapeConfig(file=path, line=line_of(sc, k) or 1, job=str(s.get("job_name", "")),
                                     targets=tuple(targets),
                                     metrics_path=str(s["metrics_path"]) if s.get("metrics_path") else None))
     alerting = doc.get("alerting")
     return PrometheusConfig(
-        file=path, rule_files=tuple(str(r) for r in doc.get("rule_files") or []),
+        file=path, rule_files=tuple(str(r) for r in as_list(doc.get("rule_files"))),
         alertmanagers=isinstance(alerting, dict) and bool(alerting.get("alertmanagers")),
         scrape_configs=tuple(scrapes))
 
@@ -346,7 +346,7 @@ def _dashboard(path: str, doc: dict[str, Any], text: str = "") -> tuple[Dashboar
         for p in items if isinstance(items, list) else []:
             if not isinstance(p, dict) or depth > 5:
                 continue
-            exprs = [str(t.get("expr") or t.get("query") or "") for t in p.get("targets") or []
+            exprs = [str(t.get("expr") or t.get("query") or "") for t in as_list(p.get("targets"))
                      if isinstance(t, dict) and (t.get("expr") or t.get("query"))]
             title = str(p.get("title", ""))
             if exprs or (title and p.get("type") not in ("row", "text", None)):
@@ -365,7 +365,7 @@ def _dashboard(path: str, doc: dict[str, Any], text: str = "") -> tuple[Dashboar
             walk(p.get("panels"), depth + 1)
 
     walk(dash.get("panels"), 0)
-    for row in dash.get("rows") or []:
+    for row in as_list(dash.get("rows")):
         if isinstance(row, dict):
             walk(row.get("panels"), 1)
     return Dashboard(file=path, title=str(dash.get("title", "")), panels=tuple(panels)), alerts
@@ -436,7 +436,7 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                         continue
                     if doc.get("kind") in ("ServiceMonitor", "PodMonitor"):
                         spec = as_dict(doc.get("spec"))
-                        eps = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
+                        eps = as_list(spec.get("endpoints")) or as_list(spec.get("podMetricsEndpoints"))
                         meta = as_dict(doc.get("metadata"))
                         proms.append(PrometheusConfig(file=path, scrape_configs=(ScrapeConfig(
                             file=path, line=line_of(doc) or 1, job=str(meta.get("name", doc["kind"])),
@@ -462,7 +462,8 @@ def extract_monitoring(files: Iterable[str], read: Reader) -> MonitoringFacts:
                             kind = {"providers": "dashboards", "contactPoints": "contactpoints"}.get(key, key)
                             prov.append(Provisioning(file=path, kind=kind, datasource_types=types))
                     if isinstance(doc.get("groups"), list) and any(
-                            isinstance(g, dict) and any(isinstance(r, dict) and "title" in r for r in g.get("rules") or [])
+                            isinstance(g, dict) and any(isinstance(r, dict) and "title" in r
+                                                        for r in as_list(g.get("rules")))
                             for g in doc["groups"]):
                         prov.append(Provisioning(file=path, kind="alerting"))
         except Exception as exc:  # noqa: BLE001 - one file must not cost the others their facts

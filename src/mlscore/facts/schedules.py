@@ -127,7 +127,7 @@ def dvc_stages(path: str, text: str, diags: list[Diagnostic] | None = None) -> l
         if isinstance(body.get("cmd"), LineList) and body["cmd"].item_lines:
             cmd_line = body["cmd"].item_lines[0]
         params: list[str] = []
-        for p in body.get("params") or []:
+        for p in as_list(body.get("params")):
             if isinstance(p, str):
                 params.append(p)
             elif isinstance(p, dict):
