@@ -76,11 +76,30 @@ class Example(_Spec):
 
 
 class Remediation(_Spec):
-    """The cheapest next steps that raise a test's level, and one example of the automated form."""
+    """The cheapest next steps that raise a test's level, and one example of the automated form.
+
+    The texts may name placeholders (``{ci_job}``, ``{schedule}``, ``{slices}``...: ``mlscore.remediation``) that
+    the audit fills with what the repository uses."""
 
     to_manual: str = Field(min_length=1, description="From none to manual (0 -> 0.5).")
     to_automated: str = Field(min_length=1, description="From manual to automated (0.5 -> 1).")
     example: Example
+
+    @field_validator("to_manual", "to_automated")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        import string
+
+        from mlscore.remediation import PLACEHOLDERS
+
+        try:
+            fields = {f for _lit, f, _spec, _conv in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"unbalanced braces: {exc}") from None
+        unknown = sorted(f for f in fields if f not in PLACEHOLDERS)
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+        return value
 
 
 class RuleSpec(_Spec):

@@ -170,7 +170,7 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
     waived = next((reason for rid, reason, _src in config.waivers if rid == rule.id), None)
     if not rationale:
         rationale = "not decided: " + "; ".join(incomplete) if incomplete and not outcomes else "no evidence found"
-    next_step = outcome.next_step or _next_step(rule, level)
+    next_step = outcome.next_step or _next_step(rule, level, ctx)
     return RuleResult(
         rule_id=rule.id,
         section=Section(rule.section),
@@ -189,12 +189,21 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
     )
 
 
-def _next_step(rule: RuleSpec, level: Level) -> str:
+def _next_step(rule: RuleSpec, level: Level, ctx: Context | None = None) -> str:
+    """The rule's cheapest next step, in the repository's own terms (its CI, orchestrator, columns...)."""
+    from mlscore.detectors.advice import profile
+    from mlscore.remediation import render
+
     if level is Level.AUTOMATED:
         return ""
-    if level is Level.MANUAL:
-        return rule.remediation.to_automated
-    return rule.remediation.to_manual
+    text = rule.remediation.to_automated if level is Level.MANUAL else rule.remediation.to_manual
+    values = None
+    if ctx is not None:
+        try:
+            values = profile(ctx)
+        except Exception:  # noqa: BLE001 - advice is best effort: the generic wording is still right
+            values = None
+    return render(text, values)
 
 
 def _target(root: Path, index: FileIndex) -> Target:

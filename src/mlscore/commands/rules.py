@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from mlscore.catalog import Catalog, RuleSpec, load_catalog
+from mlscore.remediation import render
 
 #: Fixed width, not the terminal's: the output is the same in a terminal, a CI log and a golden file.
 WIDTH = 80
@@ -130,8 +131,8 @@ def render_rule_text(rule: RuleSpec, source: str | None = None) -> str:
             add(textwrap.indent(_attest_block(rule), _INDENT * 2))
     add("")
     add("Next steps")
-    add(_wrap(f"To manual: {rule.remediation.to_manual}"))
-    add(_wrap(f"To automated: {rule.remediation.to_automated}"))
+    add(_wrap(f"To manual: {render(rule.remediation.to_manual)}"))
+    add(_wrap(f"To automated: {render(rule.remediation.to_automated)}"))
     add("")
     example = rule.remediation.example
     add(f"Example ({example.kind}, {example.language})")
@@ -185,9 +186,9 @@ def render_rule_markdown(rule: RuleSpec, source: str | None = None, level: int =
         if not _example_is_attestation(rule):
             out += ["```toml", _attest_block(rule), "```", ""]
     out += [
-        f"**To manual:** {' '.join(rule.remediation.to_manual.split())}",
+        f"**To manual:** {' '.join(render(rule.remediation.to_manual).split())}",
         "",
-        f"**To automated:** {' '.join(rule.remediation.to_automated.split())}",
+        f"**To automated:** {' '.join(render(rule.remediation.to_automated).split())}",
         "",
         f"*Example ({example.kind}): {example.title}*",
         "",
