@@ -111,7 +111,7 @@ def run_audit(python: str, path: Path, *, timeout: float, env: dict[str, str], c
 
 def git_head(path: Path) -> str | None:
     done = subprocess.run(["git", "-C", str(path), "-c", "core.fsmonitor=false", "rev-parse", "HEAD"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
