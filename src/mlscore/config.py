@@ -90,6 +90,7 @@ class FileConfig(_Strict):
     scoring: Literal["2017", "2016"] | None = None
     exclude: list[str] | None = None
     rules_dirs: list[str] | None = None
+    signal_dirs: list[str] | None = None
     data_reports: list[str] | None = None
     probe_reports: list[str] | None = None
     detector_budget: float | None = Field(default=None, ge=0, le=3600)
@@ -113,6 +114,8 @@ class Config(_Strict):
     scoring: Literal["2017", "2016"] = "2017"
     exclude: tuple[str, ...] = ()
     rules_dirs: tuple[str, ...] = ()
+    #: Directories of signal files (rules/signals/*.yaml format) added to the bundled catalog; only --config.
+    signal_dirs: tuple[str, ...] = ()
     data_reports: tuple[str, ...] = ()
     probe_reports: tuple[str, ...] = ()
     #: Seconds each detector / structured extractor may run before it is stopped and its tests are reported
@@ -232,16 +235,16 @@ def load_config(
     values: dict[str, Any] = {}
     notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
-    for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs",
+    for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs", "signal_dirs",
                 "data_reports", "probe_reports", "detector_budget", "extractor_budget"):
         for path, cfg in files:
             value = getattr(cfg, key)
             if value is None:
                 continue
             own = config_file is None or path != config_file  # from the audited tree, maybe a pull request
-            if key == "rules_dirs" and own:
-                # Rules decide the score: a pull request must not be able to rewrite them for itself.
-                notes.append(Diagnostic(path=path.name, message="rules_dirs in the audited tree's own config is "
+            if key in ("rules_dirs", "signal_dirs") and own:
+                # Rules and signals decide the score: a pull request must not be able to rewrite them for itself.
+                notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))
                 break
             if key in ("detector_budget", "extractor_budget") and own:
@@ -249,7 +252,7 @@ def load_config(
                 notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))
                 break
-            if key in ("rules_dirs", "data_reports", "probe_reports"):
+            if key in ("rules_dirs", "signal_dirs", "data_reports", "probe_reports"):
                 resolved = [(path.parent / v) for v in value]
                 if own:
                     inside = [p for p in resolved if _inside(p, root)]

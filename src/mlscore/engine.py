@@ -64,6 +64,9 @@ def run_audit(
                              today=now.date(), tree=index if ref else None)
     catalog = load_catalog(config.rules_dirs)
     rules = catalog.select(config.select, config.ignore)
+    from mlscore.signals import scanner
+
+    scanner(tuple(config.signal_dirs))  # a broken signal file of --config is a usage error before any work
     if config.exclude:
         _exclude(index, config.exclude)
     if progress:
@@ -72,6 +75,7 @@ def run_audit(
     target = _target(root, index)
     ctx = build_context(facts, extractor_budget=config.extractor_budget or None)
     ctx.cache["remote_url"] = target.remote_url
+    ctx.cache["signal_dirs"] = tuple(config.signal_dirs)
     if index.from_git:
         from mlscore.facts.git import read_history
 

@@ -111,3 +111,35 @@ def test_catalog_patterns_are_linear_time() -> None:
         TextMatch(pattern=r"(a+)+\1")
     with pytest.raises(ValidationError, match="linear-time"):
         TextMatch(pattern=r"(?<!x)y")
+
+
+def test_signal_dirs_from_config_add_signals_and_the_tree_cannot(tmp_path: Path) -> None:
+    from mlscore.engine import run_audit
+    from mlscore.errors import InputError
+
+    own = tmp_path / "signals"
+    own.mkdir()
+    (own / "acme.yaml").write_text(
+        "tool: ACME drift service\necosystem: other\nhomepage: https://example.com/acme\nsignals:\n"
+        "  - id: acme.drift-job\n    title: The ACME drift job checks served inputs on a schedule\n"
+        "    match:\n      - python: {calls: [acme_drift.schedule_check]}\n"
+        "    informs: {MON2: {automated: always}}\n    references: [https://example.com/acme/docs]\n"
+        "    positive: [{files: {m.py: 'import acme_drift\\nacme_drift.schedule_check(cron=\"@daily\")\\n'}}]\n"
+        "    negative: [{files: {m.py: 'import acme_drift\\n'}}]\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "monitor.py").write_text('import acme_drift\nacme_drift.schedule_check(cron="@daily")\n', encoding="utf-8")
+    config = tmp_path / "mlscore.toml"
+    config.write_text(f'[tool.mlscore]\nsignal_dirs = ["{own}"]\n', encoding="utf-8")
+    with_dir = run_audit(repo, config_file=config, overrides={"select": ("MON2",)})
+    assert with_dir.results[0].level.value == "automated"
+    assert with_dir.results[0].evidence[0].location.path == "monitor.py"
+    # the audited tree's own config cannot add signals for itself (they decide the score)
+    (repo / ".mlscore.toml").write_text(f'signal_dirs = ["{own}"]\n', encoding="utf-8")
+    without = run_audit(repo, overrides={"select": ("MON2",)})
+    assert without.results[0].level.value == "none"
+    assert any("signal_dirs in the audited tree's own config is ignored" in d.message for d in without.diagnostics)
+    (own / "broken.yaml").write_text("tool: x\nsignals: [1]\n", encoding="utf-8")
+    scanner.cache_clear()  # the catalog is compiled once per process; a new process reads the new file
+    with pytest.raises(InputError, match="broken.yaml"):
+        run_audit(repo, config_file=config)
