@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlscore.errors import ConfigError
-from mlscore.guard import DEFAULT_DETECTOR_SECONDS, DEFAULT_EXTRACTOR_SECONDS
+from mlscore.guard import DEFAULT_AUDIT_SECONDS, DEFAULT_DETECTOR_SECONDS, DEFAULT_EXTRACTOR_SECONDS
 from mlscore.models import RULE_ID_RE, Attestation, Diagnostic, Level
 
 if sys.version_info >= (3, 11):
@@ -95,6 +95,7 @@ class FileConfig(_Strict):
     probe_reports: list[str] | None = None
     detector_budget: float | None = Field(default=None, ge=0, le=3600)
     extractor_budget: float | None = Field(default=None, ge=0, le=3600)
+    audit_budget: float | None = Field(default=None, ge=0, le=86400)
     attest: list[AttestEntry] = Field(default_factory=list)
     waive: list[WaiveEntry] = Field(default_factory=list)
 
@@ -122,6 +123,8 @@ class Config(_Strict):
     #: incomplete (0: no limit). Only a ``--config`` file sets them: the audited tree's own config cannot.
     detector_budget: float = Field(default=DEFAULT_DETECTOR_SECONDS, ge=0)
     extractor_budget: float = Field(default=DEFAULT_EXTRACTOR_SECONDS, ge=0)
+    #: Seconds all extractors and detectors of the audit may take together (0: no limit; only from --config).
+    audit_budget: float = Field(default=DEFAULT_AUDIT_SECONDS, ge=0)
     attestations: tuple[Attestation, ...] = ()
     waivers: tuple[tuple[str, str, str], ...] = ()  # (rule, reason, source)
     sources: tuple[str, ...] = ()  # config files read, in precedence order
@@ -236,7 +239,7 @@ def load_config(
     notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs", "signal_dirs",
-                "data_reports", "probe_reports", "detector_budget", "extractor_budget"):
+                "data_reports", "probe_reports", "detector_budget", "extractor_budget", "audit_budget"):
         for path, cfg in files:
             value = getattr(cfg, key)
             if value is None:
@@ -247,7 +250,7 @@ def load_config(
                 notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))
                 break
-            if key in ("detector_budget", "extractor_budget") and own:
+            if key in ("detector_budget", "extractor_budget", "audit_budget") and own:
                 # A pull request must not be able to lift the limits that keep its own audit bounded.
                 notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))

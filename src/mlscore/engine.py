@@ -73,20 +73,22 @@ def run_audit(
         progress(f"reading {len(index)} files")
     facts = collect(index, (lambda n, t: progress(f"read {n}/{t} files")) if progress else None)
     target = _target(root, index)
-    ctx = build_context(facts, extractor_budget=config.extractor_budget or None)
-    ctx.cache["remote_url"] = target.remote_url
-    ctx.cache["signal_dirs"] = tuple(config.signal_dirs)
-    if index.from_git:
-        from mlscore.facts.git import read_history
+    # the audit's own budget: no extractor or detector runs past it, whatever their own budgets say
+    with guard.ceiling(config.audit_budget or None):
+        ctx = build_context(facts, extractor_budget=config.extractor_budget or None)
+        ctx.cache["remote_url"] = target.remote_url
+        ctx.cache["signal_dirs"] = tuple(config.signal_dirs)
+        if index.from_git:
+            from mlscore.facts.git import read_history
 
-        ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
-    for report_path in (*config.data_reports, *config.probe_reports):
-        kind, checks = load_checks(Path(report_path))
-        ctx.report_kinds[str(report_path)] = kind
-        ctx.checks.extend((str(report_path), check) for check in checks)
-    if progress:
-        progress("running detectors")
-    results = [evaluate(rule, ctx, config) for rule in rules]
+            ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
+        for report_path in (*config.data_reports, *config.probe_reports):
+            kind, checks = load_checks(Path(report_path))
+            ctx.report_kinds[str(report_path)] = kind
+            ctx.checks.extend((str(report_path), check) for check in checks)
+        if progress:
+            progress("running detectors")
+        results = [evaluate(rule, ctx, config) for rule in rules]
     notes = list(config.notes)
     diagnostics = sorted(
         {(d.path or "", d.message, d.severity): d for d in (*index.diagnostics, *facts.diagnostics, *ctx.cache.get(

@@ -34,6 +34,9 @@ from mlscore.models import Diagnostic
 DEFAULT_DETECTOR_SECONDS = 10.0
 #: Default seconds one structured extractor may run (``extractor_budget``; 0 turns the limit off).
 DEFAULT_EXTRACTOR_SECONDS = 20.0
+#: Default seconds the extractors and detectors of one audit may run in all (``audit_budget``; 0: no limit).
+#: Past it, what has not finished stops and what has not started is not run; both are reported incomplete.
+DEFAULT_AUDIT_SECONDS = 120.0
 
 T = TypeVar("T")
 
@@ -67,6 +70,8 @@ class Guarded(Generic[T]):
     overrun: bool = False
     seconds: float = 0.0
     budget: float | None = None
+    #: the budget was cut short by the enclosing :func:`ceiling` (the audit's own budget)
+    capped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -83,6 +88,9 @@ class Guarded(Generic[T]):
 
     def reason(self) -> str:
         """A short phrase for reports: 'failed: TypeError', 'stopped after its 10 s time budget'."""
+        if self.overrun and self.capped:
+            return "stopped: the audit's time budget ran out" if self.seconds > 0.001 else (
+                "not run: the audit's time budget ran out")
         if self.overrun:
             return f"stopped after its {fmt_seconds(self.budget)} time budget"
         if self.error is not None:
@@ -93,6 +101,7 @@ class Guarded(Generic[T]):
 class _State(threading.local):
     def __init__(self) -> None:
         self.stack: list[_Frame] = []
+        self.ceiling: float | None = None  # monotonic deadline no budget of this thread may pass
 
 
 _state = _State()
@@ -200,6 +209,26 @@ class Unavailable(Exception):
     """Shared facts that could not be computed (an earlier attempt failed or ran out of time)."""
 
 
+class ceiling:  # used like a function: `with guard.ceiling(120): ...`
+    """Within the block, no :func:`run` of this thread gets more than what is left of ``seconds`` (None or 0: no
+    ceiling): the total budget of an audit. A run that starts after it has passed is not run (``capped``)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._previous: float | None = None
+
+    def __enter__(self) -> ceiling:  # noqa: PYI034 - final class
+        self._previous = _state.ceiling
+        if self.seconds is not None and self.seconds > 0 and math.isfinite(self.seconds):
+            mine = time.monotonic() + self.seconds
+            _state.ceiling = mine if self._previous is None else min(mine, self._previous)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        _state.ceiling = self._previous
+
+
 def run(fn: Callable[[], T], *, seconds: float | None, shield: bool = False) -> Guarded[T]:
     """Call ``fn()`` under a time budget (None or 0: no limit) and catch what it raises.
 
@@ -211,6 +240,13 @@ def run(fn: Callable[[], T], *, seconds: float | None, shield: bool = False) -> 
     limited = seconds is not None and seconds > 0 and math.isfinite(seconds)
     result: Guarded[T] = Guarded(budget=seconds if limited else None)
     started = time.monotonic()
+    if _state.ceiling is not None:
+        left = _state.ceiling - started
+        if left <= 0:
+            result.overrun = result.capped = True
+            return result
+        if not limited or left < seconds:  # type: ignore[operator]
+            seconds, limited, result.capped = left, True, True
     suspended: list[tuple[_Frame, float]] = []
     if shield and limited:
         suspended = [(f, f.deadline - started) for f in _state.stack if f.active]

@@ -188,15 +188,16 @@ def test_a_slow_extractor_is_stopped_and_only_the_tests_reading_its_facts_are_in
 def test_budgets_come_from_a_config_file_passed_on_the_command_line_not_from_the_audited_tree(
         tmp_path: Path) -> None:
     root = _project(tmp_path / "repo")
-    (root / ".mlscore.toml").write_text("detector_budget = 3600\nextractor_budget = 0\n")
+    (root / ".mlscore.toml").write_text("detector_budget = 3600\nextractor_budget = 0\naudit_budget = 0\n")
     own = load_config(root)
     assert (own.detector_budget, own.extractor_budget) == (guard.DEFAULT_DETECTOR_SECONDS,
                                                             guard.DEFAULT_EXTRACTOR_SECONDS)
-    assert {n.message.split(" in ")[0] for n in own.notes} == {"detector_budget", "extractor_budget"}
+    assert {n.message.split(" in ")[0] for n in own.notes} == {"detector_budget", "extractor_budget",
+                                                                "audit_budget"}
     mine = tmp_path / "ci.toml"
-    mine.write_text("detector_budget = 2.5\nextractor_budget = 40\n")
+    mine.write_text("detector_budget = 2.5\nextractor_budget = 40\naudit_budget = 600\n")
     passed = load_config(root, config_file=mine)
-    assert (passed.detector_budget, passed.extractor_budget) == (2.5, 40)
+    assert (passed.detector_budget, passed.extractor_budget, passed.audit_budget) == (2.5, 40, 600)
 
 
 def test_shared_facts_are_computed_once_under_their_own_budget(tmp_path: Path,
@@ -248,3 +249,32 @@ def test_shared_facts_that_run_out_of_time_are_not_recomputed_by_every_detector(
                                                                                                 "data3")]
     assert [d.message for d in report.diagnostics if d.severity == "error"] == [
         f"facts: {reason}; the tests that need them are incomplete"]
+
+
+def test_the_audit_budget_bounds_the_whole_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlscore import detectors
+
+    def slow(ctx: object, params: dict[str, object]) -> None:
+        _spin()
+
+    monkeypatch.setitem(detectors.DETECTORS, "data2", slow)
+    started = time.monotonic()
+    report = run_audit(_project(tmp_path / "repo"), config=Config(detector_budget=30, audit_budget=1.0))
+    assert time.monotonic() - started < 5
+    by_id = {r.rule_id: r.incomplete for r in report.results}
+    assert len(by_id) == 28
+    assert by_id["DATA1"] is None  # it ran before the budget was spent
+    assert by_id["DATA2"] == "detector data2 stopped: the audit's time budget ran out"
+    later = [rid for rid in by_id if rid not in ("DATA1", "DATA2")]
+    assert all(by_id[rid] == f"detector {rid.lower()} not run: the audit's time budget ran out" for rid in later)
+    assert guard.run(lambda: 1, seconds=5).ok  # the ceiling ends with the audit
+
+
+def test_a_ceiling_caps_every_budget_inside_it() -> None:
+    with guard.ceiling(0.3):
+        started = time.monotonic()
+        got = guard.run(_spin, seconds=30)
+        assert got.overrun and got.capped and time.monotonic() - started < 2
+        after = guard.run(lambda: 1, seconds=30)
+        assert after.overrun and after.reason() == "not run: the audit's time budget ran out"
+    assert guard.run(lambda: 1, seconds=30).value == 1
