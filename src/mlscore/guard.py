@@ -36,7 +36,7 @@ DEFAULT_DETECTOR_SECONDS = 10.0
 DEFAULT_EXTRACTOR_SECONDS = 20.0
 #: Default seconds the extractors and detectors of one audit may run in all (``audit_budget``; 0: no limit).
 #: Past it, what has not finished stops and what has not started is not run; both are reported incomplete.
-DEFAULT_AUDIT_SECONDS = 120.0
+DEFAULT_AUDIT_SECONDS = 60.0
 
 T = TypeVar("T")
 
