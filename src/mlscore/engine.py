@@ -137,8 +137,10 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
             continue
         touched = _watch(ctx)
         run = guard.run(lambda: detector(ctx, params), seconds=config.detector_budget or None)  # noqa: B023
-        if run.ok and run.value is not None:
+        if run.ok and isinstance(run.value, Outcome):
             outcomes.append(run.value)
+        elif run.ok:  # a detector bug, but not a reason to score a silent 0
+            incomplete.append(f"detector {spec.name} returned no outcome")
         elif isinstance(run.error, guard.Unavailable):  # shared facts it needs failed earlier (already reported)
             incomplete.append(f"detector {spec.name} needs {run.error}")
         elif run.error is not None:
