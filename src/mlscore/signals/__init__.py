@@ -3,6 +3,10 @@
 ``load_signals()`` reads and validates the bundled catalog (or a directory of your own), ``scanner()`` compiles
 it once per process into one multi-pattern matcher, and ``Scanner.scan(facts, commands)`` lists every
 ``SignalHit``. Detectors turn hits into levels (``mlscore.detectors.common.signal_outcomes``).
+
+An audit's ``scanner()`` reads the catalog through ``mlscore.signals.cache`` (matchers and ``informs`` without
+the fixtures, in a JSON file keyed by a hash of the signal files' bytes): parsing every YAML file again costs
+about half a second per audit.
 """
 
 from __future__ import annotations
@@ -57,12 +61,14 @@ def builtin_signals_dir() -> Any:
     return builtin_rules_dir().joinpath("signals")
 
 
-def load_signal_file(path: Any) -> SignalFile:
-    """One validated signal file; InputError names the file and the first problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+def load_signal_file(path: Any, raw: bytes | None = None) -> SignalFile:
+    """One validated signal file (``raw``: its bytes, when already read); InputError names the file and the
+    first problem."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if len(raw) > MAX_SIGNAL_FILE_BYTES:
         raise InputError(f"{path}: {len(raw)} bytes is too large for a signal file")
     try:
@@ -77,8 +83,9 @@ def load_signal_file(path: Any) -> SignalFile:
         raise InputError(f"{path}: {where}: {first['msg']}") from None
 
 
-def load_signals(dirs: Iterable[Any] = ()) -> SignalCatalog:
-    """The bundled signal files, then those of ``dirs`` (a file of the same name replaces the bundled one)."""
+def chosen_signal_files(dirs: Iterable[Any] = ()) -> list[tuple[str, Any]]:
+    """(file name, path) of the signal files in effect, by name: the bundled ones, then those of ``dirs`` (a file
+    of the same name replaces the bundled one)."""
     chosen: dict[str, Any] = {}
     for directory in (builtin_signals_dir(), *(Path(d) for d in dirs)):
         if not directory.is_dir():
@@ -86,12 +93,22 @@ def load_signals(dirs: Iterable[Any] = ()) -> SignalCatalog:
         for entry in sorted(directory.iterdir(), key=lambda p: p.name):
             if entry.name.endswith(".yaml"):
                 chosen[entry.name] = entry
-    return SignalCatalog((str(p), load_signal_file(p)) for _name, p in sorted(chosen.items()))
+    return sorted(chosen.items())
+
+
+def load_signals(dirs: Iterable[Any] = (), *, raw: dict[str, bytes] | None = None) -> SignalCatalog:
+    """The bundled signal files, then those of ``dirs`` (a file of the same name replaces the bundled one).
+
+    ``raw``: the bytes of files already read, by file name (so a caller that hashed them parses the same bytes)."""
+    raw = raw or {}
+    return SignalCatalog((str(p), load_signal_file(p, raw.get(name))) for name, p in chosen_signal_files(dirs))
 
 
 @functools.lru_cache(maxsize=4)
 def scanner(dirs: tuple[str, ...] = ()) -> Any:
-    """The catalog compiled into a Scanner, once per process and signal directories."""
+    """The catalog compiled into a Scanner, once per process and signal directories (matchers read through the
+    catalog cache, ``mlscore.signals.cache``)."""
+    from mlscore.signals.cache import audit_signals
     from mlscore.signals.scan import Scanner
 
-    return Scanner(load_signals(dirs).signals)
+    return Scanner(audit_signals(dirs))
