@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from dataclasses import dataclass, field
+
+from mlscore.facts.alloc import gc_paused
 
 #: Recursion guard: a pathological expression nests deeper than this and is skipped, not crashed on.
 MAX_SOURCE_CHARS = 2_000_000
@@ -97,8 +100,9 @@ def parse_python(path: str, text: str, *, is_notebook: bool = False) -> PyFacts:
         facts.error = f"not parsed: {len(text)} characters"
         return facts
     try:
-        tree = ast.parse(text, filename=path)
-        _collect(tree, facts)
+        with gc_paused():  # an AST is hundreds of thousands of acyclic objects: no collector passes over them
+            tree = ast.parse(text, filename=path)
+            _collect(tree, facts)
     except (SyntaxError, ValueError, MemoryError) as exc:
         facts.error = f"not parsed: {type(exc).__name__}: {getattr(exc, 'msg', exc)}"
     except RecursionError:
@@ -151,10 +155,41 @@ def _is_type_only(test: ast.expr) -> bool:
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
+#: Node types that never contain a call, an import or a class (names, constants, contexts, operators): the walk
+#: does not visit them (they are most of an AST).
+_LEAVES = frozenset({
+    ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break, ast.Continue,
+    ast.Global, ast.Nonlocal, *(c for c in vars(ast).values() if isinstance(c, type)
+                                and issubclass(c, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop))),
+})
+_AST = ast.AST
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """The nodes ``ast.walk`` yields, in the same (breadth-first) order, leaves that hold no call, import or class
+    left out; a plain loop over ``_fields`` instead of ``ast.walk``'s generators (several times faster)."""
+    out: list[ast.AST] = []
+    todo = deque((tree,))
+    pop, push, keep = todo.popleft, todo.append, out.append
+    leaves = _LEAVES
+    while todo:
+        node = pop()
+        keep(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _AST) and type(item) not in leaves:
+                        push(item)
+            elif isinstance(value, _AST) and type(value) not in leaves:
+                push(value)
+    return out
+
+
 def _collect(tree: ast.AST, facts: PyFacts) -> None:
-    """One pass with ast.walk (much faster than a NodeVisitor); test functions get a second look."""
+    """One breadth-first pass over the nodes that can hold facts; test functions get a second look."""
     calls = facts.calls
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         kind = type(node)
         if kind is ast.Call:
             calls.append(_call(node))  # type: ignore[arg-type]
@@ -217,7 +252,7 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str | None, tes
                    if a.arg not in ("self", "cls"))
     asserts = trivial = type_only = 0
     called: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in _walk(node):
         if isinstance(sub, ast.Assert):
             if _is_trivial_assert(sub.test):
                 trivial += 1

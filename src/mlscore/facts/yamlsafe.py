@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import OrderedDict
 from typing import Any
 
 import yaml
 
+from mlscore.facts.alloc import gc_paused
 from mlscore.models import Diagnostic
 
 MAX_BYTES = 2_000_000
@@ -175,12 +177,49 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
 _ANCHOR = re.compile(r"&[^\s&]")
 
 
+#: Parsed documents are kept for reuse (several extractors and the signal scan read the same files) while their
+#: sources add up to at most this many characters; a source larger than CACHE_ONE is never kept.
+CACHE_CHARS = 4_000_000
+CACHE_ONE = 1_000_000
+_cache: OrderedDict[tuple[str, str, int, int], tuple[list[Any], list[Diagnostic]]] = OrderedDict()
+_cached_chars = 0
+
+
+def clear_cache() -> None:
+    """Forget every parsed document (the engine's audits share nothing; tests)."""
+    global _cached_chars
+    _cache.clear()
+    _cached_chars = 0
+
+
 def load_yaml_docs(
     path: str, text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES
 ) -> tuple[list[Any], list[Diagnostic]]:
-    """All documents of ``text`` (safe constructor, line-aware), plus Diagnostics for what was refused."""
+    """All documents of ``text`` (safe constructor, line-aware), plus Diagnostics for what was refused.
+
+    Each file is parsed once: the result for the same path and text is kept (within ``CACHE_CHARS``) and
+    returned again to the next reader, so the documents are shared and must not be modified.
+    """
+    global _cached_chars
     if len(text) > max_bytes:
         return [], [Diagnostic(path=path, message=f"YAML file larger than {max_bytes} bytes, not parsed")]
+    key = (path, text, max_bytes, max_nodes)
+    found = _cache.get(key)
+    if found is not None:
+        _cache.move_to_end(key)
+        return found[0], list(found[1])
+    with gc_paused():
+        docs, diags = _parse(path, text, max_nodes)
+    if len(text) <= CACHE_ONE:
+        _cache[key] = (docs, list(diags))
+        _cached_chars += len(text)
+        while _cached_chars > CACHE_CHARS and _cache:
+            (_p, old, _b, _n), _v = _cache.popitem(last=False)
+            _cached_chars -= len(old)
+    return docs, diags
+
+
+def _parse(path: str, text: str, max_nodes: int) -> tuple[list[Any], list[Diagnostic]]:
     docs: list[Any] = []
     diags: list[Diagnostic] = []
     has_anchors = _ANCHOR.search(text) is not None  # no anchors: no aliases, no bomb
