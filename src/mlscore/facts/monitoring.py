@@ -43,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mlscore import guard
+from mlscore.facts import linear
 from mlscore.facts.yamlsafe import as_dict, as_list, line_of, load_yaml_docs, strip_templates
 from mlscore.models import Diagnostic
 
@@ -207,10 +208,11 @@ class MonitoringFacts(_Rec):
 _YAML = re.compile(r"\.ya?ml$")
 _SKIP = re.compile(r"^\.github/|^\.gitlab|^\.circleci/|(^|/)(dvc|params|environment|\.pre-commit-config|"
                    r"mkdocs|prefect|bentofile)\.ya?ml$|(^|/)(package(-lock)?|tsconfig|\.eslintrc)\.json$")
-# `[ \t]`, not `\s`: with MULTILINE, `^\s*-?\s*` backtracks across every blank line of a large file.
-_YAML_HINT = re.compile(r"^[ \t]*-?[ \t]*(alert|expr|record)[ \t]*:|scrape_configs[ \t]*:|^[ \t]*receivers[ \t]*:|"
-                        r"kind:[ \t]*(PrometheusRule|ServiceMonitor|PodMonitor)"
-                        r"|^[ \t]*(datasources|providers|contactPoints|groups|notifiers)[ \t]*:", re.MULTILINE)
+# `[ \t]`, not `\s`: with MULTILINE, `^\s*-?\s*` backtracks across every blank line of a large file. RE2 (linear
+# time, one DFA pass): Python's engine tried every alternative at every position, 1.4 s on one 2 MB CRD.
+_YAML_HINT = linear.compile(r"(?m)^[ \t]*-?[ \t]*(alert|expr|record)[ \t]*:|scrape_configs[ \t]*:|^[ \t]*receivers[ \t]*:|"
+                            r"kind:[ \t]*(PrometheusRule|ServiceMonitor|PodMonitor)"
+                            r"|^[ \t]*(datasources|providers|contactPoints|groups|notifiers)[ \t]*:")
 _ALARMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cloudwatch_alarm", re.compile(r"aws_cloudwatch_metric_alarm|AWS::CloudWatch::Alarm|cloudwatch\.Alarm\(")),
     ("datadog_monitor", re.compile(r"datadog_monitor\b")),
