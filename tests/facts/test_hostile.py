@@ -94,3 +94,28 @@ def test_unicode_and_crlf_inputs() -> None:
     assert ci.jobs[0].steps[0].commands[0].argv == ("pytest", "tests/ünï")
     assert model.reached_paths() == {"tests/ünï/test_x.py"}
     assert [r.name for r in deps.requirements] == ["numpy", "scikit-learn"]
+
+
+def test_long_pipes_newline_runs_and_megabyte_lines_take_linear_time() -> None:
+    import time
+
+    from mlscore.facts.shell import split_script
+
+    n = 60_000
+    files = {
+        "Jenkinsfile": "pipeline {\n" + "\n" * n + "/* never closed " + "/*" * 5000 + "\n  sh 'pytest'\n",
+        "ci/build.groovy": "pipeline {\n stages {\n" + "  // c\n" * n + "}}\n",
+        "cdk/cdk.json": "{}",
+        "cdk/app.py": "from aws_cdk import aws_codebuild as codebuild\nx = '" + "a" * 500_000 + "\ncodebuild.Pipeline"
+                      "Project(self, 'p', build_spec=codebuild.BuildSpec.from_object({'phases': {'build': "
+                      "{'commands': ['pytest tests']}}}))\n",
+        "infra/main.tf": "".join(f'resource "aws_codebuild_project" "p{k}" {{\n  source {{ buildspec = "b.yml" }}\n}}\n'
+                                 for k in range(2000)),
+    }
+    started = time.perf_counter()
+    ci, *_rest = _run_all(files)
+    assert time.perf_counter() - started < 15
+    assert {j.file for j in ci.jobs} >= {"Jenkinsfile", "ci/build.groovy", "cdk/app.py"}
+    started = time.perf_counter()
+    parsed = split_script("pytest" + " | tee log" * 20_000 + "\n" + "a && " * 20_000 + "b\n", errexit=False)
+    assert time.perf_counter() - started < 10 and len(parsed.commands) > 40_000

@@ -51,6 +51,7 @@ Public API
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
 import posixpath
@@ -1323,9 +1324,45 @@ _JENKINS_STAGE = re.compile(r"\bstage\s*\(\s*['\"]([^'\"]+)['\"]")
 
 
 def _strip_groovy_comments(text: str) -> str:
-    """Blank ``//`` and ``/* */`` comments (outside strings, roughly), keeping line numbers."""
-    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.DOTALL)
-    return re.sub(r"(?m)^(\s*)//.*$", lambda m: m.group(1), text)
+    """Blank ``//`` and ``/* */`` comments (outside strings, roughly), keeping line numbers. Linear: an unclosed
+    ``/*`` blanks to the end instead of being searched again from every later ``/*``."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("/*", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:j])
+        k = text.find("*/", j + 2)
+        end = n if k < 0 else k + 2
+        out.append(re.sub(r"[^\n]", " ", text[j:end]))
+        i = end
+    return re.sub(r"(?m)^([ \t]*)//.*$", lambda m: m.group(1), "".join(out))
+
+
+class _Lines:
+    """Line numbers of increasing offsets in one text, counted incrementally (linear over all lookups)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, offset)
+        self.pos = offset
+        return self.line
+
+
+class _LineIndex:
+    """Line numbers of any offsets of one text (newline offsets found once, then bisected)."""
+
+    def __init__(self, text: str) -> None:
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def at(self, offset: int) -> int:
+        return bisect.bisect_left(self.newlines, offset) + 1
 
 
 def _parse_jenkins(path: str, text: str) -> tuple[list[Job], list[CommentedStep]]:
@@ -1335,19 +1372,24 @@ def _parse_jenkins(path: str, text: str) -> tuple[list[Job], list[CommentedStep]
                  if re.match(r"^\s*//\s*(sh|bat)\b", raw)]
     clean = _strip_groovy_comments(text)
     triggers: list[Trigger] = []
+    lines = _Lines(clean)
     for m in _JENKINS_CRON.finditer(clean):
-        line = clean.count("\n", 0, m.start()) + 1
+        line = lines.at(m.start())
         triggers.append(Trigger(kind="schedule" if m.group(1) == "cron" else "push", detail=m.group(3),
                                 line=line))
     if not any(t.kind == "push" for t in triggers):
         triggers.insert(0, Trigger(kind="push", detail="multibranch/webhook (default)"))
-    stages = [(clean.count("\n", 0, m.start()) + 1, m.group(1)) for m in _JENKINS_STAGE.finditer(clean)]
+    lines = _Lines(clean)
+    stages = [(lines.at(m.start()), m.group(1)) for m in _JENKINS_STAGE.finditer(clean)]
+    stage_lines = [sl for sl, _ in stages]
     steps: list[Step] = []
+    lines = _Lines(clean)
     for m in _JENKINS_SH.finditer(clean):
-        line = clean.count("\n", 0, m.start()) + 1
+        line = lines.at(m.start())
         body = m.group("body")
         first = line + (1 if m.group("q") in ("'''", '"""') and body.startswith("\n") else 0)
-        stage = next((name for sl, name in reversed(stages) if sl <= line), None)
+        k = bisect.bisect_right(stage_lines, line)
+        stage = stages[k - 1][1] if k else None
         rest = m.group("rest")
         swallowed = bool(re.search(r"returnStatus\s*:\s*true", rest))
         body = body.removeprefix("\n")
@@ -1717,14 +1759,15 @@ def _tf_decls(path: str, text: str) -> tuple[list[_Decl], dict[str, Any]]:
     decls: list[_Decl] = []
     links: dict[str, Any] = {"webhooks": [], "pipelines": [], "projects": {}}
     base = posixpath.dirname(path)
+    index = _LineIndex(text)
     for m in _HCL_RESOURCE.finditer(text):
         kind, name = m.group(1), m.group(2)
         end = _hcl_end(text, m.end() - 1)
         body = text[m.end():end]
-        line = text.count("\n", 0, m.start()) + 1
+        line = index.at(m.start())
 
         def line_at(offset: int, body_start: int = m.end()) -> int:
-            return text.count("\n", 0, body_start + offset) + 1
+            return index.at(body_start + offset)
 
         if kind == "aws_codebuild_project":
             decl = _Decl("codebuild", path, line, f"aws_codebuild_project.{name}")
@@ -1813,8 +1856,11 @@ def _tf_link(modules: dict[str, list[dict[str, Any]]]) -> None:
 
 # CDK (Python and TypeScript), read as text: constructs from docs.aws.amazon.com/cdk/api/v2 (aws_codebuild,
 # aws_codepipeline_actions, pipelines)
-_CDK_PROJECT = re.compile(r"(?:(?:self\.|this\.)?([A-Za-z_]\w*)\s*(?::\s*[\w.]+\s*)?=\s*(?:new\s+)?)?"
-                          r"\b(?:codebuild\.|aws_codebuild\.)?(PipelineProject|(?<=codebuild\.)Project)\s*\(")
+_CDK_PROJECT = re.compile(r"\b(?:codebuild\.|aws_codebuild\.)?(PipelineProject|(?<=codebuild\.)Project)\s*\(")
+#: ``project = `` / ``const project: codebuild.Project = new `` just before a construct call (searched in at most
+#: 200 characters of its line, so a megabyte line costs no backtracking)
+_CDK_ASSIGNED = re.compile(r"(?:self\.|this\.)?([A-Za-z_]\w{0,100})\s*(?::\s*[\w.]{1,100}\s*)?=\s*(?:new\s+)?"
+                           r"(?:codebuild\.|aws_codebuild\.)?$")
 _CDK_SPEC = re.compile(r"\b(?:build_spec|buildSpec|partial_build_spec|partialBuildSpec)\s*[=:]\s*(?:[\w.]+\.)?BuildSpec\."
                        r"(from_source_filename|fromSourceFilename|from_asset|fromAsset|from_object|fromObject|"
                        r"from_object_to_yaml|fromObjectToYaml)\s*\(")
@@ -1852,17 +1898,18 @@ def _call_args(text: str, open_paren: int, limit: int = 30_000) -> tuple[int, in
     return open_paren + 1, n
 
 
-def _strings(text: str, base: int, whole: str) -> list[tuple[int, str]]:
-    """String literals in ``text`` (an excerpt starting at ``base`` of ``whole``), with their lines."""
+def _strings(text: str, base: int, lines: _LineIndex) -> list[tuple[int, str]]:
+    """String literals in ``text`` (an excerpt starting at offset ``base`` of the file), with their lines."""
     out = []
     for m in _CDK_STRING.finditer(text):
         raw = m.group(1)[1:-1]
         value = raw.encode("utf-8", "replace").decode("unicode_escape", "replace") if "\\" in raw else raw
-        out.append((whole.count("\n", 0, base + m.start()) + 1, value))
+        out.append((lines.at(base + m.start()), value))
     return out
 
 
-def _cdk_commands(args: str, base: int, whole: str, keys: tuple[str, ...] = ("commands",)) -> list[tuple[int, str]]:
+def _cdk_commands(args: str, base: int, whole: _LineIndex,
+                  keys: tuple[str, ...] = ("commands",)) -> list[tuple[int, str]]:
     """Strings of ``commands=[...]`` / ``"commands": [...]`` / ``commands: "..."`` in an argument text."""
     out: list[tuple[int, str]] = []
     for m in re.finditer(r"""["']?\b(""" + "|".join(keys) + r""")["']?\s*[=:]\s*([\[("'`])""", args):
@@ -1880,14 +1927,15 @@ def _cdk_decls(path: str, text: str) -> list[_Decl]:
     """CodeBuild projects and CDK Pipelines steps of a CDK app, and what starts them: a CodePipeline whose source
     action is a repository, or a CodeBuild webhook."""
     out: list[_Decl] = []
+    lines = _LineIndex(text)
     repo_actions = list(_CDK_REPO_ACTION.finditer(text))
     repo_push = any(not re.search(r"trigger\s*[=:]\s*(?:[\w.]+\.)?(?:CodeCommitTrigger|GitHubTrigger)\.NONE|"
                                   r"trigger_?[oO]n_?[pP]ush\s*[=:]\s*(?:False|false)",
                                   text[slice(*_call_args(text, m.end() - 1))]) for m in repo_actions)
     pipeline_trigger = ([Trigger(kind="push" if repo_push else "manual",
                                  detail=f"CodePipeline repository source ({path}:"
-                                        f"{text.count(chr(10), 0, repo_actions[0].start()) + 1})",
-                                 line=text.count("\n", 0, repo_actions[0].start()) + 1)] if repo_actions else [])
+                                        f"{lines.at(repo_actions[0].start())})",
+                                 line=lines.at(repo_actions[0].start()))] if repo_actions else [])
     action_spans = [(_call_args(text, m.end() - 1), m) for m in re.finditer(r"\bCodeBuildAction\s*\(", text)]
     action_projects = set()
     for (s, e), _m in action_spans:
@@ -1895,11 +1943,13 @@ def _cdk_decls(path: str, text: str) -> list[_Decl]:
         if pm:
             action_projects.add(pm.group(1))
     for m in _CDK_PROJECT.finditer(text):
-        var = m.group(1)
+        before = text[max(text.rfind("\n", max(0, m.start() - 200), m.start()) + 1, m.start() - 200):m.start()]
+        am = _CDK_ASSIGNED.search(before)
+        var = am.group(1) if am else None
         s, e = _call_args(text, m.end() - 1)
         args = text[s:e]
-        line = text.count("\n", 0, m.start()) + 1
-        decl = _Decl("codebuild", path, line, f"{m.group(2)} {var or ''}".strip())
+        line = lines.at(m.start())
+        decl = _Decl("codebuild", path, line, f"{m.group(1)} {var or ''}".strip())
         sm = _CDK_SPEC.search(args)
         if sm is None:
             decl.spec_path = "buildspec.yml"
@@ -1907,13 +1957,13 @@ def _cdk_decls(path: str, text: str) -> list[_Decl]:
             a0, a1 = _call_args(args, sm.end() - 1)
             method = sm.group(1).lower().replace("_", "")
             if method in ("fromsourcefilename", "fromasset"):
-                lits = _strings(args[a0:a1], s + a0, text)
+                lits = _strings(args[a0:a1], s + a0, lines)
                 if lits:
                     decl.spec_path = lits[0][1]
                     if method == "fromasset":
                         decl.spec_base = posixpath.dirname(path)
             else:
-                decl.commands = _cdk_commands(args[a0:a1], s + a0, text)
+                decl.commands = _cdk_commands(args[a0:a1], s + a0, lines)
         src = _CDK_SOURCE.search(args)
         if src is not None:
             b0, b1 = _call_args(args, src.end() - 1)
@@ -1929,8 +1979,8 @@ def _cdk_decls(path: str, text: str) -> list[_Decl]:
     for m in _CDK_STEP.finditer(text):
         s, e = _call_args(text, m.end() - 1)
         args = text[s:e]
-        line = text.count("\n", 0, m.start()) + 1
-        cmds = _cdk_commands(args, s, text, ("install_commands", "installCommands", "commands"))
+        line = lines.at(m.start())
+        cmds = _cdk_commands(args, s, lines, ("install_commands", "installCommands", "commands"))
         if not cmds:
             continue
         out.append(_Decl("codebuild", path, line, m.group(1), commands=cmds,

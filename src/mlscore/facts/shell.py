@@ -521,11 +521,15 @@ def split_script(
             if seg[1] in (";", "&", "", ";;"):
                 groups.append(group)
                 group = []
+        or_tail_reraises: bool | None = None  # whether what follows the line's first || re-raises (computed once)
         for grp in groups:
             if not stack:
                 stmt += 1  # a new top-level statement (a compound command is one statement until it closes)
             background = grp[-1][1] == "&"
             n = len(grp)
+            next_or = [n] * (n + 1)  # index of the first "||" operator at or after each segment (linear)
+            for j in range(n - 2, -1, -1):
+                next_or[j] = j if grp[j][1] == "||" else next_or[j + 1]
             for idx, (seg_text, op) in enumerate(grp):
                 if prev_op == ";;":
                     mark_branch_end()  # the command before `;;` ends a case branch
@@ -638,13 +642,14 @@ def split_script(
                 if argv[0] == "trap" and "ERR" in argv[2:] and re.search(r"\bexit\b", argv[1] if len(argv) > 1 else ""):
                     errexit = True  # an ERR trap that exits acts like errexit
                 # a later "|| swallower" in this and-or list swallows everything before it
-                for later in range(idx, n - 1):
-                    if grp[later][1] == "||":
-                        alt = _strip_keywords(words(grp[later + 1][0]))
-                        tail = line[line.find("||") + 2:] if "||" in line else ""
-                        if _is_swallower(alt) and not _RERAISE.search(tail):
+                later = next_or[idx] if idx < n else n
+                if later < n - 1:
+                    alt = _strip_keywords(words(grp[later + 1][0]))
+                    if _is_swallower(alt):
+                        if or_tail_reraises is None:
+                            or_tail_reraises = bool(_RERAISE.search(line[line.find("||") + 2:]))
+                        if not or_tail_reraises:
                             reason = f"|| {' '.join(alt[:2])}".strip()
-                        break
                 if reason is None and op == "|" and not pipefail:
                     reason = "not last in a pipeline (no pipefail)"
                 if reason is None and background:
