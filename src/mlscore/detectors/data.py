@@ -167,6 +167,7 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
                 use.py, use.function.line, f"{use.function.name} checks data against the schema", level, run,
                 "test")], "the schema is checked against real data in CI"))
     outcomes.extend(_validators(ctx))
+    outcomes.extend(_loader_checks(ctx))
     # Great Expectations suites and checkpoints, TFDV schemas
     ge_hits = ctx.grep(r"expect_column_\w+|ExpectationSuite|add_expectation|tfdv\.(validate_statistics|infer_schema)|"
                        r"SchemaGen|ExampleValidator|DataFrameSchema|DataFrameModel",
@@ -195,6 +196,60 @@ def data1(ctx: Context, params: dict[str, Any]) -> Outcome:
                 break
     # results of `mlscore data` runs given to the audit
     return finish(ctx, "DATA1", outcomes)
+
+
+#: Modules that load or prepare the input data (path words).
+LOADER_PATH_RX = re.compile(r"(?i)(^|[/_.-])(load\w*|data|datasets?|datamodules?|ingest\w*|prepar\w*|preprocess\w*|"
+                            r"read\w*|etl|io|inputs?|loaders?|features?|validat\w*)([/_.-]|$)")
+#: A check of the data itself: shapes, sizes, columns, dtypes, nulls, ranges, label or vocabulary sets.
+DATA_PROPERTY_RX = re.compile(r"\.shape\b|\.columns\b|\.dtypes?\b|\.isnull\(|\.isna\(|\.notna\(|\.notnull\(|"
+                              r"\.min\(|\.max\(|\.between\(|\.isin\(|\.unique\(|\.nunique\(|\bisnan\(|sample_rate|"
+                              r"\bsampling_rate\b|\bchannels\b|\blabels?\b|\bclasses\b|\bvocab")
+#: The other side of the comparison is a declared expectation: a literal, a constant or a literal collection.
+EXPECTED_RX = re.compile(r"(==|!=|<=|>=|<|>|\bnot\s+in\b|\bin\b)\s*(-?\d|[A-Z][A-Z0-9_]{2,}\b|[\[({\"']|set\(|\w+\.[A-Z][A-Z0-9_]+)|"
+                         r"(-?\d[\d.]*|[A-Z][A-Z0-9_]{2,})\s*(==|!=|<=|>=|<|>)|\.between\(|\.isin\(")
+
+
+def _loader_checks(ctx: Context) -> list[Outcome]:
+    """Asserts and raising checks in the data-loading code that compare the data with declared expectations
+    (a shape, a size bound, a column or label set, a value range): a schema checked on every load (LABELING.md D1,
+    G5e) when the loader is on the standard path, one a person runs otherwise."""
+    out: list[Outcome] = []
+    for path in ctx.facts.python_paths:
+        if is_test_path(path) or not LOADER_PATH_RX.search(path):
+            continue
+        text = ctx.facts.texts[path]
+        if "assert" not in text and "raise" not in text:
+            continue
+        lines = text.split("\n")
+        for number, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if line.startswith("assert "):
+                condition = line[7:]
+            elif line.startswith("if ") and line.endswith(":") and any(
+                    "raise" in nxt for nxt in lines[number: number + 3]):
+                condition = line[3:-1]
+            else:
+                continue
+            if len(condition) > 300 or not DATA_PROPERTY_RX.search(condition) or not EXPECTED_RX.search(condition):
+                continue
+            if re.match(r"^(not\s+)?isinstance\(", condition):
+                continue  # a type check is not an expectation beyond the type
+            if re.search(r"(==|!=|>|>=|<)\s*[01]\s*($|\b(and|or)\b|\))", condition) and not re.search(
+                    r"\.isnull|\.isna|\.notna|\.notnull|isnan", condition):
+                continue  # "nothing found" is a check that data exists, not an expectation about it
+            guard = on_standard_path(path)
+            level = Level.AUTOMATED if guard else Level.MANUAL
+            out.append(Outcome(level, [Evidence(summary=f"the data loader checks an expectation: {line[:90]}",
+                                                location=Location(path=path, line=number), level=level, kind="code")],
+                               "the standard data-loading code checks the data against declared expectations on "
+                               "every load and fails on a violation" if guard else
+                               "the data-loading code checks the data against declared expectations when a person "
+                               "runs it"))
+            break
+        if len(out) >= 3 or any(o.level is Level.AUTOMATED for o in out):
+            break
+    return out
 
 
 SCHEMA_FILE_RX = re.compile(r"(?i)(^|/)([^/]*schema[^/]*\.(json|ya?ml|pbtxt)|expectations?/[^/]+\.json|"

@@ -131,14 +131,22 @@ def judge(ctx: Context, hit: SignalHit, rule_id: str) -> Outcome | None:
 def signal_outcomes(ctx: Context, rule_id: str) -> list[Outcome]:
     """One outcome per signal hit that informs ``rule_id`` (strongest first is left to ``best``). Hits that show one
     aspect of a test with parts are left to the detector, which combines them (``aspect_hits``)."""
-    out = []
+    out: list[Outcome] = []
+    best: dict[tuple[str, str], int] = {}  # (signal, file) -> index in out: one item per mechanism and file
     for hit in hits(ctx):
         how = hit.signal.informs.get(rule_id)
         if how is None or how.aspect is not None:
             continue
         outcome = judge(ctx, hit, rule_id)
-        if outcome is not None:
-            out.append(outcome)
+        if outcome is None:
+            continue
+        key = (hit.signal.id, hit.path)
+        if key in best:
+            if outcome.level.rank > out[best[key]].level.rank:
+                out[best[key]] = outcome  # the strongest reading of the same mechanism in the same file
+            continue
+        best[key] = len(out)
+        out.append(outcome)
     return out
 
 
