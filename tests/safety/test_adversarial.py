@@ -26,19 +26,17 @@ from tests.safety.adversarial import shapes, write_corpus
 
 pytestmark = pytest.mark.timeout(240)
 
-#: Seconds each extractor or detector may take on one shape. Linear work on these texts takes a fraction of a
-#: second; a quadratic pattern over a 120,000-character run takes minutes.
-BUDGET = 2.5
+#: Seconds each extractor or detector may take on one shape. Linear work on these texts takes under a second on a
+#: loaded 2-core machine; a quadratic pattern over a 120,000-character run takes minutes.
+BUDGET = 4.0
 
 #: Super-linear behaviour found by this corpus in code owned elsewhere, not fixed yet: shape -> component -> where.
-#: When the code is fixed, the shape's test passes instead of xfailing; then delete the entry.
+#: When the code is fixed, the shape's test passes instead of xfailing; then delete the entry. (Fixed since the
+#: corpus was written: ci.py's Groovy comment stripping on runs of newlines and shell.py's splitting of long
+#: `a | b | ...` and `a && b && ...` lists, in f886ae3.)
 KNOWN: dict[str, dict[str, str]] = {
-    "newlines": {"ci": "facts/ci.py _strip_groovy_comments: (?m)^(\\s*)//.*$ rescans every following blank line"},
-    "blank_indented_lines": {"ci": "facts/ci.py _strip_groovy_comments: (?m)^(\\s*)//.*$"},
-    "megabyte_spaces": {"ci": "facts/ci.py: a Jenkinsfile line pattern over a megabyte of blanks"},
-    "and_chains": {"manifests": "facts/shell.py split_script is quadratic in the commands of one `a && b && ...`"
-                                " (reached through a Dockerfile RUN)"},
-    "pipes": {"manifests": "facts/shell.py split_script is quadratic in the segments of one `a | b | ...`"},
+    "megabyte_spaces": {"ci": "facts/ci.py _COMMENTED_STEP `^\\s*#\\s*-?\\s*(run|...)` is quadratic on a comment "
+                              "line of blanks (two \\s* around an optional '-')"},
     "spaces_before_colon": {
         name: "detectors/common.py _HEADING_RX `(.+?)[ \\t#]*$` is quadratic on a heading with a long blank run"
         for name in ("data3", "data4", "data5", "model4", "infra6")},
@@ -106,9 +104,9 @@ def _measure(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, floa
 
 @pytest.fixture(autouse=True)
 def _short_file_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    # an extractor gives up on one slow file after this long (5 s in an audit), so a slow file shows up as
-    # "stopped on <file>" inside the shape's budget
-    monkeypatch.setattr(guard, "FILE_SECONDS", BUDGET / 2)
+    # an extractor gives up on one slow file after this long (5 s in an audit); a slow file then shows up as
+    # "stopped on <file>", or as the whole extractor running out of the shape's budget
+    monkeypatch.setattr(guard, "FILE_SECONDS", BUDGET)
 
 
 @pytest.mark.parametrize("shape", sorted(shapes()))
@@ -191,10 +189,11 @@ def test_an_extractor_gives_up_on_one_slow_file_and_keeps_the_others(monkeypatch
         return real(path, text)
 
     monkeypatch.setattr(manifests, "parse_dockerfile", slow_on_one)
+    monkeypatch.setattr(guard, "FILE_SECONDS", 0.5)
     files = {"slow/Dockerfile": "FROM python:3.11\n", "ok/Dockerfile": "FROM python:3.11\nCMD uvicorn app:app\n"}
     started = time.monotonic()
     got = manifests.extract_manifests(sorted(files), files.get)
-    assert time.monotonic() - started < BUDGET * 2
+    assert time.monotonic() - started < 3
     assert [d.file for d in got.dockerfiles] == ["ok/Dockerfile"]
     expected = ("facts: manifests extractor stopped on slow/Dockerfile after its N s per-file time budget; "
                 "that file's facts are missing")
