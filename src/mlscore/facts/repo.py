@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from mlscore import guard
 from mlscore.facts.files import MAX_NOTEBOOK_BYTES, FileIndex
+from mlscore.facts.literals import LiteralIndex
 from mlscore.facts.notebooks import NotebookFacts, parse_notebook
 from mlscore.facts.python import PyFacts, is_test_path, module_names, parse_python
+from mlscore.facts.textstore import TextStore
 from mlscore.models import Diagnostic
 
 DOC_SUFFIXES = (".md", ".rst", ".txt", ".markdown")
@@ -114,14 +115,11 @@ class RepoFacts:
     python_paths: list[str] = field(default_factory=list)
     _python: dict[str, PyFacts] = field(default_factory=dict)
     _imports: dict[str, list[tuple[str, int, tuple[str, ...]]]] = field(default_factory=dict)
-    _containing: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
-    _blob: str | None = None
-    _blob_paths: list[str] = field(default_factory=list)
-    _blob_starts: list[int] = field(default_factory=list)
-    _blob_index: set[str] = field(default_factory=set)
+    _literals: LiteralIndex | None = None
     _import_scan: dict[str, set[str]] = field(default_factory=dict)
     notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)  # every small text file, for grep and the extractors
+    # every text file, for grep and the extractors (a TextStore after collect(): large texts read on demand)
+    texts: MutableMapping[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     # -- files -----------------------------------------------------------------------------------
@@ -140,6 +138,8 @@ class RepoFacts:
         text = self.index.read_text(path)
         if text is not None:
             self.texts[path] = text
+            if self._literals is not None:
+                self._literals.forget(path)
         return text
 
     def glob(self, pattern: str) -> list[str]:
@@ -164,12 +164,14 @@ class RepoFacts:
         whole = re.compile(rx.pattern, rx.flags | re.MULTILINE)  # `^`/`$` must match per line in the file test
         literals = literals or required_literals(rx.pattern, rx.flags) or ()
         hits: list[Hit] = []
-        for path, text in self.texts.items():
+        texts = self.texts
+        for path in list(texts):
             guard.check()  # a detector's time budget, where the timer cannot interrupt
             if paths is not None and not paths(path):
                 continue
             if literals and not self._has_any(path, literals):
                 continue
+            text = texts[path]  # read only now: a large text that fails the tests above is never read again
             if whole.search(text) is None:
                 continue
             for number, line in enumerate(text.splitlines(), 1):
@@ -210,41 +212,21 @@ class RepoFacts:
             return False
         return self._has_any(path, literals)
 
+    @property
+    def literal_index(self) -> LiteralIndex:
+        """The literal prefilter of this tree's texts (``mlscore.facts.literals``), shared with the signal scan."""
+        if self._literals is None:
+            self._literals = LiteralIndex(self.texts.get)
+        return self._literals
+
     def _has_any(self, path: str, literals: tuple[str, ...]) -> bool:
-        found = self._containing.get(literals)
-        if found is None:
-            found = self._containing[literals] = self._files_containing(literals)
-        if path in found:
-            return True
-        if path in self._blob_index:
-            return False
-        lower = self.texts[path].lower()  # read after the blob was built
-        return any(lit in lower for lit in literals)
+        # one RE2 pass over the file's lower-cased bytes, only for the files a question is about (a question
+        # about Python files never reads the YAML), answers kept per file and literal tuple
+        return self.literal_index.contains_any(path, literals)
 
     def _files_containing(self, literals: tuple[str, ...]) -> set[str]:
-        """Paths whose lower-cased text contains one of ``literals``, found by C-speed ``str.find`` over one
-        blob of every text (one Python step per matching file, not per file and literal)."""
-        if self._blob is None:
-            paths = list(self.texts)
-            parts = [self.texts[p].lower() for p in paths]
-            starts, pos = [], 0
-            for part in parts:
-                starts.append(pos)
-                pos += len(part) + 1
-            blob = "\0".join(parts)
-            # set together, the blob last: a detector stopped by its time budget half-way leaves no blob
-            # without its index behind for the next one
-            self._blob_paths, self._blob_starts, self._blob_index = paths, starts, set(paths)
-            self._blob = blob
-        blob, starts, paths = self._blob, self._blob_starts, self._blob_paths
-        found: set[str] = set()
-        for literal in literals:
-            pos = blob.find(literal)
-            while pos != -1:
-                i = bisect.bisect_right(starts, pos) - 1
-                found.add(paths[i])
-                pos = blob.find(literal, starts[i + 1]) if i + 1 < len(starts) else -1
-        return found
+        """Paths whose lower-cased text contains one of ``literals``."""
+        return set(self.literal_index.files_containing(list(self.texts), literals))
 
     def python_matching(self, pattern: str | re.Pattern[str], *, notebooks: bool = True,
                         literals: tuple[str, ...] = (), first: Callable[[str], bool] | None = None,
@@ -376,9 +358,9 @@ class RepoFacts:
         return out
 
     def docs(self) -> Iterator[tuple[str, str]]:
-        for path, text in self.texts.items():
+        for path in list(self.texts):
             if path.lower().endswith(DOC_SUFFIXES) and not _is_requirements(path):
-                yield path, text
+                yield path, self.texts[path]
 
 
 def _is_requirements(path: str) -> bool:
@@ -415,8 +397,13 @@ def _wanted_text(path: str, name: str, suffix: str, size: int) -> bool:
 
 
 def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None) -> RepoFacts:
-    """Read and parse every file the detectors can use, once."""
+    """Read and parse every file the detectors can use, once.
+
+    Texts over ``textstore.KEEP_CHARS`` are not kept: ``facts.texts`` reads them again when asked (memory).
+    """
     facts = RepoFacts(index=index)
+    store = TextStore(index.read_text)
+    facts.texts = store
     entries = [e for e in index if not e.symlink]
     total = len(entries)
     kept = 0
@@ -445,7 +432,8 @@ def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None
         if text is None:
             continue
         kept += 1
-        facts.texts[path] = text
+        store.add(path, text)
+        del text
         if suffix == ".py":
             facts.python_paths.append(path)
     if progress is not None:

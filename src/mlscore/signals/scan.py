@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlscore.facts import linear
+from mlscore.facts.literals import Vocabulary, lowered
 from mlscore.facts.python import PyFacts
 from mlscore.facts.repo import RepoFacts, required_literals
 from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates
@@ -149,8 +150,6 @@ class Scanner:
     """The catalog compiled once: one automaton for all literals, matchers grouped by kind."""
 
     def __init__(self, signals: Sequence[Signal]) -> None:
-        import ahocorasick
-
         self.signals = tuple(signals)
         self._compiled: list[_Compiled] = []
         self._by_literal: dict[str, list[int]] = {}  # literal of a matcher's first group -> matcher slots
@@ -170,19 +169,17 @@ class Scanner:
                     self._by_literal.setdefault(literal, []).append(slot)
                 for group in compiled.groups:
                     literals.update(group)
-        automaton = ahocorasick.Automaton()
-        for literal in literals:
-            automaton.add_word(literal, literal)
-        if len(automaton):
-            automaton.make_automaton()
-        self._automaton = automaton
+        # one RE2 Set of every literal: a single DFA pass per text says which occur (each once, however often
+        # it occurs: `name` or `fit` thousands of times cost nothing more)
+        self._vocabulary = Vocabulary(literals)
 
     # -- the pass -------------------------------------------------------------------------------
-    def candidates(self, text: str) -> set[int]:
-        """Matcher slots whose literal groups all occur in ``text`` (one pass of the automaton)."""
-        if not len(self._automaton):
+    def candidates(self, text: str, data: bytes | None = None) -> set[int]:
+        """Matcher slots whose literal groups all occur in ``text`` (one pass over its lower-cased bytes;
+        ``data``: those bytes, when already at hand)."""
+        if not len(self._vocabulary):
             return set()
-        present = {literal for _end, literal in self._automaton.iter(text.lower())}
+        present = self._vocabulary.present(lowered(text) if data is None else data)
         found: set[int] = set()
         for literal in present:
             for slot in self._by_literal.get(literal, ()):
@@ -204,10 +201,14 @@ class Scanner:
                     counts[hit.signal.id] = n + 1
                     hits.append(hit)
 
-        texts: list[tuple[str, str]] = list(facts.texts.items())
-        texts += [(nb.path, nb.code) for nb in facts.notebooks.values() if nb.error is None]
-        for path, text in texts:
-            slots = self.candidates(text)
+        index = facts.literal_index
+        # one text at a time (large ones are read again from the tree, never all held at once)
+        sources: list[tuple[str, str | None]] = [(path, None) for path in facts.texts]
+        sources += [(nb.path, nb.code) for nb in facts.notebooks.values() if nb.error is None]
+        for path, code in sources:
+            text = facts.texts[path] if code is None else code
+            state.start(path)
+            slots = self.candidates(text, index.lowered(path, text) if code is None else None)
             slots.update(self._unfiltered)
             for slot in sorted(slots):
                 c = self._compiled[slot]
@@ -249,6 +250,11 @@ class _ScanState:
     facts: RepoFacts
     docs: dict[str, list[Any]] = field(default_factory=dict)
     sections: list[tuple[str, int, str, str]] | None = None
+
+    def start(self, path: str) -> None:
+        """The scan moved on to ``path``: the documents of the previous file are no longer needed (memory)."""
+        if path not in self.docs:
+            self.docs.clear()
 
     def python(self, path: str) -> PyFacts | None:
         if path.endswith(".ipynb"):
