@@ -730,3 +730,14 @@ def test_malformed_ci_files_give_diagnostics() -> None:
                    "ci/random.yaml": "steps: [oops\nargs: x\nname: y\n"})
     assert sorted(d.path for d in facts.diagnostics) == ["cloudbuild.yaml", "tekton/ci.yaml"]
     assert facts.jobs == ()
+
+
+def test_an_ambiguous_buildspec_path_links_to_nothing() -> None:
+    # the project runs "codebuild-buildspec.yml" of its source repository; two folders of the tree have one, so
+    # which one the CodeCommit repository is seeded from is unknown: both stay started by hand
+    spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - python run.py\n"
+    files = {"templates/project.yml": CFN, "seed-a/codebuild-buildspec.yml": spec,
+             "seed-b/codebuild-buildspec.yml": spec, "seed-a/run.py": "", "seed-b/run.py": ""}
+    jobs = ci_of(files).jobs
+    assert sorted((j.file, tuple(t.kind for t in j.triggers)) for j in jobs if j.file.endswith("buildspec.yml")) == [
+        ("seed-a/codebuild-buildspec.yml", ("manual",)), ("seed-b/codebuild-buildspec.yml", ("manual",))]

@@ -1989,25 +1989,29 @@ def _cdk_decls(path: str, text: str) -> list[_Decl]:
 
 
 def _resolve_spec(decl: _Decl, files: set[str]) -> tuple[str, str] | None:
-    """The repository file a declaration names: relative to its own base when known (Terraform ``file()``,
-    CDK ``fromAsset``), else relative to the source root (this repository's root), to the declaring file's
-    directory, or the one file in the tree that ends with that path."""
+    """The repository file a declaration names, and the folder it runs from. A path read from this tree at deploy
+    time (Terraform ``file()``, CDK ``fromAsset``) is that file. A path in the build's source (the spec a
+    CodeBuild project or Cloud Build trigger runs) is relative to the source root, which is this repository's root
+    or, for a template, one of its folders that seeds another repository: it resolves only when exactly one file of
+    the tree fits (at the root, next to the declaration, or under a folder), since guessing would give one
+    project's triggers to another's spec."""
     p = (decl.spec_path or "").strip()
     if not p or "://" in p or p.startswith("arn:"):
         return None
-    p = p.removeprefix("./")
-    cands: list[tuple[str, str]] = []
+    p = posixpath.normpath(p.removeprefix("./"))
     if decl.spec_base is not None:
-        cands.append((posixpath.join(decl.spec_base, p), ""))  # a file of this tree read at deploy time
-    cands += [(p, ""), (posixpath.join(posixpath.dirname(decl.file), p), "")]
-    for c, root in cands:
-        c = posixpath.normpath(c)
+        local = posixpath.normpath(posixpath.join(decl.spec_base, p))
+        if local in files:
+            return local, ""
+    hits: dict[str, str] = {}
+    for c in (p, posixpath.normpath(posixpath.join(posixpath.dirname(decl.file), p))):
         if c in files:
-            return c, root
-    suffix = "/" + posixpath.normpath(p)
-    hits = [f for f in files if f.endswith(suffix)]
-    # the source is a repository seeded from a folder of this tree (a template's seed code): its root
-    return (hits[0], hits[0][: -len(suffix)]) if len(hits) == 1 else None
+            hits[c] = ""
+    suffix = "/" + p
+    for f in files:
+        if f.endswith(suffix) and f not in hits:
+            hits[f] = f[: -len(suffix)]  # a seed folder: its buildspec runs from the folder's root
+    return next(iter(hits.items())) if len(hits) == 1 else None
 
 
 # --------------------------------------------------------------------------------------------------- Tekton
@@ -2384,17 +2388,13 @@ def _parse_travis(path: str, text: str, diags: list[Diagnostic]) -> list[Job]:
 # --------------------------------------------------------------------------------------------------- entry point
 
 _YAML_SUFFIXES = (".yml", ".yaml", ".json", ".template")
-_AZURE_TOP = re.compile(r"(?m)^(trigger|pr|schedules|pool)[ \t]*:")
-
-
-def _TOP_KEY(key: str) -> re.Pattern[str]:  # noqa: N802 - a cached pattern factory
-    """A top-level mapping key in YAML (column 0) or a key anywhere in JSON."""
-    return _top_key_rx(key)
-
-
-@functools.lru_cache(maxsize=16)
-def _top_key_rx(key: str) -> re.Pattern[str]:
-    return re.compile(r'(?m)^' + re.escape(key) + r'[ \t]*:|"' + re.escape(key) + r'"[ \t]*:')
+def _top_key(text: str, *keys: str) -> bool:
+    """Whether one of ``keys`` is a top-level YAML key (``key:`` at the start of a line) or a JSON key: substring
+    tests only, so a megabyte file costs one scan per key."""
+    for key in keys:
+        if text.startswith(key + ":") or ("\n" + key + ":") in text or ('"' + key + '"') in text:
+            return True
+    return False
 
 
 def _classify(path: str, text: str, cdk_roots: set[str],
@@ -2423,17 +2423,16 @@ def _classify(path: str, text: str, cdk_roots: set[str],
     checks = {
         "tekton": "tekton.dev" in text,
         "cfn": "AWS::CodeBuild::Project" in text or "AWS::CodePipeline::Pipeline" in text,
-        "codebuild": "phases" in text and "version" in text and "commands" in text and bool(
-            _TOP_KEY("phases").search(text)),
+        "codebuild": "phases" in text and "version" in text and "commands" in text and _top_key(text, "phases"),
         "cloudbuild": "steps" in text and "name" in text and ("args" in text or "entrypoint" in text
-                                                              or "script" in text) and bool(
-            _TOP_KEY("steps").search(text)),
-        "cloudbuild_trigger": ("filename" in text or "build" in text) and any(k in text for k in _CB_TRIGGER_SOURCES),
-        "drone": bool(re.search(r"(?m)^kind:[ \t]*[\"']?pipeline\b", text)) and "steps" in text,
+                                                              or "script" in text) and _top_key(text, "steps"),
+        "cloudbuild_trigger": ("filename" in text or "build" in text) and any(k in text for k in _CB_TRIGGER_SOURCES)
+        and _top_key(text, *_CB_TRIGGER_SOURCES) and _top_key(text, "filename", "build", "gitFileSource", "autodetect"),
+        "drone": "pipeline" in text and "steps" in text and bool(re.search(r"(?m)^kind:[ \t]*[\"']?pipeline\b", text)),
         "azure": any(k in text for k in ("trigger", "pr:", "schedules", "pool:")) and any(
             k in text for k in ("steps", "jobs", "stages", "extends")) and any(
             k in text for k in ("task:", "script:", "bash:", "template:", "pwsh:", "powershell:", "checkout:"))
-        and bool(_AZURE_TOP.search(text)),
+        and _top_key(text, "trigger", "pr", "schedules", "pool"),
     }
     if not any(checks.values()):
         return None
