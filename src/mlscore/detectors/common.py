@@ -274,6 +274,10 @@ def hit_evidence(hit: Hit, summary: str | None = None, level: Level = Level.MANU
     )
 
 
+#: Evidence items this close in one file are one place: the first (strongest) is cited.
+NEARBY_LINES = 3
+
+
 def best(outcomes: Iterable[Outcome]) -> Outcome:
     """The highest level reached, with the evidence of every outcome at that level first."""
     items = [o for o in outcomes if o is not None]
@@ -282,12 +286,20 @@ def best(outcomes: Iterable[Outcome]) -> Outcome:
     top = max(items, key=lambda o: o.level.rank)
     evidence: list[Evidence] = []
     seen: set[str] = set()
+    lines: dict[str, list[int]] = {}
     for outcome in sorted(items, key=lambda o: -o.level.rank):
         for ev in outcome.evidence:
             key = str(ev.location) if ev.location else ev.summary
-            if key not in seen:  # one item per place: the strongest reading of it comes first
-                seen.add(key)
-                evidence.append(ev)
+            if key in seen:
+                continue  # one item per place: the strongest reading of it comes first
+            loc = ev.location
+            if loc is not None and loc.line is not None and any(
+                    abs(loc.line - other) <= NEARBY_LINES for other in lines.get(loc.path, ())):
+                continue  # the same mechanism a few lines on (a block's keys, a schema's fields)
+            seen.add(key)
+            if loc is not None and loc.line is not None:
+                lines.setdefault(loc.path, []).append(loc.line)
+            evidence.append(ev)
     return Outcome(top.level, evidence[:12], top.rationale, top.status, top.next_step)
 
 
