@@ -37,9 +37,6 @@ BUDGET = 4.0
 KNOWN: dict[str, dict[str, str]] = {
     "megabyte_spaces": {"ci": "facts/ci.py _COMMENTED_STEP `^\\s*#\\s*-?\\s*(run|...)` is quadratic on a comment "
                               "line of blanks (two \\s* around an optional '-')"},
-    "spaces_before_colon": {
-        name: "detectors/common.py _HEADING_RX `(.+?)[ \\t#]*$` is quadratic on a heading with a long blank run"
-        for name in ("data3", "data4", "data5", "model4", "infra6")},
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlscore.facts import linear
 from mlscore.facts.python import Call, PyFacts, is_test_path
 from mlscore.facts.repo import Hit, RepoFacts
 from mlscore.models import Check, Evidence, Level, Location, Status
@@ -193,7 +194,12 @@ class DocSection:
     body: str
 
 
-_HEADING_RX = re.compile(r"(?m)^[ \t]{0,3}(#{1,4})[ \t]+(.+?)[ \t#]*$")
+#: A Markdown heading line (RE2: linear on any text); the heading text's trailing blanks and #s are stripped in code.
+_HEADING_RX = linear.compile(r"(?m)^[ \t]{0,3}(#{1,4})[ \t]+([^\n]*)$")
+
+
+def _heading_text(m: Any) -> str:
+    return m.group(2).strip().rstrip("#").strip()
 
 
 def doc_sections(ctx: Context, heading_rx: re.Pattern[str], *, paths: re.Pattern[str] | None = None,
@@ -205,15 +211,15 @@ def doc_sections(ctx: Context, heading_rx: re.Pattern[str], *, paths: re.Pattern
     for path, text in ctx.facts.docs():
         if paths is not None and not paths.search(path):
             continue
-        heads = list(_HEADING_RX.finditer(text))
+        heads = [m for m in _HEADING_RX.finditer(text) if _heading_text(m)]
         for i, m in enumerate(heads):
-            if not heading_rx.search(m.group(2)):
+            if not heading_rx.search(_heading_text(m)):
                 continue
             end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
             body = text[m.end():end][:6000]
             if body_rx is not None and not body_rx.search(body):
                 continue
-            yield DocSection(path, text.count("\n", 0, m.start()) + 1, m.group(2).strip(), body)
+            yield DocSection(path, text.count("\n", 0, m.start()) + 1, _heading_text(m), body)
 
 
 def documented(ctx: Context, heading_rx: re.Pattern[str], body_rx: re.Pattern[str], summary: str,
