@@ -434,8 +434,8 @@ def test_script_without_set_e_swallows_all_but_its_last_command() -> None:
 def test_errexit_from_the_invocation_the_shebang_or_the_script() -> None:
     for step, script in (("bash -e tasks/t.sh", TWO_SUITES), ("sh -o errexit tasks/t.sh", TWO_SUITES),
                          ("./tasks/t.sh", "#!/bin/bash -e\npytest tests/unit\npytest tests/integration\n"),
-                         ("bash tasks/t.sh", "#!/bin/bash\nset -euo pipefail\npytest tests/unit\n"
-                                             "pytest tests/integration\n")):
+                         ("bash tasks/t.sh", ("#!/bin/bash\nset -euo pipefail\npytest tests/unit\n"
+                                              "pytest tests/integration\n"))):
         m = model({".github/workflows/ci.yml": wf(step), "tasks/t.sh": script, **SUITES})
         assert _counts(m, "tests/unit/test_u.py") == [(True, None)], step
     # `bash x.sh` reads the #! line as a comment: its -e does not apply

@@ -688,11 +688,11 @@ def test_hostile_content_gives_diagnostics_never_exceptions(path: str) -> None:
         "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  tasks: {taskRef: 3}\n---\nkind: EventListener\n",
         'resource "aws_codebuild_project" "x" {\n  source {\n    buildspec = <<EOF\nversion: 0.2\n',
         'resource "google_cloudbuild_trigger" "t" { filename = "${var.f}" github { push { } } ',
-        "from aws_cdk import aws_codebuild as codebuild\ncodebuild.PipelineProject(self, 'x', build_spec=codebuild."
-        "BuildSpec.from_object({'phases': {'build': {'commands': ['pytest', ",
+        ("from aws_cdk import aws_codebuild as codebuild\ncodebuild.PipelineProject(self, 'x', build_spec=codebuild."
+         "BuildSpec.from_object({'phases': {'build': {'commands': ['pytest', "),
         "pipeline {\n stages {\n  stage('x') { steps { sh '''\n",
-        "Resources:\n  P: {Type: AWS::CodeBuild::Project, Properties: {Source: [1]}}\n  Q: {Type: AWS::CodePipeline::"
-        "Pipeline, Properties: {Stages: {Actions: 1}}}\n",
+        ("Resources:\n  P: {Type: AWS::CodeBuild::Project, Properties: {Source: [1]}}\n  Q: {Type: AWS::CodePipeline::"
+         "Pipeline, Properties: {Stages: {Actions: 1}}}\n"),
         "\x00\x01garbage: [}{",
     ]
     for body in bodies:

@@ -1390,7 +1390,6 @@ class _Resolver:
         docs, d = load_yaml_docs(path, body)
         self.repo.diags.extend(d)
         self.add_reach(path, ctx, "config", text)
-        base = posixpath.dirname(path) or None
         for doc in docs:
             if not isinstance(doc, dict):
                 continue

@@ -248,9 +248,7 @@ def wanted(path: str) -> bool:
     base = path.rpartition("/")[2]
     if not path.endswith(_CANDIDATE_SUFFIXES):
         return base == "cdk.json" or (base[:6].lower() == "readme" and _README.match(base) is not None)
-    if path.endswith(".d.ts") or "/" in path and any(part in _SKIP_DIRS for part in path.split("/")[:-1]):
-        return False
-    return True
+    return not (path.endswith(".d.ts") or "/" in path and any(part in _SKIP_DIRS for part in path.split("/")[:-1]))
 
 
 def _truthy(value: Any) -> bool:
@@ -1584,8 +1582,19 @@ class _Decl:
     """A build declared in infrastructure code (CloudFormation, CDK, Terraform, a Cloud Build trigger): the spec
     it runs (a path, inline YAML, or commands) and the triggers that start it."""
 
-    __slots__ = ("system", "file", "line", "name", "spec_path", "spec_base", "inline", "inline_line", "commands",
-                 "triggers", "disabled")
+    __slots__ = (
+        "commands",
+        "disabled",
+        "file",
+        "inline",
+        "inline_line",
+        "line",
+        "name",
+        "spec_base",
+        "spec_path",
+        "system",
+        "triggers",
+    )
 
     def __init__(self, system: str, file: str, line: int, name: str, *, spec_path: str | None = None,
                  spec_base: str | None = None, inline: Any = None, inline_line: int = 0,

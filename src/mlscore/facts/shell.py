@@ -422,8 +422,19 @@ def _substitute_script_dir(text: str, script_path: str) -> str:
 class _Raw:
     """A simple command as first recorded, before the final swallow decision."""
 
-    __slots__ = ("text", "line", "argv", "cwd", "reason", "errexit", "stmt", "exempt", "branch_end", "nonfinal",
-                 "pseudo")
+    __slots__ = (
+        "argv",
+        "branch_end",
+        "cwd",
+        "errexit",
+        "exempt",
+        "line",
+        "nonfinal",
+        "pseudo",
+        "reason",
+        "stmt",
+        "text",
+    )
 
     def __init__(self, text: str, line: int, argv: list[str], cwd: str | None, reason: str | None, errexit: bool,
                  stmt: int) -> None:
@@ -443,7 +454,7 @@ class _Raw:
 class _Frame:
     """An open compound command: ``if``/``case``/``{`` or a loop (``for`` with its items when they are literal)."""
 
-    __slots__ = ("kind", "cond", "var", "items", "start")
+    __slots__ = ("cond", "items", "kind", "start", "var")
 
     def __init__(self, kind: str, cond: bool = False, var: str | None = None, items: list[str] | None = None,
                  start: int = 0) -> None:
