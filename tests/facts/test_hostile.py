@@ -119,3 +119,14 @@ def test_long_pipes_newline_runs_and_megabyte_lines_take_linear_time() -> None:
     started = time.perf_counter()
     parsed = split_script("pytest" + " | tee log" * 20_000 + "\n" + "a && " * 20_000 + "b\n", errexit=False)
     assert time.perf_counter() - started < 10 and len(parsed.commands) > 40_000
+
+
+def test_commented_step_pattern_is_linear_on_a_comment_line_of_blanks() -> None:
+    import time
+
+    from mlscore.facts.ci import _commented_steps
+
+    started = time.perf_counter()
+    got = _commented_steps(".github/workflows/ci.yml", "#" + " " * 100_000 + "x\n  # - run: pytest tests\n")
+    assert time.perf_counter() - started < 2
+    assert [(c.line, c.text) for c in got] == [(2, "run: pytest tests")]

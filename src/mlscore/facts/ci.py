@@ -418,7 +418,8 @@ def _block_first_line(mapping: Any, key: str, value: str) -> int:
     return kl + 1 if "\n" in value.rstrip("\n") or value.endswith("\n") else kl
 
 
-_COMMENTED_STEP = re.compile(r"^\s*#\s*-?\s*(run|uses|script|sh|name|task|bash|command)\s*:\s*(\S.*)$")
+# one way to match each blank run (no two blank quantifiers around an optional '-'): linear on a line of blanks
+_COMMENTED_STEP = re.compile(r"^[ \t]*#[ \t]*(?:-[ \t]*)?(run|uses|script|sh|name|task|bash|command)[ \t]*:[ \t]*(\S.*)$")
 
 
 def _commented_steps(path: str, text: str) -> list[CommentedStep]:
