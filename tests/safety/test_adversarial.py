@@ -34,10 +34,7 @@ BUDGET = 4.0
 #: When the code is fixed, the shape's test passes instead of xfailing; then delete the entry. (Fixed since the
 #: corpus was written: ci.py's Groovy comment stripping on runs of newlines and shell.py's splitting of long
 #: `a | b | ...` and `a && b && ...` lists, in f886ae3.)
-KNOWN: dict[str, dict[str, str]] = {
-    "megabyte_spaces": {"ci": "facts/ci.py _COMMENTED_STEP `^\\s*#\\s*-?\\s*(run|...)` is quadratic on a comment "
-                              "line of blanks (two \\s* around an optional '-')"},
-}
+KNOWN: dict[str, dict[str, str]] = {}
 
 
 def _extractors(files: list[str], read: Callable[[str], str | None], done: dict[str, Any]) -> dict[str, Callable[[], Any]]:
