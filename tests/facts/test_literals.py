@@ -81,7 +81,28 @@ def test_text_store_reads_large_texts_again() -> None:
     assert store["big.yaml"] == ""  # vanished since it was indexed: an empty text, never an exception
 
 
-def test_collect_streams_large_files_with_the_same_answers(tmp_path: Path) -> None:
+def test_vocabulary_answers_as_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From VOCABULARY_FILES texts on, questions in the detectors' vocabulary are answered from one Set pass per
+    file; the answers are those of one alternation per question and file."""
+    import mlscore.engine  # noqa: F401 - the detectors, whose constants make the vocabulary
+    import mlscore.facts.integrate  # noqa: F401
+    from mlscore.facts.literals import asked_vocabulary
+
+    monkeypatch.setattr("mlscore.facts.literals._vocabulary", None)  # built from the modules loaded now
+    vocabulary = asked_vocabulary()
+    assert {"optuna", "dag", "airflow"} <= set(vocabulary.literals)
+    questions = [("optuna",), ("dag", "airflow"), ("fit", "nothing-here"), ("Upper",), ("straße", "optuna"), ()]
+    by_file, by_vocabulary = LiteralIndex(TEXTS.get, files=0), LiteralIndex(TEXTS.get, files=10**9)
+    for q in questions:
+        for path in [*TEXTS, "missing.py"]:
+            assert by_file.contains_any(path, q) is by_vocabulary.contains_any(path, q), (q, path)
+        assert by_file.files_containing(TEXTS, q) == by_vocabulary.files_containing(TEXTS, q)
+
+
+@pytest.mark.parametrize("vocabulary_files", [0, 10**9])
+def test_collect_streams_large_files_with_the_same_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           vocabulary_files: int) -> None:
+    monkeypatch.setattr("mlscore.facts.literals.VOCABULARY_FILES", vocabulary_files)
     big = "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join(f"  key{i}: value{i}\n" for i in range(40_000))
     (tmp_path / "big.yaml").write_text(big)
     (tmp_path / "train.py").write_text("import optuna\noptuna.create_study()\n")

@@ -101,6 +101,7 @@ class Vocabulary:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
         usable = {lit for lit in self.literals if lit and lit.lower() == lit}
         self._ids: list[int] = []  # set index -> literal index
+        self._position: dict[str, int] | None = None
         self._set = None
         self._fallback: list[tuple[int, bytes]] = []
         if _engine is not None and usable:
@@ -128,6 +129,35 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.literals)
 
+    def query_mask(self, literals: Iterable[str]) -> int | None:
+        """Bit mask of ``literals`` in this vocabulary (literals that cannot occur are left out), or None when one
+        that can occur is not in it."""
+        position = self._position
+        if position is None:
+            position = self._position = {lit: i for i, lit in enumerate(self.literals)}
+        mask = 0
+        for lit in literals:
+            if not lit or lit.lower() != lit:
+                continue
+            i = position.get(lit)
+            if i is None:
+                return None
+            mask |= 1 << i
+        return mask
+
+    def mask(self, data: bytes) -> int:
+        """Bit mask of the literals that occur in ``data`` (bit ``i``: ``self.literals[i]``)."""
+        out = 0
+        if self._set is not None:
+            ids = self._ids
+            for k in self._set.Match(data):
+                out |= 1 << ids[k]
+            return out
+        for i, needle in self._fallback:
+            if needle in data:
+                out |= 1 << i
+        return out
+
     def present(self, data: bytes) -> set[str]:
         """The literals that occur in ``data`` (lower-cased UTF-8 bytes, see :func:`lowered`)."""
         literals = self.literals
@@ -140,15 +170,86 @@ class Vocabulary:
         return {literals[i] for i, needle in self._fallback if needle in data}
 
 
-class LiteralIndex:
-    """Answers "does the text of this path contain one of these literals?" for the texts of one audit."""
+#: From this many texts on, questions whose literals all appear in the code of the modules that ask them are answered
+#: from one ``Set`` pass per file over all those literals (a bit mask per file), not one pass per question and file.
+VOCABULARY_FILES = 1000
+#: Modules whose string constants (literal tuples, regular expressions) make that vocabulary: the ones that ask.
+VOCABULARY_MODULES = ("mlscore.detectors", "mlscore.facts.integrate")
 
-    def __init__(self, text_of: Callable[[str], str | None]) -> None:
+_vocabulary: Vocabulary | None = None
+
+
+def asked_vocabulary() -> Vocabulary:
+    """The literals the detectors can ask about, read from their code: every string constant of the modules in
+    ``VOCABULARY_MODULES`` (module values, tuples, compiled patterns, function constants) as a literal, and the
+    literals ``required_literals`` finds in it as a pattern. Built once per process.
+
+    It only decides how a question is answered, never what the answer is: a question with a literal outside it is
+    answered file by file, as on a small tree."""
+    global _vocabulary
+    if _vocabulary is None:
+        import re
+        import sys
+        import types
+
+        from mlscore.facts.repo import required_literals
+
+        strings: set[str] = set()
+
+        def add(value: object) -> None:
+            if isinstance(value, str):
+                strings.add(value)
+            elif isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                strings.add(value.pattern)
+            elif isinstance(value, (tuple, list, set, frozenset)):
+                for item in value:
+                    if isinstance(item, str):
+                        strings.add(item)
+
+        def code(obj: types.CodeType) -> None:
+            for const in obj.co_consts:
+                if isinstance(const, types.CodeType):
+                    code(const)
+                else:
+                    add(const)
+
+        for name, module in list(sys.modules.items()):
+            if module is None or not name.startswith(VOCABULARY_MODULES):
+                continue
+            for value in list(vars(module).values()):
+                add(value)
+                for member in (vars(value).values() if isinstance(value, type) else (value,)):
+                    func = getattr(member, "__code__", None)
+                    if isinstance(func, types.CodeType):
+                        code(func)
+        words: set[str] = set()
+        for text in strings:
+            if "\n" in text or len(text) > 4000:
+                continue  # docstrings, messages
+            if len(text) <= 64:
+                words.add(text.lower())
+            found = required_literals(text)
+            if found:
+                words.update(found)
+        _vocabulary = Vocabulary(words)
+    return _vocabulary
+
+
+class LiteralIndex:
+    """Answers "does the text of this path contain one of these literals?" for the texts of one audit.
+
+    ``files``: how many texts the tree has; from ``VOCABULARY_FILES`` on, the asked vocabulary is used."""
+
+    def __init__(self, text_of: Callable[[str], str | None], files: int = 0) -> None:
         self._text_of = text_of
         self._lowered: dict[str, bytes] = {}
         self._kept = 0
         self._ids: dict[str, int] = {}
-        self._matchers: dict[tuple[str, ...], tuple[_Matcher, bytearray]] = {}
+        self._matchers: dict[tuple[str, ...], tuple[_Matcher | None, bytearray, int | None]] = {}
+        self._vocabulary = asked_vocabulary() if files >= VOCABULARY_FILES else None
+        self._masks: dict[str, int] = {}
+        # the same tuple object is asked about again and again (a detector's constant): found by identity first
+        self._by_id: dict[int, tuple[tuple[str, ...], tuple[_Matcher | None, bytearray, int | None]]] = {}
 
     def lowered(self, path: str, text: str | None = None) -> bytes | None:
         """The lower-cased UTF-8 bytes of the text of ``path`` (None when there is no text)."""
@@ -170,18 +271,39 @@ class LiteralIndex:
         data = self._lowered.pop(path, None)
         if data is not None:
             self._kept -= len(data)
+        self._masks.pop(path, None)
         number = self._ids.get(path)
         if number is not None:
-            for _matcher, answers in self._matchers.values():
+            for _matcher, answers, _mask in self._matchers.values():
                 if number < len(answers):
                     answers[number] = _UNKNOWN
 
-    def contains_any(self, path: str, literals: tuple[str, ...]) -> bool:
-        """Whether the lower-cased text of ``path`` contains one of ``literals`` (False when there is no text)."""
+    def _query(self, literals: tuple[str, ...]) -> tuple[_Matcher | None, bytearray, int | None]:
         entry = self._matchers.get(literals)
         if entry is None:
-            entry = self._matchers[literals] = (_Matcher(literals), bytearray())
-        matcher, answers = entry
+            mask = self._vocabulary.query_mask(literals) if self._vocabulary is not None else None
+            entry = (None if mask is not None else _Matcher(literals)), bytearray(), mask
+            self._matchers[literals] = entry
+        if len(self._by_id) > 4096:
+            self._by_id.clear()
+        self._by_id[id(literals)] = (literals, entry)
+        return entry
+
+    def _mask(self, path: str) -> int:
+        data = self.lowered(path)
+        present = self._masks[path] = 0 if data is None or self._vocabulary is None else self._vocabulary.mask(data)
+        return present
+
+    def contains_any(self, path: str, literals: tuple[str, ...]) -> bool:
+        """Whether the lower-cased text of ``path`` contains one of ``literals`` (False when there is no text)."""
+        known_entry = self._by_id.get(id(literals))
+        entry = known_entry[1] if known_entry is not None and known_entry[0] is literals else self._query(literals)
+        matcher, answers, qmask = entry
+        if qmask is not None:  # every literal is in the vocabulary: one Set pass per file answers them all
+            present = self._masks.get(path)
+            if present is None:
+                present = self._mask(path)
+            return bool(present & qmask)
         number = self._ids.get(path)
         if number is None:
             number = self._ids[path] = len(self._ids)
@@ -192,10 +314,20 @@ class LiteralIndex:
         else:
             answers.extend(b"\0" * (number + 1 - len(answers)))
         data = self.lowered(path)
-        found = data is not None and matcher(data)
+        found = data is not None and matcher is not None and matcher(data)
         answers[number] = _YES if found else _NO
         return found
 
     def files_containing(self, paths: Iterable[str], literals: tuple[str, ...]) -> list[str]:
         """The ``paths`` whose lower-cased text contains one of ``literals``, in order."""
-        return [p for p in paths if self.contains_any(p, literals)]
+        qmask = self._query(literals)[2]
+        if qmask is None:
+            return [p for p in paths if self.contains_any(p, literals)]
+        masks, out = self._masks, []
+        for p in paths:
+            present = masks.get(p)
+            if present is None:
+                present = self._mask(p)
+            if present & qmask:
+                out.append(p)
+        return out

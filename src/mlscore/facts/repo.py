@@ -216,7 +216,7 @@ class RepoFacts:
     def literal_index(self) -> LiteralIndex:
         """The literal prefilter of this tree's texts (``mlscore.facts.literals``), shared with the signal scan."""
         if self._literals is None:
-            self._literals = LiteralIndex(self.texts.get)
+            self._literals = LiteralIndex(self.texts.get, files=len(self.texts))
         return self._literals
 
     def _has_any(self, path: str, literals: tuple[str, ...]) -> bool:
@@ -240,7 +240,7 @@ class RepoFacts:
         literals = literals or required_literals(rx.pattern, rx.flags) or ()
         candidates = self.python_paths if paths is None else paths
         if literals:
-            candidates = [p for p in candidates if self._has_any(p, literals)]
+            candidates = self.literal_index.files_containing(candidates, literals)
         if first is not None:
             candidates = sorted(candidates, key=lambda p: not first(p))
         for path in candidates:
@@ -318,7 +318,7 @@ class RepoFacts:
         """
         paths = self.test_paths
         if literals:
-            paths = [p for p in paths if self._has_any(p, literals)]
+            paths = self.literal_index.files_containing(paths, literals)
         if imports_any is not None or import_rx is not None:
             paths = [p for p in paths if any((imports_any is not None and t in imports_any)
                                              or (import_rx is not None and import_rx.search(t))
