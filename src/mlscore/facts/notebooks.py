@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from mlscore.facts.alloc import gc_paused
 from mlscore.facts.python import PyFacts, parse_python
 
 MAX_OUTPUT_CHARS = 20_000
@@ -55,7 +56,8 @@ def parse_notebook(path: str, text: str) -> NotebookFacts:
     """Parse an .ipynb document; malformed JSON or structure becomes ``error``."""
     facts = NotebookFacts(path)
     try:
-        doc = json.loads(text)
+        with gc_paused():  # a notebook with outputs is a large tree of small acyclic objects
+            doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
         facts.error = f"not a valid notebook: {str(exc)[:120]}"
         return facts
@@ -117,12 +119,13 @@ def _parse_cells(path: str, code_lines: list[str], cell_of_line: list[int]) -> P
     for number in range(1, len(cell_of_line)):
         by_cell.setdefault(cell_of_line[number], []).append(number)
     lines = list(code_lines)
-    for numbers in by_cell.values():
-        chunk = "\n".join(lines[n - 1] for n in numbers if n - 1 < len(lines))
-        try:
-            ast.parse(chunk)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            for n in numbers:
-                if n - 1 < len(lines):
-                    lines[n - 1] = ""
+    with gc_paused():
+        for numbers in by_cell.values():
+            chunk = "\n".join(lines[n - 1] for n in numbers if n - 1 < len(lines))
+            try:
+                ast.parse(chunk)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                for n in numbers:
+                    if n - 1 < len(lines):
+                        lines[n - 1] = ""
     return parse_python(path, "\n".join(lines), is_notebook=True)

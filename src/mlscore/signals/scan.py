@@ -117,9 +117,22 @@ def _groups(m: Matcher) -> list[tuple[str, ...]] | None:
     return groups or None
 
 
+@functools.lru_cache(maxsize=2048)
+def _glob_rx(globs: tuple[str, ...]) -> tuple[Any, Any]:
+    """The globs as two patterns: every glob against the whole path, the ones without '/' against the name
+    (``fnmatch.fnmatchcase`` is ``fnmatch.translate`` matched; one alternation instead of a call per glob)."""
+    import re
+
+    whole = [fnmatch.translate(g) for g in globs]
+    names = [fnmatch.translate(g) for g in globs if "/" not in g]
+    return (re.compile("|".join(whole)) if whole else None), (re.compile("|".join(names)) if names else None)
+
+
 def _glob_match(path: str, globs: Sequence[str]) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(path, g) or ("/" not in g and fnmatch.fnmatchcase(name, g)) for g in globs)
+    whole, names = _glob_rx(tuple(globs))
+    if whole is not None and whole.match(path) is not None:
+        return True
+    return names is not None and names.match(path.rsplit("/", 1)[-1]) is not None
 
 
 def _kind_wants(kind: str, path: str) -> bool:
@@ -535,8 +548,32 @@ def _is_comment(path: str, stripped: str) -> bool:
     return stripped.startswith(COMMENT_PREFIXES) and not path.endswith(DOC_SUFFIXES)
 
 
+_last_utf8: list[Any] = [None, b""]
+
+
+def _utf8(text: str) -> bytes | None:
+    """``text`` as UTF-8 (kept for the last text: the matchers of one file ask in a row); None if not encodable."""
+    if _last_utf8[0] is not text:
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates (from a notebook's JSON escapes)
+            return None
+        _last_utf8[0], _last_utf8[1] = text, data
+    return _last_utf8[1]  # type: ignore[no-any-return]
+
+
+def _unanchored(pattern: str) -> bool:
+    """Whether a pattern has no anchor: then a match in a stripped line is a match in the whole text (the
+    characters strip() removes and the newlines around a line are not word characters, so \\b is unchanged)."""
+    return not any(a in pattern for a in ("^", "$", "\\A", "\\z", "\\Z"))
+
+
 def _match_lines(c: _Compiled, path: str, text: str, pattern: str, *, shell: bool = False) -> Iterator[SignalHit]:
     rx = linear.compile(pattern)
+    if _unanchored(pattern):
+        data = _utf8(text)
+        if data is not None and rx.search(data) is None:
+            return  # one pass over the text instead of one call per line: no line can match
     for number, raw in enumerate(text.split("\n"), 1):
         if len(raw) > MAX_LINE:
             continue
