@@ -142,6 +142,14 @@ LOCKED_INSTALL_RX = re.compile(r"--require-hashes|--frozen|--locked|--no-deps|\b
 NOTIFY_USES_RX = re.compile(r"(?i)issue|slack|teams|discord|mattermost|telegram|mail|notif|pagerduty|opsgenie|webhook")
 
 
+def _installs_only_tools(command: str) -> bool:
+    """`pip install --upgrade pip setuptools wheel`: the installer's own tools, not the project's dependencies."""
+    m = re.search(r"install\s+(.*)", command)
+    words = [w for w in (m.group(1) if m else "").split() if not w.startswith("-")]
+    return bool(words) and all(re.match(r"(pip|setuptools|wheel|uv|pipx|poetry|build|twine)([<>=!~].*)?$", w)
+                               for w in words)
+
+
 def _all_pinned(ctx: Context, command: str, run: Any) -> bool:
     """Whether every requirements file the install names pins every package exactly: a scheduled build from
     pinned requirements notices no upstream change (LABELING.md MON1 not evidence)."""
@@ -163,7 +171,8 @@ def _scheduled_dependency_builds(ctx: Context) -> list[Outcome]:
     tree the red run waits for someone to look (0.5, G6)."""
     installs = [(text, run) for text, run in (*ctx.automation.setup, *ctx.automation.invocations)
                 if run.scheduled and INSTALL_RX.search(text) and not LOCKED_INSTALL_RX.search(text)
-                and not (run.swallowed and not run.surfaced) and not _all_pinned(ctx, text, run)]
+                and not (run.swallowed and not run.surfaced) and not _all_pinned(ctx, text, run)
+                and not _installs_only_tools(text)]
     def workflow(run: Any) -> str:
         return (run.chain[0] if run.chain else str(run.location)).rsplit(":", 1)[0]
 
@@ -259,8 +268,8 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "every serving request is validated against constraints beyond types"))
             break
     outcomes += _alerts(ctx, "drift") + _alerts(ctx, "input")
-    outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check|great_expectations\s+checkpoint|gx\s+checkpoint|"
-                                           r"evidently|tfdv|whylogs|nannyml")
+    outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check|great_expectations\s+checkpoint\s+run|"
+                                           r"gx\s+checkpoint\s+run")  # drift libraries run from code: the catalog
     outcomes += _hand_run_drift(ctx)
     sidecar = _sidecar(ctx)
     if sidecar:
