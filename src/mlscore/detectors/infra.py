@@ -373,7 +373,46 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                             location=run.location, kind="ci", trigger=run.describe())],
                                     "metrics are computed automatically and shown to a person, with no pass/fail criterion"))
             break
+    outcomes += _champion_challenger(ctx)
     return finish(ctx, "INFRA4", outcomes)
+
+
+#: Functions that decide whether a candidate model replaces the one in production.
+GATE_FUNCTION_RX = re.compile(r"(?i)promot|gate|accept|champion|challenger|compare_models|should_(deploy|register|"
+                              r"promote)|validate_model|model_validation|is_better|beats")
+_RIVALS_RX = re.compile(r"(?i)\b(champion|production|prod|current|baseline|incumbent)_?\w*")
+_CANDIDATE_RX = re.compile(r"(?i)\b(candidate|challenger|new)_?\w*")
+_METRIC_WORD_RX = re.compile(r"(?i)\b\w*(rmse|mse|mae|mape|auc|accuracy|f1|precision|recall|r2|loss|score|metric)\w*")
+
+
+def _champion_challenger(ctx: Context) -> list[Outcome]:
+    """A function that compares the candidate's metrics with the current (champion) model's and returns a verdict:
+    a no-regression gate (LABELING.md I4). Automated when the training pipeline, a schedule or CI runs it and the
+    tree has a path to serving; a comparison a person runs is the manual level."""
+    out: list[Outcome] = []
+    for py in ctx.facts.python_matching(r"champion|challenger|candidate", notebooks=False,
+                                        literals=("champion", "challenger", "candidate")):
+        if py.is_test_file:
+            continue
+        for fn in py.functions:
+            if not GATE_FUNCTION_RX.search(fn.name):
+                continue
+            body = "\n".join(py.lines[fn.line - 1: fn.end_line])
+            if not (_RIVALS_RX.search(body) and _CANDIDATE_RX.search(body) and _METRIC_WORD_RX.search(body)
+                    and re.search(r"[^<>=!]([<>]=?)[^<>=]", body)):
+                continue
+            if re.search(r"(?im)^\s*(deploy_flag|accepted|passed|promote)\s*=\s*(1|True)\s*(#.*)?$", body):
+                continue  # a verdict forced after the fact is no gate (§5 C10)
+            run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "ci_push", "ci_release",
+                                                     "ci_manual"))
+            level = Level.AUTOMATED if run is not None and path_to_serving(ctx) else Level.MANUAL
+            out.append(Outcome(level, [code_evidence(py, fn.line, f"{fn.name} compares the candidate with the current "
+                                                                  "model's metrics", level, run)],
+                               "a no-regression comparison with the current model decides promotion"
+                               + (", run by the training pipeline" if level is Level.AUTOMATED else
+                                  ", run by hand or not tied to the path to serving")))
+            return out
+    return out
 
 
 def _hardcoded_metric(py: Any, line: str) -> bool:
