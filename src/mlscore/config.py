@@ -93,6 +93,7 @@ class FileConfig(_Strict):
     signal_dirs: list[str] | None = None
     data_reports: list[str] | None = None
     probe_reports: list[str] | None = None
+    report_max_age_days: float | None = Field(default=None, gt=0, le=3650)
     detector_budget: float | None = Field(default=None, ge=0, le=3600)
     extractor_budget: float | None = Field(default=None, ge=0, le=3600)
     audit_budget: float | None = Field(default=None, ge=0, le=86400)
@@ -119,6 +120,8 @@ class Config(_Strict):
     signal_dirs: tuple[str, ...] = ()
     data_reports: tuple[str, ...] = ()
     probe_reports: tuple[str, ...] = ()
+    #: A data or probe report older than this many days is not counted (its own expiry applies in any case).
+    report_max_age_days: float | None = None
     #: Seconds each detector / structured extractor may run before it is stopped and its tests are reported
     #: incomplete (0: no limit). Only a ``--config`` file sets them: the audited tree's own config cannot.
     detector_budget: float = Field(default=DEFAULT_DETECTOR_SECONDS, ge=0)
@@ -133,7 +136,9 @@ class Config(_Strict):
     def digest(self) -> str:
         import hashlib
 
-        return hashlib.sha256(self.model_dump_json(exclude={"sources"}).encode()).hexdigest()[:16]
+        # an unset report_max_age_days leaves the digests of earlier configurations (and reports) unchanged
+        exclude = {"sources"} | ({"report_max_age_days"} if self.report_max_age_days is None else set())
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -239,7 +244,7 @@ def load_config(
     notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs", "signal_dirs",
-                "data_reports", "probe_reports", "detector_budget", "extractor_budget", "audit_budget"):
+                "data_reports", "probe_reports", "report_max_age_days", "detector_budget", "extractor_budget", "audit_budget"):
         for path, cfg in files:
             value = getattr(cfg, key)
             if value is None:

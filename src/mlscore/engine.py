@@ -82,10 +82,7 @@ def run_audit(
             from mlscore.facts.git import read_history
 
             ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
-        for report_path in (*config.data_reports, *config.probe_reports):
-            kind, checks = load_checks(Path(report_path))
-            ctx.report_kinds[str(report_path)] = kind
-            ctx.checks.extend((str(report_path), check) for check in checks)
+        used, report_notes = _add_reports(ctx, root, index, config, now)
         if progress:
             progress("running detectors")
         results = [evaluate(rule, ctx, config) for rule in rules]
@@ -95,6 +92,7 @@ def run_audit(
             "diagnostics", []), *notes)}.values(),
         key=lambda d: (d.path or "", d.message),
     )
+    diagnostics = report_notes + diagnostics  # first: the 500-item cap must never hide why evidence was ignored
     return Report(
         version=__version__,
         generated_at=now.replace(microsecond=0).isoformat(),
@@ -104,7 +102,7 @@ def run_audit(
         score=score(results, config.scoring),
         results=tuple(results),
         diagnostics=tuple(diagnostics[:500]),
-        inputs=tuple(str(p) for p in (*config.data_reports, *config.probe_reports)),
+        inputs=tuple(used),
     )
 
 
@@ -334,8 +332,47 @@ def _degraded(ctx: Context, touched: set[str]) -> list[str]:
 
 # -- evidence from saved data and probe reports -------------------------------------------------------
 
+def _add_reports(ctx: Context, root: Path, index: FileIndex, config: Config,
+                 now: dt.datetime) -> tuple[list[str], list[Diagnostic]]:
+    """Give the detectors the checks of the saved data and probe reports that are about this project and fresh;
+    return the reports used and a diagnostic for each one ignored (naming the file and the mismatch)."""
+    paths = (*config.data_reports, *config.probe_reports)
+    if not paths:
+        return [], []
+    from mlscore.provenance import audited_project, vet
+
+    project = audited_project(root, index.commit)
+    used: list[str] = []
+    notes: list[Diagnostic] = []
+    for report_path in paths:
+        kind, checks, prov = load_evidence(Path(report_path))
+        try:
+            reason, note = vet(prov, project, now=now, root=root, max_age_days=config.report_max_age_days,
+                               tree=index, kind=kind)
+        except ValueError as exc:
+            raise InputError(f"{report_path}: {exc}") from None
+        if reason is not None:
+            notes.append(Diagnostic(path=str(report_path), message=f"{kind} report ignored as evidence: {reason}"))
+            continue
+        if note is not None:
+            notes.append(Diagnostic(path=str(report_path), message=f"{kind} report used as evidence, but {note}"))
+        used.append(str(report_path))
+        ctx.report_kinds[str(report_path)] = kind
+        ctx.checks.extend((str(report_path), check) for check in checks)
+    return used, notes
+
+
 def load_checks(path: Path) -> tuple[str, list[Check]]:
-    """Read the kind ('data' or 'probe') and the checks of a saved `mlscore data` or `mlscore probe` report."""
+    """Read the kind ('data' or 'probe') and the checks of a saved `mlscore data` or `mlscore probe` report
+    (without looking at its provenance: see :func:`load_evidence`)."""
+    kind, checks, _ = load_evidence(path)
+    return kind, checks
+
+
+def load_evidence(path: Path) -> tuple[str, list[Check], Any]:
+    """Read the kind ('data' or 'probe'), the checks and the provenance (None in a report made before mlscore
+    recorded it) of a saved `mlscore data` or `mlscore probe` report."""
+    from mlscore.provenance import parse
     try:
         size = path.stat().st_size
         if size > MAX_EXTRA_REPORT_BYTES:
@@ -354,7 +391,11 @@ def load_checks(path: Path) -> tuple[str, list[Check]]:
         except Exception:  # noqa: BLE001 - pydantic error details are not for end users
             raise InputError(f"{path}: checks[{i}] is not a valid check") from None
         out.append(check)
-    return str(doc["kind"]), out
+    try:
+        prov = parse(doc.get("provenance"))
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    return str(doc["kind"]), out, prov
 
 
 

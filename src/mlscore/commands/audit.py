@@ -65,13 +65,16 @@ class Progress:
               help="A saved `mlscore data` JSON report to count as evidence.")
 @click.option("--probe-report", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A saved `mlscore probe` JSON report to count as evidence.")
+@click.option("--report-max-age", type=click.FloatRange(min=0, min_open=True, max=3650), metavar="DAYS",
+              help="Ignore data and probe reports made more than DAYS ago (their own expiry applies anyway).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour in the text report.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir: Path | None,
           select: tuple[str, ...], ignore: tuple[str, ...], fail_under: float | None, fail_on_drop: bool | None,
           baseline: str | None, scoring: str | None, config_file: Path | None, isolated: bool,
-          data_report: tuple[Path, ...], probe_report: tuple[Path, ...], color: str, quiet: bool) -> int:
+          data_report: tuple[Path, ...], probe_report: tuple[Path, ...], report_max_age: float | None, color: str,
+          quiet: bool) -> int:
     """Audit the repository at PATH statically and score it against the ML Test Score.
 
     Nothing in PATH is executed, imported or installed. Exit status: 0 ok, 1 the score is under
@@ -99,6 +102,7 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
         "scoring": scoring,
         "data_reports": tuple(str(p) for p in data_report),
         "probe_reports": tuple(str(p) for p in probe_report),
+        "report_max_age_days": report_max_age,
     }
     config = load_config(path, config_file=config_file, isolated=isolated, overrides=overrides)
     progress = Progress(enabled=not quiet)
@@ -113,6 +117,10 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
                         overrides=overrides)
         diff = compare(old, report)
     progress.done()
+    evidence_files = {*config.data_reports, *config.probe_reports}
+    for d in report.diagnostics:  # a report given as evidence and not counted is said on stderr, not only inside
+        if d.path in evidence_files:
+            click.echo(f"mlscore: warning: {d.path}: {d.message}", err=True)
 
     use_color = color == "always" or (color == "auto" and output is None and output_dir is None
                                       and sys.stdout.isatty() and not env("NO_COLOR"))

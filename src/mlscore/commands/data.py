@@ -134,6 +134,10 @@ def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV files.")
 @click.option("--fail/--no-fail", default=True, show_default=True, help="Exit 1 when a check fails.")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+              help="The project the report is evidence for (default: found from the working directory).")
+@click.option("--valid-for", type=click.FloatRange(min=0, min_open=True, max=3650), default=30.0, show_default=True,
+              metavar="DAYS", help="Days `mlscore audit` may count the report as evidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
     """Compare current data with the reference: schema, expectations, drift, predictions, slices."""
@@ -152,7 +156,11 @@ def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
         validator=kw["validator"], min_support=kw["min_support"], fairness_threshold=kw["fairness_threshold"],
         quality_tolerance=kw["quality_tolerance"], task=kw["task"],
     )
+    from mlscore.provenance import project_option
+
+    located = project_option(kw["project"])  # a bad --project is a usage error before any data is read
     report = run_check(opts, _progress(kw["quiet"]))
+    report = report.model_copy(update={"provenance": _provenance(located, opts, kw["valid_for"])})
     output: Path | None = kw["output"]
     fmt = kw["fmt"] or (_SUFFIX_FORMAT.get(output.suffix.lower(), "text") if output is not None else "text")
     color = output is None and fmt == "text" and sys.stdout.isatty()
@@ -162,3 +170,13 @@ def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
 
         write_evidently_html(opts, kw["evidently_html"])
     return 1 if (kw["fail"] and report.status == "failing") else 0
+
+
+def _provenance(located, opts, valid_days: float):  # type: ignore[no-untyped-def]
+    """What the report describes: the project and commit, and a fingerprint of every input file."""
+    from mlscore.provenance import dataset, stamp
+
+    project, root = located
+    files = [("reference", opts.reference), ("current", opts.current), ("suite", opts.suite)]
+    return stamp(project, datasets=[dataset(role, path, root) for role, path in files if path is not None],
+                 valid_days=valid_days)

@@ -79,6 +79,10 @@ def headers_from_env(specs: tuple[str, ...], environ: dict[str, str] | None = No
 @click.option("--check", "only", multiple=True, help="Run only this check (repeatable); see docs/probe.md for ids.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), help="Report format (default: from -o's extension, else text).")
 @click.option("--output", "-o", "output_file", type=click.Path(dir_okay=False, writable=True), help="Write the report here (a text summary goes to stderr).")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+              help="The project the report is evidence for (default: found from the working directory).")
+@click.option("--valid-for", type=click.FloatRange(min=0, min_open=True, max=3650), default=30.0, show_default=True,
+              metavar="DAYS", help="Days `mlscore audit` may count the report as evidence.")
 @click.option("--fail-on", type=click.Choice(["failing", "never"]), default="failing", show_default=True, help="Exit 1 when a check fails or errs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def probe(
@@ -87,8 +91,8 @@ def probe(
     v2_codec: str, versions: str | None, metrics_url: str | None, n_requests: int, concurrency: int, max_requests: int, time_budget: float,
     max_rate: float, timeout: float, header_env: tuple[str, ...], insecure: bool, ca_file: str | None,
     p99_budget_ms: float | None, max_age_days: float, atol: float, rtol: float, max_mismatch_rate: float, skew_rows: int,
-    batch_size: int, oversized_mb: float, only: tuple[str, ...], fmt: str | None, output_file: str | None, fail_on: str,
-    quiet: bool,
+    batch_size: int, oversized_mb: float, only: tuple[str, ...], fmt: str | None, output_file: str | None,
+    project: Path | None, valid_for: float, fail_on: str, quiet: bool,
 ) -> int:
     """Probe the model endpoint at URL: health, version, metrics, latency, bad and edge inputs, skew.
 
@@ -116,8 +120,15 @@ def probe(
         timeout_s=timeout, time_budget_s=time_budget, max_requests=max_requests, max_rate=max_rate or None,
         verify_tls=not insecure, ca_file=ca_file, options=options, checks=only, v2_codec=v2_codec,
     )
+    from mlscore.provenance import dataset, endpoint, project_option, stamp
+
+    located = project_option(project)  # a bad --project is a usage error before any request
     progress = None if quiet else (lambda msg: click.echo(f"probe: {msg}", err=True))
     report = run_probe(config, progress)
+    files = [("sample", sample), ("expected-predictions", expected_predictions)]
+    report = report.model_copy(update={"provenance": stamp(
+        located[0], datasets=[dataset(role, f, located[1]) for role, f in files if f], ep=endpoint(url, model),
+        valid_days=valid_for)})
     if fmt is None:
         fmt = _EXT_FORMAT.get(Path(output_file).suffix.lower(), "text") if output_file else "text"
     if output_file:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from mlscore.models import Check, Diagnostic, _Record
+from mlscore.provenance import Provenance
 
 DATA_REPORT_SCHEMA_VERSION = "1"
 
@@ -69,6 +70,8 @@ class DataReport(_Record):
     columns: tuple[ColumnSummary, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     timings: dict[str, float] = Field(default_factory=dict)
+    provenance: Provenance | None = Field(
+        default=None, description="The project, commit and datasets it describes, when made, until when it counts.")
 
     def check(self, check_id: str) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlscore.models import Check, Diagnostic
+from mlscore.provenance import Provenance
 
 PROBE_SCHEMA_VERSION = "1"
 
@@ -54,6 +55,8 @@ class ProbeReport(_Record):
     duration_s: float
     checks: tuple[Check, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    provenance: Provenance | None = Field(
+        default=None, description="The project, commit and endpoint it describes, when made, until when it counts.")
 
     def counts(self) -> dict[str, int]:
         out = {"passing": 0, "failing": 0, "unknown": 0, "skipped": 0, "error": 0}
