@@ -131,6 +131,43 @@ def _hand_run_drift(ctx: Context) -> list[Outcome]:
     return out
 
 
+#: Two-sample tests and divergences that compare a current sample of a feature with a reference sample.
+DRIFT_TEST_RX = re.compile(r"(^|\.)(ks_2samp|chisquare|chi2_contingency|wasserstein_distance|jensenshannon|"
+                           r"anderson_ksamp|mannwhitneyu|energy_distance|\w*population_stability_index|\w*psi)$")
+_SERVED_WORDS_RX = re.compile(r"(?i)\b\w*(inference|serving|served|production|prod_|request|live_|predictions?_log|"
+                              r"prediction_log|online)\w*")
+_TRAINING_WORDS_RX = re.compile(r"(?i)\b\w*(train|reference|baseline)\w*")
+
+
+def _served_drift_tests(ctx: Context, *, skew: bool) -> list[Outcome]:
+    """Code that compares served inputs (an inference log, production data) with a reference sample by a
+    two-sample test and a threshold: drift of serving inputs (MON2), and skew when the reference is the training
+    data (MON3, LABELING.md §3 #29). Automated when a schedule runs it (G6a), manual otherwise; comparing the
+    training split with the test split is neither."""
+    out: list[Outcome] = []
+    for py, call in ctx.calls(DRIFT_TEST_RX, prefilter=r"ks_2samp|chisquare|chi2_contingency|wasserstein|jensenshannon|"
+                                                       r"anderson_ksamp|mannwhitneyu|energy_distance|psi",
+                              literals=("ks_2samp", "chisquare", "chi2_contingency", "wasserstein", "jensenshannon",
+                                        "anderson_ksamp", "mannwhitneyu", "energy_distance", "psi")):
+        if py.cell_of_line is not None:
+            continue  # a notebook analysis; served-data checks there are found by the catalog
+        text = "\n".join(py.lines)
+        if not _SERVED_WORDS_RX.search(text) or not re.search(r"(?i)threshold|p_?value\s*[<>]|alpha|drift", text):
+            continue  # a train/test comparison or an analysis with no verdict
+        if skew and not _TRAINING_WORDS_RX.search(text):
+            continue
+        runs = [r for r in ctx.automation.effective(py.path, imports=True) if r.scheduled]
+        level = Level.AUTOMATED if runs else Level.MANUAL
+        what = "served inputs compared with the training data" if skew else "served inputs compared with a reference"
+        out.append(Outcome(level, [code_evidence(py, call.line, f"{what}: {call.name}", level,
+                                                 runs[0] if runs else None)],
+                           f"{what} by a statistical test with a threshold"
+                           + (", on a schedule" if runs else ", when someone runs it")))
+        if runs:
+            break
+    return out
+
+
 # -- MON1: dependency changes notify ------------------------------------------------------------------
 
 #: Installing the project's dependencies as they are today (not from a lock or hashes).
@@ -271,6 +308,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes += _scheduled_data_check(ctx, r"mlscore\s+data\s+check|great_expectations\s+checkpoint\s+run|"
                                            r"gx\s+checkpoint\s+run")  # drift libraries run from code: the catalog
     outcomes += _hand_run_drift(ctx)
+    outcomes += _served_drift_tests(ctx, skew=False)
     sidecar = _sidecar(ctx)
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar validates live inputs and alerts"))
@@ -286,7 +324,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
 # -- MON3: training/serving skew ---------------------------------------------------------------------
 
 def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
-    outcomes = []
+    outcomes = _served_drift_tests(ctx, skew=True)
     names = r"DetectFeatureSkew|skew_comparator|validate_data_skew"
     for site in ctx.call_sites(names)[:2]:
         run = automated_run(ctx, site.path, kinds=SCHEDULED)
