@@ -171,7 +171,7 @@ class Check(_Record):
     id: str
     rules: tuple[str, ...]
     title: str
-    status: Literal["passing", "failing", "unknown", "skipped", "error"]
+    status: Literal["passing", "warning", "failing", "unknown", "skipped", "error"]
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
 

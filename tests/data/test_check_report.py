@@ -54,7 +54,7 @@ def test_report_contract_for_the_audit(tmp_path: Path, capsys: pytest.CaptureFix
     assert raw["kind"] == "data" and raw["schema_version"] == "1" and raw["generated_at"].endswith("Z")
     for c in raw["checks"]:
         Check.model_validate(c)
-        assert c["rules"] and c["status"] in ("passing", "failing", "unknown", "skipped", "error")
+        assert c["rules"] and c["status"] in ("passing", "warning", "failing", "unknown", "skipped", "error")
     ids = {c.id: c for c in report.checks}
     assert set(ids) >= {"schema.columns", "schema.suite", "validation", "drift.features", "predictions.finite",
                         "predictions.constant", "predictions.drift", "quality.current", "slices", "fairness",

@@ -23,7 +23,7 @@ from mlscore.data.report import (
 from mlscore.errors import InputError
 from mlscore.models import Check, Diagnostic
 from mlscore.profile import ColumnProfile, DatasetProfile
-from mlscore.profile.drift import ColumnDrift, compare_profiles, dataset_drift
+from mlscore.profile.drift import ColumnDrift, calibrate, compare_profiles, dataset_drift
 
 Progress = Callable[[str], None]
 
@@ -47,6 +47,8 @@ class CheckOptions:
     fairness_threshold: float = 0.1
     quality_tolerance: float = 0.05
     task: str = "auto"  # auto | classification | regression
+    important: list[str] = field(default_factory=list)  # features whose drift matters most (else from --target)
+    fdr: float = 0.05  # Benjamini-Hochberg false-discovery rate across columns
 
 
 def now_iso() -> str:
@@ -60,6 +62,11 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     checks: list[Check] = []
 
     t0 = time.perf_counter()
+    suite = None
+    if opts.suite is not None and opts.validator != "none":
+        from mlscore.data.suite import load_suite
+
+        suite = load_suite(Path(opts.suite))  # a bad suite is reported before any profiling
     say(f"profiling reference {opts.reference}")
     ref = profile_file(opts.reference, encoding=opts.encoding)
     timings["profile_reference"] = time.perf_counter() - t0
@@ -72,7 +79,7 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     for name, what in ((opts.target, "--target"), (opts.prediction, "--prediction")):
         if name is not None and name not in cur.columns and name not in ref.columns:
             raise InputError(f"{opts.current}: no column {name!r} (given by {what})")
-    for name in [*opts.slices, *opts.sensitive, *(opts.columns or [])]:
+    for name in [*opts.slices, *opts.sensitive, *(opts.columns or []), *opts.important]:
         if name not in cur.columns and name not in ref.columns:
             raise InputError(f"{opts.current}: no column {name!r}")
 
@@ -89,32 +96,12 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     t2 = time.perf_counter()
     features = [n for n in (opts.columns or common) if n in common and roles.get(n) is None]
     drift = compare_profiles(ref, cur, columns=features, method=opts.drift_method, threshold=opts.drift_threshold)
+    important, importance = _important(opts, ref, features, diagnostics)
+    drift = calibrate(drift, ref, cur, fdr=opts.fdr, important=important)
     timings["drift"] = time.perf_counter() - t2
+    checks.append(_drift_check(drift, opts, important, importance))
     share, drifted = dataset_drift(drift, opts.drift_share)
     drifted_cols = [d.column for d in drift if d.drifted]
-    undecided = [d.column for d in drift if d.drifted is None]
-    checks.append(
-        Check(
-            id="drift.features",
-            rules=("MON3",),
-            title="Training/serving skew: feature distributions match the reference",
-            status="failing" if drifted else ("passing" if drift else "unknown"),
-            message=(
-                f"{len(drifted_cols)} of {len(drift)} columns drifted ({share:.0%}; dataset drift when "
-                f">= {opts.drift_share:.0%})"
-                + (f": {', '.join(drifted_cols[:10])}" + (" ..." if len(drifted_cols) > 10 else "") if drifted_cols else "")
-                + (f"; {len(undecided)} undecidable" if undecided else "")
-            ),
-            details={
-                "share": share,
-                "drift_share": opts.drift_share,
-                "dataset_drift": drifted,
-                "drifted_columns": drifted_cols,
-                "undecided_columns": undecided,
-                "methods": sorted({d.method for d in drift}),
-            },
-        )
-    )
 
     # ------------------------------------------------------------ the rest needs rows
     from mlscore.data import model_checks, validation
@@ -122,7 +109,7 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     t3 = time.perf_counter()
     if opts.validator != "none":
         say("validating expectations")
-        checks.extend(validation.validation_checks(opts, ref, diagnostics))
+        checks.extend(validation.validation_checks(opts, ref, diagnostics, suite=suite, current_rows=cur.row_count))
     timings["validation"] = time.perf_counter() - t3
     t4 = time.perf_counter()
     pred_drift: ColumnDrift | None = None
@@ -161,10 +148,77 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
             "drift_share": opts.drift_share,
             "drifted_columns": drifted_cols,
             "number_of_columns": len(drift),
+            "fdr": opts.fdr,
+            "correction": "benjamini-hochberg",
+            "important_columns": important,
         },
         columns=columns,
         diagnostics=tuple(diagnostics),
         timings={k: round(v, 4) for k, v in timings.items()},
+    )
+
+
+def _important(opts: CheckOptions, ref: DatasetProfile, features: list[str],
+               diagnostics: list[Diagnostic]) -> tuple[list[str], dict[str, float]]:
+    """The features given by --important, else the ones most associated with --target in the reference."""
+    if opts.important:
+        return [n for n in opts.important if n in features], {}
+    if opts.target is None or opts.target not in ref.columns or not features:
+        return [], {}
+    from mlscore.data.importance import feature_importance, top_features
+    from mlscore.data.readers import detect_format
+
+    if detect_format(Path(opts.reference)) == "profile":
+        return [], {}
+    try:
+        scores = feature_importance(Path(opts.reference), opts.target, features, opts.encoding)
+    except InputError as exc:
+        diagnostics.append(Diagnostic(path=str(opts.reference), message=f"feature importance not computed: {exc}"))
+        return [], {}
+    return top_features(scores), scores
+
+
+def _drift_check(drift: list[ColumnDrift], opts: CheckOptions, important: list[str],
+                 importance: dict[str, float]) -> Check:
+    share, dataset = dataset_drift(drift, opts.drift_share)
+    drifted_cols = [d.column for d in drift if d.drifted]
+    strong_important = [d.column for d in drift if d.drifted and d.important]
+    undecided = [d.column for d in drift if d.drifted is None]
+    evidently = [d.column for d in drift if d.evidently_drifted]
+    if dataset:
+        status = "failing"
+    elif drifted_cols:
+        status = "warning"  # a real shift in some column, below the dataset share: never silent
+    else:
+        status = "passing" if drift else "unknown"
+    listed = strong_important + [c for c in drifted_cols if c not in strong_important]
+    message = (
+        f"{len(drifted_cols)} of {len(drift)} columns drifted ({share:.0%}; dataset drift when "
+        f">= {opts.drift_share:.0%}; Benjamini-Hochberg at FDR {opts.fdr:g})"
+        + (f": {', '.join(listed[:10])}" + (" ..." if len(listed) > 10 else "") if listed else "")
+        + (f"; important: {', '.join(strong_important)}" if strong_important else "")
+        + (f"; {len(undecided)} undecidable" if undecided else "")
+    )
+    return Check(
+        id="drift.features",
+        rules=("MON3",),
+        title="Training/serving skew: feature distributions match the reference",
+        status=status,  # type: ignore[arg-type]
+        message=message,
+        details={
+            "share": share,
+            "drift_share": opts.drift_share,
+            "dataset_drift": dataset,
+            "drifted_columns": drifted_cols,
+            "undecided_columns": undecided,
+            "methods": sorted({d.method for d in drift}),
+            "correction": "benjamini-hochberg",
+            "fdr": opts.fdr,
+            "important_columns": important,
+            "important_drifted": strong_important,
+            "importance": {k: round(v, 4) for k, v in sorted(importance.items(), key=lambda kv: -kv[1])[:20]},
+            "evidently_drifted_columns": evidently,
+        },
     )
 
 

@@ -25,6 +25,11 @@ class DriftRow(_Record):
     n_unique: int | None = None
     approximate: bool = False
     note: str | None = None
+    test: str | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+    evidently_drifted: bool | None = None
+    important: bool = False
 
 
 class ColumnStats(_Record):
@@ -61,7 +66,7 @@ class DataReport(_Record):
     tool: str = "mlscore"
     version: str
     generated_at: str
-    status: Literal["passing", "failing", "unknown"]
+    status: Literal["passing", "warning", "failing", "unknown"]
     inputs: dict[str, str | None] = Field(default_factory=dict)
     reference_rows: int | None = None
     current_rows: int | None = None
@@ -77,9 +82,13 @@ class DataReport(_Record):
         return next((c for c in self.checks if c.id == check_id), None)
 
 
-def overall_status(checks: tuple[Check, ...] | list[Check]) -> Literal["passing", "failing", "unknown"]:
+def overall_status(
+    checks: tuple[Check, ...] | list[Check],
+) -> Literal["passing", "warning", "failing", "unknown"]:
     if any(c.status in ("failing", "error") for c in checks):
         return "failing"
+    if any(c.status == "warning" for c in checks):
+        return "warning"
     if any(c.status == "passing" for c in checks):
         return "passing"
     return "unknown"

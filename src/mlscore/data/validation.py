@@ -417,14 +417,15 @@ def needed_columns(exps: list[dict[str, Any]], available: list[str]) -> list[str
     return cols
 
 
-def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list[Diagnostic]) -> list[Check]:
+def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list[Diagnostic], *,
+                      suite: list[dict[str, Any]] | None = None, current_rows: int | None = None) -> list[Check]:
     from mlscore.data.readers import TableReader, detect_format
     from mlscore.data.suite import expectations_from_schema, load_suite
     from mlscore.profile.schema import infer_schema
 
     checks: list[Check] = []
     if opts.suite is not None:
-        exps = load_suite(Path(opts.suite))
+        exps = suite if suite is not None else load_suite(Path(opts.suite))
         source = str(opts.suite)
         checks.append(Check(
             id="schema.suite", rules=("DATA1",), title="Feature expectations are captured in a schema",
@@ -432,8 +433,8 @@ def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list
             details={"suite": source, "expectations": len(exps)},
         ))
     else:
-        exps = expectations_from_schema(infer_schema(ref))
-        source = f"inferred from {opts.reference}"
+        exps = expectations_from_schema(infer_schema(ref), ref, current_rows)
+        source = f"inferred from {opts.reference}, tolerances for {ref.row_count} reference and {current_rows} current rows"
         checks.append(Check(
             id="schema.suite", rules=("DATA1",), title="Feature expectations are captured in a schema",
             status="unknown",

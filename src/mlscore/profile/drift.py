@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,9 @@ METHODS: dict[str, tuple[str, float, str]] = {
     "psi": ("distance", 0.1, "d>="),
 }
 SMALL_REFERENCE = 1000  # Evidently: at most this many reference values -> p-value tests
+MIN_VALUES = 5  # fewer valid values than this on either side: no verdict ("unknown")
+FDR = 0.05  # Benjamini-Hochberg false-discovery rate across the columns of one comparison
+IMPORTANT_WEIGHT = 0.5  # share of the BH weight given to the important features (weighted BH)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ class ColumnDrift:
     n_unique: int | None
     approximate: bool = False
     note: str | None = None
+    #: calibration across columns (``calibrate``): a two-sample significance test per column, its
+    #: Benjamini-Hochberg adjusted value, and Evidently's own verdict (``drifted`` becomes the calibrated one)
+    test: str | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+    evidently_drifted: bool | None = None
+    important: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -125,6 +135,9 @@ def column_drift(
         return result(None, note="no values in the reference")
     if n_cur == 0:
         return result(None, note="no values in the current data")
+    if n_ref < MIN_VALUES or n_cur < MIN_VALUES:
+        return result(None, note=f"too few values to test (reference {n_ref}, current {n_cur}; "
+                                 f"at least {MIN_VALUES} on each side)")
     if ref.kind and cur.kind and ref.kind != cur.kind:
         return result(None, note=f"type changed: reference {ref.kind}, current {cur.kind}")
     if kind == "categorical" and chosen in ("ks", "wasserstein"):
@@ -311,3 +324,164 @@ def _js(p: np.ndarray, q: np.ndarray) -> float:
         kp = np.where(p > 0, p * np.log(p / m), 0.0).sum()
         kq = np.where(q > 0, q * np.log(q / m), 0.0).sum()
     return float(math.sqrt(max((kp + kq) / 2.0, 0.0)))
+
+
+# ---------------------------------------------------------------- calibration across columns
+
+
+def significance(ref: ColumnProfile, cur: ColumnProfile) -> tuple[str, float | None]:
+    """A two-sample test of "same distribution" for one column: (test name, p-value or None).
+
+    Numeric columns with more than 5 values: the Kolmogorov-Smirnov test (exact values, or the CDFs of
+    the frozen histograms) combined with Welch's t-test on the means (exact from the moments at any size)
+    by the Cauchy combination (Liu and Xie 2020: valid under dependence, close to the smaller p-value when
+    both agree). Categorical and few-valued columns: the chi-square test of homogeneity on the 2 x k table,
+    which, unlike a goodness-of-fit test against the reference shares, allows for the reference's own
+    sampling error.
+    """
+    from scipy import stats
+
+    if ref.valid_count < MIN_VALUES or cur.valid_count < MIN_VALUES:
+        return "none", None
+    nu = joint_n_unique(ref, cur)
+    if ref.kind == "numeric" and cur.kind == "numeric" and (nu is None or nu > 5):
+        p_ks = _ks_p(ref, cur)
+        p_t = _welch_p(ref, cur)
+        ps = [p for p in (p_ks, p_t) if p is not None]
+        if not ps:
+            return "ks+welch", None
+        return "ks+welch", _cauchy(ps)
+    counts = _counts(ref, cur)
+    if counts is None:
+        return "chi2_homogeneity", None
+    _, r, c = counts
+    keep = (r + c) > 0
+    table = np.vstack((r[keep], c[keep]))
+    if table.shape[1] < 2:
+        return "chi2_homogeneity", 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = float(stats.chi2_contingency(table, correction=False)[1])
+    return "chi2_homogeneity", p if math.isfinite(p) else None
+
+
+def _ks_p(ref: ColumnProfile, cur: ColumnProfile) -> float | None:
+    from scipy import stats
+
+    a, b = ref.exact_values(), cur.exact_values()
+    try:
+        if a is not None and b is not None and a.size == ref.n and b.size == cur.n:
+            return float(stats.ks_2samp(a, b).pvalue)
+        d = float(np.max(np.abs(_cdf_diff(ref, cur)[1])))
+    except (ValueError, FloatingPointError):
+        return None
+    en = ref.n * cur.n / (ref.n + cur.n)
+    return float(stats.kstwo.sf(d, max(1, round(en))))
+
+
+def _welch_p(ref: ColumnProfile, cur: ColumnProfile) -> float | None:
+    from scipy import stats
+
+    n1, n2 = ref.n, cur.n
+    if n1 < 2 or n2 < 2:
+        return None
+    v1, v2 = ref.m2 / (n1 - 1), cur.m2 / (n2 - 1)
+    se2 = v1 / n1 + v2 / n2
+    diff = cur.mean - ref.mean
+    if not (math.isfinite(se2) and math.isfinite(diff)):
+        return None
+    if se2 <= 0:
+        return 1.0 if diff == 0 else 0.0
+    t = diff / math.sqrt(se2)
+    df = se2 * se2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    return float(2.0 * stats.t.sf(abs(t), df))
+
+
+def _cauchy(ps: list[float]) -> float:
+    """Cauchy combination of p-values with equal weights."""
+    if any(p <= 0.0 for p in ps):
+        return 0.0
+    terms = []
+    for p in ps:
+        p = min(p, 1.0)
+        # tan((0.5 - p) pi) overflows nowhere on (0, 1]; for tiny p use 1 / (p pi) (same to 1e-16 relative)
+        terms.append(1.0 / (p * math.pi) if p < 1e-15 else math.tan((0.5 - p) * math.pi))
+    t = sum(terms) / len(terms)
+    if t > 1e15:
+        return min(1.0, 1.0 / (t * math.pi))
+    return min(1.0, max(0.0, 0.5 - math.atan(t) / math.pi))
+
+
+def bh_adjust(p: list[float], weights: list[float] | None = None) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (q-values), optionally weighted (Genovese, Roeder and
+    Wasserman 2006: weights averaging 1; a column with weight w is tested as if its p-value were p / w)."""
+    m = len(p)
+    if m == 0:
+        return []
+    w = weights or [1.0] * m
+    adj = [min(1.0, pi / wi) if wi > 0 else 1.0 for pi, wi in zip(p, w)]
+    order = sorted(range(m), key=lambda i: adj[i])
+    out = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, adj[i] * m / rank)
+        out[i] = min(1.0, running)
+    return out
+
+
+def calibrate(
+    results: list[ColumnDrift],
+    reference: DatasetProfile,
+    current: DatasetProfile,
+    *,
+    fdr: float = FDR,
+    important: Iterable[str] = (),
+    important_weight: float = IMPORTANT_WEIGHT,
+) -> list[ColumnDrift]:
+    """The calibrated verdicts: Evidently's per-column numbers kept, ``drifted`` decided across columns.
+
+    Each decidable column gets a two-sample significance test (``significance``); the p-values are adjusted
+    with Benjamini-Hochberg at ``fdr`` over the columns compared (weighted so that ``important`` columns
+    share ``important_weight`` of the weight: more power where a shift matters, the same error rate). A
+    column drifts when its adjusted value is below ``fdr`` and, for the distance methods Evidently uses on
+    large references, its distance also reaches the threshold (at large n a significant shift can be
+    negligible). Under no drift at all, the chance that any column is flagged is at most ``fdr``.
+    """
+    imp = set(important)
+    tested: list[int] = []
+    pvals: list[float] = []
+    tests: dict[int, tuple[str, float | None]] = {}
+    for i, r in enumerate(results):
+        if r.drifted is None or r.column not in reference.columns or r.column not in current.columns:
+            continue
+        try:
+            name, p = significance(reference.columns[r.column], current.columns[r.column])
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            name, p = "none", None
+        tests[i] = (name, p)
+        if p is not None and math.isfinite(p):
+            tested.append(i)
+            pvals.append(p)
+    m = len(tested)
+    k = sum(1 for i in tested if results[i].column in imp)
+    if 0 < k < m:
+        w_imp = important_weight * m / k
+        w_other = (1.0 - important_weight) * m / (m - k)
+        weights = [w_imp if results[i].column in imp else w_other for i in tested]
+    else:
+        weights = None
+    qvals = dict(zip(tested, bh_adjust(pvals, weights)))
+    out = []
+    for i, r in enumerate(results):
+        name, p = tests.get(i, (None, None))
+        q = qvals.get(i)
+        if r.drifted is None:
+            drifted: bool | None = None
+        elif q is None:  # the significance test could not run: Evidently's verdict stands
+            drifted = r.drifted
+        else:
+            gate = r.drifted if r.statistic_name == "distance" else True
+            drifted = bool(q < fdr and gate)
+        out.append(replace(r, drifted=drifted, test=name, p_value=p, q_value=q,
+                           evidently_drifted=r.drifted, important=r.column in imp))
+    return out
