@@ -18,7 +18,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def test_registry_lists_every_format_with_an_extension() -> None:
-    assert set(FORMATS) == set(EXTENSIONS) == {"text", "json", "sarif", "markdown", "html", "junit"}
+    assert set(FORMATS) == set(EXTENSIONS) == {"text", "json", "sarif", "markdown", "html", "junit",
+                                                     "summary"}
 
 
 def test_unknown_format_is_a_usage_error(head_report: Report) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlscore.errors import MlscoreError
 
-FORMAT_NAMES = ("text", "json", "sarif", "markdown", "html", "junit")
+if TYPE_CHECKING:
+    from mlscore.models import Report
+    from mlscore.report.diff import ReportDiff
+
+FORMAT_NAMES = ("text", "json", "sarif", "markdown", "html", "junit", "summary")
 
 
 def split_list(values: tuple[str, ...]) -> list[str]:
@@ -47,7 +52,8 @@ class Progress:
 @click.command("audit")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-f", "--format", "formats", multiple=True, metavar="FORMAT",
-              help="text (default), json, sarif, markdown, html, junit; repeat or comma-separate for several.")
+              help="text (default), json, sarif, markdown, html, junit, summary (a few lines, for hooks); repeat or "
+                   "comma-separate for several.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout (one format).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -65,6 +71,8 @@ class Progress:
               help="A saved `mlscore data` JSON report to count as evidence.")
 @click.option("--probe-report", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A saved `mlscore probe` JSON report to count as evidence.")
+@click.option("--tests-report", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An mlscore-tests.json written by pytest-mlscore (outcomes of @pytest.mark.mlscore tests).")
 @click.option("--report-max-age", type=click.FloatRange(min=0, min_open=True, max=3650), metavar="DAYS",
               help="Ignore data and probe reports made more than DAYS ago (their own expiry applies anyway).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
@@ -73,7 +81,8 @@ class Progress:
 def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir: Path | None,
           select: tuple[str, ...], ignore: tuple[str, ...], fail_under: float | None, fail_on_drop: bool | None,
           baseline: str | None, scoring: str | None, config_file: Path | None, isolated: bool,
-          data_report: tuple[Path, ...], probe_report: tuple[Path, ...], report_max_age: float | None, color: str,
+          data_report: tuple[Path, ...], probe_report: tuple[Path, ...], tests_report: tuple[Path, ...],
+          report_max_age: float | None, color: str,
           quiet: bool) -> int:
     """Audit the repository at PATH statically and score it against the ML Test Score.
 
@@ -94,6 +103,9 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
         raise MlscoreError("use either --output or --output-dir, not both")
     if not path.exists():
         raise MlscoreError(f"{path}: no such directory")
+    if fail_on_drop and not baseline:
+        raise MlscoreError("--fail-on-drop needs --baseline REF, the commit whose score it compares with "
+                           "(e.g. --baseline origin/main)")
     overrides = {
         "select": tuple(split_list(select)),
         "ignore": tuple(split_list(ignore)),
@@ -102,6 +114,7 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
         "scoring": scoring,
         "data_reports": tuple(str(p) for p in data_report),
         "probe_reports": tuple(str(p) for p in probe_report),
+        "tests_reports": tuple(str(p) for p in tests_report),
         "report_max_age_days": report_max_age,
     }
     config = load_config(path, config_file=config_file, isolated=isolated, overrides=overrides)
@@ -138,10 +151,33 @@ def audit(path: Path, formats: tuple[str, ...], output: Path | None, output_dir:
             _write(output, text)
         else:
             click.echo(text, nl=not text.endswith("\n"))
-    failed = config.fail_under is not None and report.score.value < config.fail_under
-    if config.fail_on_drop and diff is not None and report.score.value < diff.old_score:
-        failed = True
-    return 1 if failed else 0
+    reasons = failure_reasons(report, diff, fail_under=config.fail_under,
+                              fail_on_drop=config.fail_on_drop, baseline=baseline)
+    if config.fail_on_drop and diff is None:  # set in a config file: say it was not checked, do not fail
+        click.echo("mlscore: note: fail_on_drop is set but not checked: no --baseline REF to compare with", err=True)
+    for reason in reasons:
+        click.echo(f"mlscore: failed: {reason}", err=True)
+    return 1 if reasons else 0
+
+
+def failure_reasons(report: Report, diff: ReportDiff | None, *, fail_under: float | None, fail_on_drop: bool,
+                    baseline: str | None) -> list[str]:
+    """One line per crossed threshold, saying why the audit fails."""
+    from mlscore.report.common import fmt_points, fmt_signed, sections_weakest_first
+
+    reasons = []
+    score = report.score.value
+    if fail_under is not None and score < fail_under:
+        weakest = sections_weakest_first(report)
+        low = (f" (the score is the minimum of the sections; weakest: {weakest[0].section.title} "
+               f"{fmt_points(weakest[0].points)})") if weakest else ""
+        reasons.append(f"ML Test Score {fmt_points(score)} is below fail-under {fmt_points(fail_under)}{low}")
+    if fail_on_drop and diff is not None and score < diff.old_score - 1e-9:
+        dropped = ", ".join(f"{t.rule_id} {fmt_signed(t.delta)}" for t in diff.changed_tests if t.delta < 0)
+        reasons.append(f"ML Test Score dropped from {fmt_points(diff.old_score)} to {fmt_points(score)} "
+                       f"({fmt_signed(score - diff.old_score)}) compared with {baseline}"
+                       + (f": {dropped}" if dropped else ""))
+    return reasons
 
 
 def _path_prefix(path: Path) -> str:

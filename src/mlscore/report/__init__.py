@@ -23,6 +23,7 @@ FORMATS: dict[str, str] = {
     "markdown": "mlscore.report.markdown:render",
     "html": "mlscore.report.html:render",
     "junit": "mlscore.report.junit:render",
+    "summary": "mlscore.report.summary:render",
 }
 
 #: format name -> file name extension, for ``--output-dir``.
@@ -33,6 +34,7 @@ EXTENSIONS: dict[str, str] = {
     "markdown": "md",
     "html": "html",
     "junit": "xml",
+    "summary": "summary.txt",
 }
 
 
