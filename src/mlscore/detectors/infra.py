@@ -14,6 +14,7 @@ from mlscore.detectors.code import (
     tests_using,
 )
 from mlscore.detectors.common import (
+    Run,
     Context,
     Outcome,
     code_evidence,
@@ -240,6 +241,26 @@ def _runs_training(ctx: Context, command: str) -> bool:
         ctx.facts.import_targets(path))) or _reaches_training(ctx, path))
 
 
+def _scheduled_real_pipeline(ctx: Context) -> list[Outcome]:
+    """The real pipeline started by a schedule or an orchestrator trigger, chaining training with evaluation
+    (LABELING.md I3: "the real pipeline being triggered automatically ... with failure checks"): the files one
+    schedule reaches include code that trains and code that computes a metric."""
+    reached: dict[str, list[tuple[str, Run]]] = {}
+    for path in ctx.automation.paths():
+        for run in ctx.automation.effective(path, imports=True):
+            if run.kind == "schedule" and run.chain:
+                reached.setdefault(run.chain[0], []).append((path, run))
+    for _start, items in sorted(reached.items()):
+        texts = [ctx.facts.texts.get(path, "") for path, _run in items]
+        if any(_TRAINING_CODE_RX.search(t) for t in texts) and any(METRIC_CODE_RX.search(t) for t in texts):
+            entry, run = next(((p, r) for p, r in items if r.how != "import"), items[0])
+            return [Outcome(Level.AUTOMATED, [Evidence(summary=f"a schedule runs the training pipeline: {entry}",
+                                                       location=run.location, level=Level.AUTOMATED, kind="schedule",
+                                                       trigger=run.describe())],
+                            "a schedule runs the real pipeline end to end (training, then evaluation)")]
+    return []
+
+
 def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     for text, run in ctx.automation.invocations:
@@ -252,6 +273,7 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                trigger=run.describe())],
                                     "CI runs the training pipeline end to end"))
             break
+    outcomes += _scheduled_real_pipeline(ctx)
     # tests that chain training with evaluation or a usable model
     found_manual = False
     for py in ctx.facts.tests(literals=("train", "fit", "pipeline", "main", "subprocess", "clirunner", "run_cli",
@@ -294,6 +316,9 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
 #: Calls that load or prepare data: the stage before training that an integration test chains (LABELING.md I3).
 PREPARE_CALL_RX = re.compile(r"(?i)(load\w*|read_\w+|prepar\w*|preprocess\w*|split\w*|make_dataset|ingest\w*|get_data\w*|"
                              r"fetch\w*|build_features|extract\w*|process_data\w*|clean\w*)$")
+#: Code that scores a model: the evaluation stage an integration run chains after training.
+METRIC_CODE_RX = re.compile(r"\b(mean_squared_error|mean_absolute_error|r2_score|roc_auc_score|accuracy_score|f1_score|"
+                            r"precision_score|recall_score|log_loss|classification_report|evaluate)\s*\(")
 _TRAINING_CODE_RX = re.compile(r"\.fit\(|\btrain\w*\(|Trainer\(|\.train\(|fit_model\(")
 
 
@@ -528,6 +553,30 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
     return finish(ctx, "INFRA6", outcomes)
 
 
+#: The project's own rollback of a model or release (`rollback_serving_release`, `revert_model`): compound names, so
+#: a database session's `.rollback()` is not one.
+ROLLBACK_CALL_RX = re.compile(r"(?i)(^|\.)(\w+_(roll_?back|revert)\w*|(roll_?back|revert)_\w+)$")
+
+
+def _rollback_code(ctx: Context) -> list[Outcome]:
+    """Code that rolls a model or release back: automated when the pipeline, a schedule or CD calls it on a failed
+    check (LABELING.md I7 1: a rollback performed by a system), manual as a command a person runs."""
+    out: list[Outcome] = []
+    for py, call in ctx.calls(ROLLBACK_CALL_RX, prefilter=r"roll_?back_|_roll_?back|revert_|_revert",
+                              literals=("rollback", "roll_back", "revert")):
+        if py.cell_of_line is not None or re.search(r"(?i)migrat|alembic|database|_db\b|\bdb_", call.name + py.path):
+            continue
+        run = automated_run(ctx, py.path, kinds=("pipeline", "schedule", "ci_schedule", "ci_push", "ci_release",
+                                                 "ci_manual"))
+        level = Level.AUTOMATED if run is not None else Level.MANUAL
+        out.append(Outcome(level, [code_evidence(py, call.line, f"the project's rollback: {call.name}", level, run)],
+                           "the pipeline rolls the serving model back by itself" if run else
+                           "a rollback of the serving model exists as code a person runs"))
+        if run is not None:
+            break
+    return out
+
+
 # -- INFRA7: rollback ---------------------------------------------------------------------------------
 
 def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
@@ -556,6 +605,7 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                level=Level.AUTOMATED, kind="ci", trigger=run.describe())],
                                     "a CD workflow redeploys a chosen earlier model version"))
             break
+    outcomes += _rollback_code(ctx)
     model_ptr = [p for p in ctx.facts.paths() if re.search(r"(?i)(model|\.pkl|\.joblib|\.pt|\.onnx|\.h5)[^/]*\.dvc$", p)]
     if model_ptr:
         outcomes.append(Outcome(Level.MANUAL, [Evidence(summary="served model versioned by a DVC pointer",
