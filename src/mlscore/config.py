@@ -93,6 +93,7 @@ class FileConfig(_Strict):
     signal_dirs: list[str] | None = None
     data_reports: list[str] | None = None
     probe_reports: list[str] | None = None
+    tests_reports: list[str] | None = None
     report_max_age_days: float | None = Field(default=None, gt=0, le=3650)
     detector_budget: float | None = Field(default=None, ge=0, le=3600)
     extractor_budget: float | None = Field(default=None, ge=0, le=3600)
@@ -120,6 +121,8 @@ class Config(_Strict):
     signal_dirs: tuple[str, ...] = ()
     data_reports: tuple[str, ...] = ()
     probe_reports: tuple[str, ...] = ()
+    #: mlscore-tests.json files of pytest-mlscore given besides those in the tree (which are always read).
+    tests_reports: tuple[str, ...] = ()
     #: A data or probe report older than this many days is not counted (its own expiry applies in any case).
     report_max_age_days: float | None = None
     #: Seconds each detector / structured extractor may run before it is stopped and its tests are reported
@@ -137,7 +140,8 @@ class Config(_Strict):
         import hashlib
 
         # an unset report_max_age_days leaves the digests of earlier configurations (and reports) unchanged
-        exclude = {"sources"} | ({"report_max_age_days"} if self.report_max_age_days is None else set())
+        exclude = {"sources"} | ({"report_max_age_days"} if self.report_max_age_days is None else set()) \
+            | ({"tests_reports"} if not self.tests_reports else set())
         return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
 
 
@@ -244,7 +248,8 @@ def load_config(
     notes: list[Diagnostic] = list(early_notes)
     root = (target if target.is_dir() else target.parent).resolve()
     for key in ("select", "ignore", "fail_under", "fail_on_drop", "scoring", "exclude", "rules_dirs", "signal_dirs",
-                "data_reports", "probe_reports", "report_max_age_days", "detector_budget", "extractor_budget", "audit_budget"):
+                "data_reports", "probe_reports", "tests_reports", "report_max_age_days", "detector_budget",
+                "extractor_budget", "audit_budget"):
         for path, cfg in files:
             value = getattr(cfg, key)
             if value is None:
@@ -260,7 +265,7 @@ def load_config(
                 notes.append(Diagnostic(path=path.name, message=f"{key} in the audited tree's own config is "
                                         "ignored (pass the config with --config to use it)"))
                 break
-            if key in ("rules_dirs", "signal_dirs", "data_reports", "probe_reports"):
+            if key in ("rules_dirs", "signal_dirs", "data_reports", "probe_reports", "tests_reports"):
                 resolved = [(path.parent / v) for v in value]
                 if own:
                     inside = [p for p in resolved if _inside(p, root)]

@@ -83,6 +83,11 @@ def run_audit(
 
             ctx.cache["git"] = lambda: read_history(root, index.commit)  # read only when a detector asks
         used, report_notes = _add_reports(ctx, root, index, config, now)
+        if config.tests_reports:  # mlscore-tests.json from pytest-mlscore (those in the tree are read anyway)
+            from mlscore.facts.test_reports import load_tests_report
+
+            ctx.cache["tests_reports"] = [(str(p), load_tests_report(Path(p))) for p in config.tests_reports]
+            used = [*used, *map(str, config.tests_reports)]
         if progress:
             progress("running detectors")
         results = [evaluate(rule, ctx, config) for rule in rules]
@@ -158,6 +163,7 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
         if missing:
             incomplete.extend(r for r in missing if r not in incomplete)
     outcome = max(outcomes, key=lambda o: o.level.rank) if outcomes else Outcome(Level.NONE)
+    outcome = _with_declared_tests(ctx, rule.id, outcome, config)
     level, evidence, rationale = outcome.level, list(outcome.evidence), outcome.rationale
     attestation = None
     for att in config.attestations:
@@ -193,6 +199,25 @@ def evaluate(rule: RuleSpec, ctx: Context, config: Config) -> RuleResult:
         error=error,
         incomplete="; ".join(incomplete)[:500] if incomplete else None,
     )
+
+
+def _with_declared_tests(ctx: Context, rule_id: str, outcome: Outcome, config: Config) -> Outcome:
+    """Add the tests the team declared for ``rule_id`` (@pytest.mark.mlscore, mlscore_rubric, mlscore-tests.json;
+    mlscore.detectors.declared), an evidence source of every rubric test, isolated like a detector."""
+    from mlscore.detectors.common import best
+    from mlscore.detectors.declared import declared_outcomes
+    from mlscore.models import Status
+
+    run = guard.run(lambda: declared_outcomes(ctx, rule_id), seconds=config.detector_budget or None)
+    if not run.ok or not run.value:
+        if run.error is not None and not isinstance(run.error, guard.Unavailable):
+            ctx.cache.setdefault("diagnostics", []).append(Diagnostic(
+                message=f"{rule_id}: declared tests not read: {type(run.error).__name__}", severity="error"))
+        return outcome
+    merged = best([outcome, *run.value])
+    if merged.status is Status.UNKNOWN and any(o.status is Status.FAILING for o in run.value):
+        merged.status = Status.FAILING  # a declared test is red: the check exists (and scores), but say so
+    return merged
 
 
 def _next_step(rule: RuleSpec, level: Level, ctx: Context | None = None) -> str:
