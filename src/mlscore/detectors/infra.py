@@ -403,7 +403,7 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 
 #: Functions that decide whether a candidate model replaces the one in production.
-GATE_FUNCTION_RX = re.compile(r"(?i)promot|gate|accept|champion|challenger|compare_models|should_(deploy|register|"
+GATE_FUNCTION_RX = re.compile(r"(?i)promot|gate|accept|champion|challenger|compare_models|best_model|should_(deploy|register|"
                               r"promote)|validate_model|model_validation|is_better|beats")
 _RIVALS_RX = re.compile(r"(?i)\b(champion|production|prod|current|baseline|incumbent)_?\w*")
 _CANDIDATE_RX = re.compile(r"(?i)\b(candidate|challenger|new)_?\w*")
