@@ -346,6 +346,11 @@ def ge_validate(table: pa.Table, exps: list[dict[str, Any]]) -> list[Expectation
     bd = asset.add_batch_definition_whole_dataframe("all")
     batch = bd.get_batch(batch_parameters={"dataframe": df})
     result = batch.validate(suite, result_format="SUMMARY")
+    return ge_results(exps, ids, result)
+
+
+def ge_results(exps: list[dict[str, Any]], ids: list[Any], result: Any) -> list[ExpectationResult]:
+    """GE's validation result as ExpectationResults in suite order (pandas or Spark execution engine)."""
     by_id = {r.expectation_config.id: r for r in result.results}
     out = []
     for e, eid in zip(exps, ids):
