@@ -55,6 +55,14 @@ _SECTION_ALIASES = {
 }
 
 
+def http_urls(value: tuple[str, ...]) -> tuple[str, ...]:
+    """``value`` if every item is an http(s) URL, else ValueError naming the first that is not."""
+    bad = [item for item in value if not re.match(r"^https?://\S+$", item)]
+    if bad:
+        raise ValueError(f"not an http(s) URL: {bad[0]!r}")
+    return value
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -139,10 +147,7 @@ class RuleSpec(_Spec):
     @field_validator("references")
     @classmethod
     def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [item for item in value if not re.match(r"^https?://\S+$", item)]
-        if bad:
-            raise ValueError(f"not an http(s) URL: {bad[0]!r}")
-        return value
+        return http_urls(value)
 
     @field_validator("evidence_sources")
     @classmethod

@@ -405,9 +405,9 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
 #: Functions that decide whether a candidate model replaces the one in production.
 GATE_FUNCTION_RX = re.compile(r"(?i)promot|gate|accept|champion|challenger|compare_models|best_model|should_(deploy|register|"
                               r"promote)|validate_model|model_validation|is_better|beats")
-_RIVALS_RX = re.compile(r"(?i)\b(champion|production|prod|current|baseline|incumbent)_?\w*")
-_CANDIDATE_RX = re.compile(r"(?i)\b(candidate|challenger|new)_?\w*")
-_METRIC_WORD_RX = re.compile(r"(?i)\b\w*(rmse|mse|mae|mape|auc|accuracy|f1|precision|recall|r2|loss|score|metric)\w*")
+_RIVALS_RX = re.compile(r"(?i)\b(champion|production|prod|current|baseline|incumbent)")
+_CANDIDATE_RX = re.compile(r"(?i)\b(candidate|challenger|new)")
+_METRIC_WORD_RX = re.compile(r"(?i)rmse|mse|mae|mape|auc|accuracy|f1|precision|recall|r2|loss|score|metric")
 
 
 def _champion_challenger(ctx: Context) -> list[Outcome]:

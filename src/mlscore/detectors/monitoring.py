@@ -134,9 +134,8 @@ def _hand_run_drift(ctx: Context) -> list[Outcome]:
 #: Two-sample tests and divergences that compare a current sample of a feature with a reference sample.
 DRIFT_TEST_RX = re.compile(r"(^|\.)(ks_2samp|chisquare|chi2_contingency|wasserstein_distance|jensenshannon|"
                            r"anderson_ksamp|mannwhitneyu|energy_distance|\w*population_stability_index|\w*psi)$")
-_SERVED_WORDS_RX = re.compile(r"(?i)\b\w*(inference|serving|served|production|prod_|request|live_|predictions?_log|"
-                              r"prediction_log|online)\w*")
-_TRAINING_WORDS_RX = re.compile(r"(?i)\b\w*(train|reference|baseline)\w*")
+_SERVED_WORDS_RX = re.compile(r"(?i)inference|serving|served|production|prod_|request|live_|predictions?_log|online")
+_TRAINING_WORDS_RX = re.compile(r"(?i)train|reference|baseline")
 
 
 def _served_drift_tests(ctx: Context, *, skew: bool) -> list[Outcome]:

@@ -8,11 +8,11 @@ a signal only says what was found and what that finding can support (LABELING.md
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlscore.catalog import http_urls
 from mlscore.facts.linear import validate as _linear
 from mlscore.models import RULE_ID_RE
 
@@ -242,10 +242,7 @@ class Signal(_Spec):
     @field_validator("references")
     @classmethod
     def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [item for item in value if not re.match(r"^https?://\S+$", item)]
-        if bad:
-            raise ValueError(f"not an http(s) URL: {bad[0]!r}")
-        return value
+        return http_urls(value)
 
     @property
     def tool(self) -> str:
