@@ -214,9 +214,13 @@ def _with_declared_tests(ctx: Context, rule_id: str, outcome: Outcome, config: C
             ctx.cache.setdefault("diagnostics", []).append(Diagnostic(
                 message=f"{rule_id}: declared tests not read: {type(run.error).__name__}", severity="error"))
         return outcome
-    merged = best([outcome, *run.value])
-    if merged.status is Status.UNKNOWN and any(o.status is Status.FAILING for o in run.value):
-        merged.status = Status.FAILING  # a declared test is red: the check exists (and scores), but say so
+    failing = [o for o in run.value if o.status is Status.FAILING]
+    # a red declared test is cited first, even where a detector cites the same test: the report must say it is red
+    merged = best([*failing, outcome, *(o for o in run.value if o.status is not Status.FAILING)])
+    if failing and merged.status is Status.UNKNOWN:
+        merged.status = Status.FAILING  # the check exists (and scores), but it fails
+    elif merged.status is Status.UNKNOWN and any(o.status is Status.PASSING for o in run.value):
+        merged.status = Status.PASSING
     return merged
 
 
