@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -82,7 +83,9 @@ class PyFacts:
 TEST_FILE_RE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|tests?|conftest)\.py$|(^|/)tests?/")
 
 
+@functools.lru_cache(maxsize=65536)
 def is_test_path(path: str) -> bool:
+    """Whether ``path`` is a test module (pytest's naming); cached: detectors ask it for every file, often."""
     return bool(TEST_FILE_RE.search(path)) and path.endswith(".py")
 
 

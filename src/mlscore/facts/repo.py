@@ -207,10 +207,12 @@ class RepoFacts:
         return facts
 
     def has_any(self, path: str, literals: tuple[str, ...]) -> bool:
-        """Whether the file's lower-cased text contains one of ``literals`` (a fast prefilter)."""
-        if path not in self.texts:
-            return False
-        return self._has_any(path, literals)
+        """Whether the file's lower-cased text contains one of ``literals`` (a fast prefilter; False for a path
+        without a text). Detectors call it for every file of a tree: one call deep."""
+        index = self._literals
+        if index is None:
+            index = self.literal_index
+        return index.contains_any(path, literals)
 
     @property
     def literal_index(self) -> LiteralIndex:
