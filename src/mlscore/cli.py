@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "data": "mlscore.commands.data:data",
     "probe": "mlscore.commands.probe:probe",
     "sidecar": "mlscore.commands.sidecar:sidecar",
+    "init": "mlscore.commands.init:init",
 }
 
 HELP = {
@@ -38,6 +39,7 @@ HELP = {
     "data": "Profile datasets, infer schemas, check drift, skew, predictions and slices.",
     "probe": "Probe a live model endpoint for what it proves about the rubric.",
     "sidecar": "Watch a model server's traffic and export drift and serving metrics.",
+    "init": "Write what would raise the weakest section (CI jobs, bots, checks), then re-audit.",
 }
 
 

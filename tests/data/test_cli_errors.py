@@ -104,11 +104,14 @@ def test_mixed_types_in_jsonl_column(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_current_text_where_reference_is_numeric(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A serving-data problem, reported as a failing MON2 check with a report (issue 13), not as bad usage.
     ref = _good(tmp_path)
     cur = tmp_path / "cur.csv"
     cur.write_text("a,b,c\nhello,x,1\nworld,y,2\n")
-    code, _, err = run(capsys, "check", "--reference", str(ref), "--current", str(cur), "-q")
-    _assert_error(code, err, "cur.csv", "'a'", "numeric")
+    code, out, err = run(capsys, "check", "--reference", str(ref), "--current", str(cur), "-q", "--format", "json")
+    assert code == 1 and "Traceback" not in err, err
+    schema = next(c for c in json.loads(out)["checks"] if c["id"] == "schema.columns")
+    assert schema["status"] == "failing" and "'hello'" in schema["message"] and "a (2 text values" in schema["message"]
 
 
 def test_no_common_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

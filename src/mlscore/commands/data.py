@@ -122,6 +122,11 @@ def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding
 @click.option("--drift-threshold", type=float, help="Override the method's default threshold.")
 @click.option("--drift-share", type=float, default=0.5, show_default=True,
               help="Dataset drift when at least this share of columns drifted.")
+@click.option("--important", multiple=True,
+              help="A feature whose drift matters most (repeatable; default: the features most associated with "
+                   "--target in the reference). Important features get more of the drift tests' power.")
+@click.option("--fdr", type=float, default=0.05, show_default=True,
+              help="False-discovery rate of the drift tests across columns (Benjamini-Hochberg).")
 @click.option("--validator", type=click.Choice(["auto", "native", "ge", "none"]), default="auto", show_default=True,
               help="Expectation engine: native where supported with GE for the rest, only one, or none.")
 @click.option("--task", type=click.Choice(["auto", "classification", "regression"]), default="auto", show_default=True)
@@ -146,6 +151,8 @@ def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
 
     if kw["drift_share"] is not None and not 0 < kw["drift_share"] <= 1:
         raise click.BadParameter("must be in (0, 1]", param_hint="--drift-share")
+    if not 0 < kw["fdr"] < 1:
+        raise click.BadParameter("must be in (0, 1)", param_hint="--fdr")
     if kw["min_support"] < 1:
         raise click.BadParameter("must be at least 1", param_hint="--min-support")
     opts = CheckOptions(
@@ -154,7 +161,8 @@ def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
         columns=list(kw["columns"]) or None, drift_method=kw["drift_method"],
         drift_threshold=kw["drift_threshold"], drift_share=kw["drift_share"], encoding=kw["encoding"],
         validator=kw["validator"], min_support=kw["min_support"], fairness_threshold=kw["fairness_threshold"],
-        quality_tolerance=kw["quality_tolerance"], task=kw["task"],
+        quality_tolerance=kw["quality_tolerance"], task=kw["task"], important=list(kw["important"]),
+        fdr=kw["fdr"],
     )
     from mlscore.provenance import project_option
 

@@ -190,7 +190,7 @@ def _drift_check(drift: list[ColumnDrift], opts: CheckOptions, important: list[s
     elif drifted_cols:
         status = "warning"  # a real shift in some column, below the dataset share: never silent
     else:
-        status = "passing" if drift else "unknown"
+        status = "passing" if any(d.drifted is not None for d in drift) else "unknown"
     listed = strong_important + [c for c in drifted_cols if c not in strong_important]
     message = (
         f"{len(drifted_cols)} of {len(drift)} columns drifted ({share:.0%}; dataset drift when "
@@ -236,7 +236,14 @@ def _schema_check(ref: DatasetProfile, cur: DatasetProfile, opts: CheckOptions) 
         if n in cur.columns and ref.columns[n].kind and cur.columns[n].kind
         and ref.columns[n].kind != cur.columns[n].kind
     ]
+    text_in_numeric = [
+        f"{n} ({cur.columns[n].type_errors} text values, e.g. {getattr(cur.columns[n], 'type_error_example', None)!r})"
+        for n in ref.columns
+        if n in cur.columns and ref.columns[n].kind == "numeric" and cur.columns[n].type_errors
+    ]
     problems = []
+    if text_in_numeric:
+        problems.append(f"text in numeric columns: {', '.join(text_in_numeric[:10])}")
     if missing:
         problems.append(f"missing in current: {', '.join(missing[:10])}")
     if extra:
@@ -247,9 +254,9 @@ def _schema_check(ref: DatasetProfile, cur: DatasetProfile, opts: CheckOptions) 
         id="schema.columns",
         rules=("MON2",),
         title="Serving data has the reference's columns and types",
-        status="failing" if (missing or changed) else "passing",
+        status="failing" if (missing or changed or text_in_numeric) else "passing",
         message="; ".join(problems) if problems else f"all {len(ref.columns)} reference columns present, same types",
-        details={"missing": missing, "extra": extra, "type_changed": changed},
+        details={"missing": missing, "extra": extra, "type_changed": changed, "text_in_numeric": text_in_numeric},
     )
 
 

@@ -101,9 +101,11 @@ def _is_number(x: Any) -> bool:
 class NativeValidator:
     """Evaluates supported expectations on an Arrow table; ``validate`` returns None for the others."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, numeric: set[str] | None = None) -> None:
         self.table = table
         self.names = list(table.column_names)
+        self.numeric = numeric or set()  # columns numeric in the reference
+        self.text: dict[str, np.ndarray] = {}  # per such column read as text: values that are not numbers
         self._cache: dict[str, tuple[str, Any, np.ndarray]] = {}
 
     def _col(self, name: str) -> tuple[str, Any, np.ndarray]:
@@ -125,6 +127,10 @@ class NativeValidator:
         elif pa.types.is_string(t) or pa.types.is_large_string(t):
             nulls = arrow_bools(pc.is_null(arr))
             out = ("str", arr, nulls)
+            if name in self.numeric:  # numeric in the reference: numbers, and text that is not one
+                values, text = _parse_numbers(arr)
+                out = ("num", values, nulls)
+                self.text[name] = text
         elif pa.types.is_null(t):
             out = ("null", None, np.ones(len(arr), dtype=bool))
         else:
@@ -209,6 +215,9 @@ class NativeValidator:
                     if hi is not None:
                         ok &= (values < hi) if kw.get("strict_max") else (values <= hi)
                 bad = keep & ~ok
+                text = self.text.get(kw["column"])
+                if text is not None:  # text in a numeric column is never between the bounds
+                    bad |= text
             elif typ in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
                 vs = kw.get("value_set")
                 if not isinstance(vs, list) or not vs:
@@ -222,10 +231,14 @@ class NativeValidator:
         res.unexpected_percent = 100.0 * unexpected / considered if considered else None
         if unexpected:
             idx = np.flatnonzero(bad)[:PARTIAL]
-            res.partial_unexpected_list = (
-                [None] * len(idx) if typ == "expect_column_values_to_not_be_null"
-                else (values[idx].tolist() if kind == "num" else values.take(idx).to_pylist())
-            )
+            column = kw["column"]
+            if typ == "expect_column_values_to_not_be_null":
+                res.partial_unexpected_list = [None] * len(idx)
+            elif column in self.text:  # numbers and the text values as they were
+                raw = self.table.column(column).take(idx).to_pylist()
+                res.partial_unexpected_list = [v if self.text[column][i] else float(v) for i, v in zip(idx, raw)]
+            else:
+                res.partial_unexpected_list = values[idx].tolist() if kind == "num" else values.take(idx).to_pylist()
         if total == 0 or considered == 0:
             res.success = True
         else:
@@ -285,6 +298,8 @@ class NativeValidator:
         if kind != "num":
             raise _Unsupported("aggregate on text")
         v = values[~nulls]
+        if kw["column"] in self.text:
+            v = v[~self.text[kw["column"]][~nulls]]
         if v.size == 0 or (what == "std" and v.size < 2):
             res.observed_value = None
             res.success = False
@@ -311,6 +326,21 @@ class NativeValidator:
         res.observed_value = observed
         res.success = _between(observed, kw)
         return res
+
+
+def _parse_numbers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Text values as float64 (NaN for nulls and non-numbers) and the mask of non-null non-numbers."""
+    items = arr.to_pylist()
+    values = np.full(len(items), np.nan)
+    text = np.zeros(len(items), dtype=bool)
+    for i, v in enumerate(items):
+        if v is None:
+            continue
+        try:
+            values[i] = float(v)
+        except ValueError:
+            text[i] = True
+    return values, text
 
 
 def _between(value: float, kw: dict[str, Any]) -> bool:
@@ -382,24 +412,44 @@ def ge_results(exps: list[dict[str, Any]], ids: list[Any], result: Any) -> list[
     return out
 
 
-def validate(table: pa.Table, exps: list[dict[str, Any]], engine: str = "auto") -> list[ExpectationResult]:
+def validate(table: pa.Table, exps: list[dict[str, Any]], engine: str = "auto",
+             numeric: set[str] | None = None) -> list[ExpectationResult]:
     """Results in suite order. engine: "auto" (native where supported, GE for the rest), "native", "ge"."""
     if engine == "ge":
         return ge_validate(table, exps)
-    native = NativeValidator(table)
+    native = NativeValidator(table, numeric)
     results: list[ExpectationResult | None] = [native.validate(e["type"], e["kwargs"]) for e in exps]
     rest = [i for i, r in enumerate(results) if r is None]
     if rest:
         if engine == "native":
             for i in rest:
+                typ = exps[i]["type"]
                 results[i] = ExpectationResult(
-                    exps[i]["type"], exps[i]["kwargs"], False, "native",
-                    exception="not supported natively (use --validator auto or ge)",
+                    typ, exps[i]["kwargs"], False, "native",
+                    exception=(f"expectation type {typ!r} is not supported natively (use --validator auto or ge)"
+                               if typ.startswith("expect_") else f"unknown expectation type {typ!r}"),
                 )
         else:
-            for i, r in zip(rest, ge_validate(table, [exps[i] for i in rest])):
+            known = [i for i in rest if _ge_knows(exps[i]["type"])]
+            for i in rest:
+                if i not in known:  # the same answer as --validator native: a failed expectation, named
+                    results[i] = ExpectationResult(exps[i]["type"], exps[i]["kwargs"], False, "great_expectations",
+                                                   exception=f"unknown expectation type {exps[i]['type']!r}")
+            for i, r in zip(known, ge_validate(table, [exps[i] for i in known])):
                 results[i] = r
     return [r for r in results if r is not None]
+
+
+def _ge_knows(typ: str) -> bool:
+    """Whether great_expectations has an expectation of this type."""
+    import great_expectations  # noqa: F401  (registers the core expectations)
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    try:
+        get_expectation_impl(typ)
+    except Exception:  # noqa: BLE001 - ExpectationNotFoundError, or anything GE raises for a bad name
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- checks
@@ -465,7 +515,8 @@ def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list
     else:
         table = _with_all_names(table, header)
     engine = "ge" if opts.validator == "ge" else ("native" if opts.validator == "native" else "auto")
-    results = validate(table, exps, engine)
+    numeric = {n for n, c in ref.columns.items() if c.kind == "numeric"}
+    results = validate(table, exps, engine, numeric)
     failed = [r for r in results if not r.success]
     engines = sorted({r.engine for r in results})
     checks.append(Check(
@@ -500,4 +551,6 @@ def _with_all_names(table: pa.Table, header: list[str]) -> pa.Table:
 def _short(r: ExpectationResult) -> str:
     col = r.kwargs.get("column")
     name = r.type.replace("expect_", "")
+    if r.exception and r.type in r.exception:  # unknown or unsupported: name it in full
+        name = r.type
     return f"{name}({col})" if col else name
