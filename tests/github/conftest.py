@@ -27,6 +27,8 @@ class FakeGitHub:
     next_id: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
     fail_writes_with: int | None = None
+    #: pull request number -> the items of GET /repos/{o}/{r}/pulls/{n}/files (filename, status, patch)
+    pull_files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, number: int, body: str, login: str, user_type: str) -> dict[str, Any]:
         with self.lock:
@@ -78,6 +80,18 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._send(
                     state.fail_writes_with, {"message": "Resource not accessible by integration"}
                 )
+            # /repos/{o}/{r}/pulls/{n}/files
+            if len(segs) == 6 and segs[3] == "pulls" and segs[5] == "files" and method == "GET":
+                number = int(segs[4])
+                if number not in state.pull_files:
+                    return self._send(404, {"message": "Not Found"})
+                page = int(parse_qs(parts.query).get("page", ["1"])[0])
+                items = state.pull_files[number]
+                headers = {}
+                if page * PAGE_SIZE < len(items):
+                    nxt = f"{state.url}/repos/{segs[1]}/{segs[2]}/pulls/{number}/files?per_page=100&page={page + 1}"
+                    headers["Link"] = f'<{nxt}>; rel="next"'
+                return self._send(200, items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], headers)
             # /repos/{o}/{r}/issues/{n}/comments
             if (
                 len(segs) == 6

@@ -18,6 +18,7 @@ HERE = Path(__file__).parent
 REPO = "acme/churn-model"
 TOKEN = "ghs_test_token"  # the fake API (conftest.py) accepts only this token
 FakeGitHub = Any
+DATE = "2026-01-15T12:00:00+0000"  # fixed commit dates: the same commit ids on every run (links in goldens)
 
 
 def _load(name: str, path: Path) -> Any:
@@ -51,7 +52,7 @@ def make_repo(root: Path) -> tuple[str, str]:
     (root / "pyproject.toml").write_text('[project]\nname = "churn"\nversion = "0.1"\n')
     (root / "README.md").write_text("# churn\n")
     repo.index.add(["src/churn/__init__.py", "src/churn/train.py", "pyproject.toml", "README.md"])
-    base = repo.index.commit("base: training code").hexsha
+    base = repo.index.commit("base: training code", author_date=DATE, commit_date=DATE).hexsha
     (root / "tests").mkdir()
     (root / "tests" / "test_train.py").write_text(
         "import numpy as np\nfrom churn.train import train\n\n\n"
@@ -64,7 +65,7 @@ def make_repo(root: Path) -> tuple[str, str]:
         "      - uses: actions/checkout@v4\n      - run: pip install -e . pytest\n      - run: pytest tests/\n"
     )
     repo.index.add(["tests/test_train.py", ".github/workflows/ci.yml"])
-    head = repo.index.commit("head: unit tests run by CI").hexsha
+    head = repo.index.commit("head: unit tests run by CI", author_date=DATE, commit_date=DATE).hexsha
     return base, head
 
 
@@ -194,7 +195,8 @@ def test_same_repo_pull_request_comment_created_once_then_updated(
     quoted = fake_github.add(7, "> <!-- mlscore:report -->\n> quoting the bot", "carol", "User")
     fake_github.add(7, "ship it", "dave", "User")
 
-    first = run_action(tmp_path, ws, fake_github.url, event, **_saved_reports(tmp_path))
+    # Every finding annotated (the saved reports' files are not in this repository's diff): the caps are checked.
+    first = run_action(tmp_path, ws, fake_github.url, event, annotations_scope="all", **_saved_reports(tmp_path))
     assert first.proc.returncode == 0, first.proc.stderr
     (bot,) = fake_github.bot_comments(7)
     assert fake_github.writes() == [("POST", "/repos/acme/churn-model/issues/7/comments")]
@@ -234,7 +236,7 @@ def test_same_repo_pull_request_comment_created_once_then_updated(
     assert all(h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h, _ in fake_github.requests)
 
     # Same commit again: the comment is found (across pages) and left alone.
-    second = run_action(tmp_path, ws, fake_github.url, event, **_saved_reports(tmp_path))
+    second = run_action(tmp_path, ws, fake_github.url, event, annotations_scope="all", **_saved_reports(tmp_path))
     assert second.proc.returncode == 0, second.proc.stderr
     assert len(fake_github.writes()) == 1
     assert second.outputs["comment-url"] == bot["html_url"]
@@ -439,4 +441,7 @@ def test_missing_baseline_commit_is_a_warning(tmp_path: Path, fake_github: FakeG
     assert f"::warning title=mlscore::Could not audit the baseline {'f' * 12}" in run.proc.stdout
     assert "fetch-depth: 0" in run.proc.stdout
     assert run.outputs["previous-score"] == "" and run.outputs["delta"] == ""
-    assert fake_github.requests == []
+    # Nothing is written; the changed lines are asked of the API (git lacks the base), which does not know them.
+    assert [(m, p) for m, p, _, _ in fake_github.requests] == [("GET", "/repos/acme/churn-model/pulls/13/files")]
+    assert "::notice title=mlscore::" in run.proc.stdout and "annotations-scope: all" in run.proc.stdout
+    assert not any(c.startswith("::warning file=") or c.startswith("::notice file=") for c in run.commands)

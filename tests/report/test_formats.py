@@ -166,7 +166,7 @@ def test_markdown_respects_size_budget(
     )
     text = render(head_report, "markdown", options)
     assert len(text) <= budget
-    full = render(head_report, "markdown", RenderOptions(diff=options.diff))
+    full = render(head_report, "markdown", RenderOptions(diff=options.diff, run_url=options.run_url))
     if len(full) > budget:
         assert "size limit" in text
         assert "ML Test Score 1.5 → 2" in text or budget < 1_500

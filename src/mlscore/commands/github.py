@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from mlscore import __version__
 from mlscore.errors import MlscoreError
+from mlscore.github.changes import Changes
 from mlscore.github.event import ActionInputs, GitHubContext, environment, read_context, read_inputs
 from mlscore.github.workflow import (
     SUMMARY_MAX_BYTES,
@@ -15,6 +17,7 @@ from mlscore.github.workflow import (
     AnnotationLevel,
     append_summary,
     cap_annotations,
+    keep_changed,
     report_annotations,
     write_outputs,
 )
@@ -23,6 +26,9 @@ from mlscore.report import RenderOptions, render
 from mlscore.report.common import fmt_points, fmt_signed
 from mlscore.report.diff import ReportDiff, compare
 from mlscore.report.load import load_report, sarif_anchor
+
+#: The rubric's documentation at this version's release tag: the comment links every test id to its section.
+RULES_DOC_URL = f"https://github.com/mlscore/mlscore/blob/v{__version__}/docs/rules.md"
 
 
 @dataclass
@@ -109,6 +115,52 @@ def _comment(run: _Run, body: str) -> str:
     return result.url
 
 
+def _changes(run: _Run) -> tuple[Changes | None, str]:
+    """The lines this pull request (or push) changed, and, when they cannot be known, why."""
+    from mlscore.github.changes import from_api_files, from_git
+
+    ctx, inputs = run.ctx, run.inputs
+    base = ctx.baseline_sha
+    if base is None:
+        return None, "there is no base commit to compare with"
+    found = from_git(ctx.workspace, base)
+    if found is not None:
+        return found, ""
+    pr = ctx.pull_request
+    if pr is None or not ctx.can_write or not inputs.github_token:
+        return None, f"the base commit {base[:12]} is not in the checkout"
+    from mlscore.github.comment import CommentClient, CommentError
+
+    try:
+        with CommentClient(ctx.api_url, inputs.github_token, ctx.repository) as client:
+            return from_api_files(client.pull_files(pr.number)), ""
+    except CommentError as exc:
+        return None, f"the base commit {base[:12]} is not in the checkout and the API failed ({exc})"
+
+
+def _annotations(run: _Run, report: Report, diff: ReportDiff | None) -> list[Annotation]:
+    """Notes about the run, then the report's annotations: by default only findings on lines this change touched
+    (a pull request is not told about files it never changed), within GitHub's per-level caps."""
+    ctx, inputs = run.ctx, run.inputs
+    found = report_annotations(report, diff, path_prefix=run.path_prefix)
+    scoped = inputs.annotations_scope == "changed" and ctx.event_name in ("pull_request", "pull_request_target",
+                                                                          "push")
+    if scoped:
+        changes, why = _changes(run)
+        found, hidden = keep_changed(found, changes)
+        what = "pull request" if ctx.pull_request is not None else "push"
+        if changes is None and hidden:
+            run.note("notice", f"{hidden} finding(s) are not annotated: annotations are limited to the lines this "
+                               f"{what} changed, and {why}. Check out with `fetch-depth: 0`, or set "
+                               "`annotations-scope: all`. Every finding is in the job summary.")
+        elif hidden:
+            run.note("notice", f"{hidden} finding(s) are not on lines this {what} changed, so they are not "
+                               "annotated (`annotations-scope: all` shows them); every finding is in the job "
+                               "summary.")
+    # Notes about the run come first, so the per-level caps never hide them.
+    return cap_annotations(list(run.notes) + found)
+
+
 @click.command("github")
 @click.option(
     "--report",
@@ -167,9 +219,11 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
     if inputs.fail_on_drop and diff is not None and diff.delta < 0:
         reasons.append(f"score dropped {fmt_signed(diff.delta)} compared with the base")
 
-    options = RenderOptions(
-        diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, anchor=sarif_anchor(audit_path)
-    )
+    head_sha = (ctx.pull_request.head_sha if ctx.pull_request is not None else None) or ctx.sha
+    source_url = (f"{ctx.server_url}/{ctx.repository}/blob/{head_sha}"
+                  if head_sha and ctx.repository else None)
+    links = {"run_url": ctx.run_url, "source_url": source_url, "rules_url": RULES_DOC_URL}
+    options = RenderOptions(diff=diff, path_prefix=run.path_prefix, anchor=sarif_anchor(audit_path), **links)
     report_dir = Path(inputs.report_dir)
     json_rel, md_rel = (
         (report_dir / "report.json").as_posix(),
@@ -192,9 +246,9 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
             "markdown",
             RenderOptions(
                 diff=diff,
-                run_url=ctx.run_url,
                 path_prefix=run.path_prefix,
                 max_chars=SUMMARY_MAX_BYTES // 4,
+                **links,
             ),
         )
         append_summary(ctx.summary_file, summary)
@@ -208,19 +262,12 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
         + render(
             report,
             "markdown",
-            RenderOptions(
-                diff=diff, run_url=ctx.run_url, path_prefix=run.path_prefix, max_chars=body_budget
-            ),
+            RenderOptions(diff=diff, path_prefix=run.path_prefix, max_chars=body_budget, **links),
         )
     )
     comment_url = _comment(run, body)
 
-    annotations = list(run.notes)
-    if inputs.annotations:
-        # Notes about the run come first, so the per-level caps never hide them.
-        annotations = cap_annotations(
-            annotations + report_annotations(report, diff, path_prefix=run.path_prefix)
-        )
+    annotations = _annotations(run, report, diff) if inputs.annotations else list(run.notes)
     for annotation in annotations:
         click.echo(annotation.command())
     for line in run.lines:

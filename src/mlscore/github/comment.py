@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -103,27 +104,38 @@ class CommentClient:
             )
         return response
 
-    def find(self, number: int) -> dict[str, Any] | None:
-        """Our existing comment on pull request ``number``, following pagination."""
-        url: str | None = f"/repos/{self._repo}/issues/{number}/comments?per_page=100"
+    def _pages(self, url: str | None, what: str) -> Iterator[list[Any]]:
+        """The JSON lists of a paginated GET, following ``Link: rel="next"`` within the API (at most 50 pages)."""
         for _ in range(_MAX_PAGES):
             if url is None:
                 break
             response = self._request("GET", url)
             try:
-                comments = response.json()
+                items = response.json()
             except ValueError:
                 raise CommentError(f"GET {url}: response is not JSON") from None
-            if not isinstance(comments, list):
-                raise CommentError(f"GET {url}: expected a list of comments")
-            for comment in comments:
-                if _is_ours(comment):
-                    return comment  # type: ignore[no-any-return]
+            if not isinstance(items, list):
+                raise CommentError(f"GET {url}: expected a list of {what}")
+            yield items
             match = _NEXT_RE.search(response.headers.get("link", ""))
             url = match.group(1) if match else None
             if url is not None and not url.startswith(str(self._client.base_url)):
                 raise CommentError(f"pagination link {url!r} leaves the API")
+
+    def find(self, number: int) -> dict[str, Any] | None:
+        """Our existing comment on pull request ``number``, following pagination."""
+        for comments in self._pages(f"/repos/{self._repo}/issues/{number}/comments?per_page=100", "comments"):
+            for comment in comments:
+                if _is_ours(comment):
+                    return comment  # type: ignore[no-any-return]
         return None
+
+    def pull_files(self, number: int) -> list[Any]:
+        """The files of pull request ``number`` with their patches (the API lists at most 3,000)."""
+        out: list[Any] = []
+        for files in self._pages(f"/repos/{self._repo}/pulls/{number}/files?per_page=100", "files"):
+            out.extend(files)
+        return out
 
     def upsert(self, number: int, body: str) -> CommentResult:
         """Create our comment, or update it in place; skip the update when nothing changed."""

@@ -168,6 +168,8 @@ class ActionInputs:
     comment: bool = True
     summary: bool = True
     annotations: bool = True
+    #: "changed": annotate findings only on lines the pull request (or push) changed; "all": every finding.
+    annotations_scope: str = "changed"
     sarif_file: str = "mlscore.sarif"
     report_dir: str = "mlscore-report"
     github_token: str | None = field(default=None, repr=False)
@@ -204,6 +206,11 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
             ) from None
         if not 0 <= fail_under <= 14:
             raise ConfigError(f"input fail-under (MLSCORE_FAIL_UNDER): {raw_fail} is outside 0..14")
+    scope = env.get("MLSCORE_ANNOTATIONS_SCOPE", "").strip().lower() or "changed"
+    if scope not in ("changed", "all"):
+        raise ConfigError(
+            f"input annotations-scope (MLSCORE_ANNOTATIONS_SCOPE): expected changed or all, got {scope[:40]!r}"
+        )
     return ActionInputs(
         path=env.get("MLSCORE_PATH", "").strip() or ".",
         config=env.get("MLSCORE_CONFIG", "").strip() or None,
@@ -215,6 +222,7 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         comment=_bool(env, "MLSCORE_COMMENT", "comment", True),
         summary=_bool(env, "MLSCORE_SUMMARY", "summary", True),
         annotations=_bool(env, "MLSCORE_ANNOTATIONS", "annotations", True),
+        annotations_scope=scope,
         sarif_file=env.get("MLSCORE_SARIF_FILE", "").strip() or "mlscore.sarif",
         report_dir=env.get("MLSCORE_REPORT_DIR", "").strip() or "mlscore-report",
         github_token=env.get("MLSCORE_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or None,

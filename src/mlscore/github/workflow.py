@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlscore.errors import InputError
+from mlscore.github.changes import Changes
 from mlscore.models import Level, Report
 from mlscore.report.common import is_url, join_prefix, sections_weakest_first, sorted_results
 from mlscore.report.diff import ReportDiff
@@ -39,6 +40,8 @@ class Annotation:
     file: str | None = None
     line: int | None = None
     end_line: int | None = None
+    #: A finding about one rubric test (kept to changed lines by default), not a note about the run or the change.
+    finding: bool = False
 
     def command(self) -> str:
         """The ``::level file=...,line=...,title=...::message`` line."""
@@ -156,9 +159,24 @@ def report_annotations(
                 file,
                 line,
                 end,
+                finding=True,
             )
         )
     return out
+
+
+def keep_changed(annotations: Sequence[Annotation], changes: Changes | None) -> tuple[list[Annotation], int]:
+    """Drop findings that are not on a changed line (or, when the changes are unknown, every finding); notes about
+    the run and about this change's own score drops or self-declared credit always stay. Returns the annotations
+    kept and how many findings were dropped."""
+    kept: list[Annotation] = []
+    dropped = 0
+    for a in annotations:
+        if a.finding and (changes is None or a.file is None or not changes.touches(a.file, a.line, a.end_line)):
+            dropped += 1
+        else:
+            kept.append(a)
+    return kept, dropped
 
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:

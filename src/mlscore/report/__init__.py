@@ -51,6 +51,10 @@ class RenderOptions:
     :param sarif_category: SARIF ``automationDetails.id`` prefix (GitHub code-scanning category).
     :param anchor: repository file that SARIF results with no file of their own point at (GitHub needs a
         location); by default the first evidence file of the report.
+    :param source_url: where evidence links point in Markdown, e.g. ``https://github.com/o/r/blob/<head sha>``
+        (the pull request's head commit); by default the audited commit at the repository's web URL.
+    :param rules_url: the page documenting the rubric tests (``docs/rules.md``); Markdown links each test id to
+        its section there.
     """
 
     color: bool = False
@@ -60,6 +64,8 @@ class RenderOptions:
     path_prefix: str = ""
     sarif_category: str = "mlscore"
     anchor: str | None = None
+    source_url: str | None = None
+    rules_url: str | None = None
 
 
 def formatter(fmt: str) -> Callable[[Report, RenderOptions], str]:

@@ -128,6 +128,19 @@ def file_url(
     return url
 
 
+def source_link(base: str, path: str, line: int | None = None, end_line: int | None = None) -> str:
+    """``base/path#Lline-Lend``: a GitHub blob link under ``base`` (``https://github.com/o/r/blob/<sha>``)."""
+    url = f"{base.rstrip('/')}/{quote(path, safe='/')}"
+    if line:
+        url += f"#L{line}" + (f"-L{end_line}" if end_line and end_line > line else "")
+    return url
+
+
+def rule_anchor(rule_id: str) -> str:
+    """The anchor of a test's heading (``### MON3``) in docs/rules.md, as GitHub renders it."""
+    return "#" + rule_id.lower()
+
+
 def short_commit(commit: str | None) -> str:
     """First 12 characters of a commit id, or empty."""
     return commit[:12] if commit else ""

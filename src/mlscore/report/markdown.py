@@ -15,8 +15,10 @@ from mlscore.report.common import (
     incomplete_notice,
     is_url,
     results_by_section,
+    rule_anchor,
     sections_weakest_first,
     short_commit,
+    source_link,
     target_label,
 )
 from mlscore.report.diff import ReportDiff
@@ -63,7 +65,10 @@ def _evidence_cell(report: Report, result: RuleResult, options: RenderOptions) -
         loc = ev.location
         assert loc is not None
         path = loc.path if is_url(loc.path) else _prefixed(options, loc.path)
-        url = file_url(report, path, loc.line, loc.end_line)
+        if options.source_url and not is_url(loc.path):
+            url: str | None = source_link(options.source_url, path, loc.line, loc.end_line)
+        else:
+            url = file_url(report, path, loc.line, loc.end_line)
         label = (
             code(str(loc).replace(loc.path, path, 1), True) if not is_url(loc.path) else code(loc.path, True)
         )
@@ -108,8 +113,9 @@ def _section_block(
     ]
     for r in results:
         next_step = md_summary(r.next_step, table=True) if r.level != Level.AUTOMATED and r.next_step else ""
+        rule = f"[{r.rule_id}]({options.rules_url}{rule_anchor(r.rule_id)})" if options.rules_url else r.rule_id
         lines.append(
-            f"| **{r.rule_id}** {md(r.title)}{_flags(r)} | {_LEVEL_ICON[r.level]} {LEVEL_WORD[r.level]} "
+            f"| **{rule}** {md(r.title)}{_flags(r)} | {_LEVEL_ICON[r.level]} {LEVEL_WORD[r.level]} "
             f"| {fmt_points(r.points)} | {_evidence_cell(report, r, options)} | {next_step} |"
         )
     lines += ["", "</details>", ""]
@@ -200,7 +206,8 @@ def render(report: Report, options: RenderOptions) -> str:
         diag += ["", "</details>", ""]
         blocks.append("\n".join(diag))
     # No timestamp: the same commit must give the same comment, so an unchanged comment is not re-posted.
-    foot = f"<sub>mlscore {md(report.version)} · {md(target_label(report))}</sub>\n"
+    run = f" · [workflow run]({options.run_url})" if options.run_url else ""
+    foot = f"<sub>mlscore {md(report.version)} · {md(target_label(report))}{run}</sub>\n"
 
     text = "\n".join(head) + "\n"
     budget = options.max_chars
