@@ -13,6 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
+CONSTRAINTS = ROOT / "action" / "constraints.txt"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
@@ -27,6 +28,7 @@ ISSUE_INPUTS = {
     "comment",
     "summary",
     "annotations",
+    "annotations-scope",
     "sarif-file",
     "upload-sarif",
     "python-version",
@@ -62,7 +64,7 @@ def _tool(name: str) -> str:
 
 def test_workflows_exist() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"mlscore.yml", "ci.yml"} <= names
+    assert {"mlscore.yml", "ci.yml", "release.yml"} <= names
 
 
 def test_action_yml_passes_the_github_action_schema() -> None:
@@ -162,6 +164,115 @@ def test_every_input_reaches_the_command_through_env_never_through_run() -> None
     for env_name in run["env"]:
         if env_name != "MLSCORE_BIN":
             assert f'"{env_name}"' in source, env_name
+
+
+def test_every_output_the_command_writes_is_declared() -> None:
+    """band, failure-reason and markdown-file were written to GITHUB_OUTPUT but not declared (issue 13)."""
+    assert set(_action()["outputs"]) == COMMAND_OUTPUTS
+    for name, output in _action()["outputs"].items():
+        assert output["description"].strip(), name
+
+
+def _pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version and not re.search(r"[<>=!~;@ ]", version), f"not an exact pin: {line}"
+            pins[_canon(name)] = version
+    return pins
+
+
+def _canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+ENVIRONMENTS = [
+    {"python_version": v, "python_full_version": f"{v}.0", "sys_platform": p, "platform_system": s,
+     "os_name": o, "platform_machine": "x86_64", "implementation_name": "cpython",
+     "platform_python_implementation": "CPython"}
+    for v in ("3.10", "3.11", "3.12", "3.13")
+    for p, s, o in (("linux", "Linux", "posix"), ("darwin", "Darwin", "posix"), ("win32", "Windows", "nt"))
+]
+
+
+def test_the_action_installs_with_every_dependency_pinned() -> None:
+    """Every distribution `pip install 'mlscore-audit[github]'` can install, on any Python and runner OS the action
+    supports, has an exact pin in action/constraints.txt that satisfies what asks for it; action.yml passes the file
+    to pip (and to the build backend's isolated install)."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pins = _pins()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = [Requirement(r) for r in project["project"]["dependencies"]]
+    wanted += [Requirement(r) for r in project["project"]["optional-dependencies"]["github"]]
+    wanted += [Requirement(r) for r in project["build-system"]["requires"]]
+    seen: set[str] = set()
+    unchecked: list[str] = []
+    while wanted:
+        req = wanted.pop()
+        if req.marker is not None and not any(req.marker.evaluate({**env, "extra": ""}) for env in ENVIRONMENTS):
+            continue
+        name = _canon(req.name)
+        assert name in pins, f"{req.name} is installed by the action but not pinned in action/constraints.txt"
+        assert Version(pins[name]) in req.specifier, f"{req.name}=={pins[name]} does not satisfy {req}"
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = distribution(req.name)
+        except PackageNotFoundError:  # not installed here (a backport for older Pythons, the build backend)
+            unchecked.append(name)
+            continue
+        if dist.version == pins[name]:  # the pinned version's own requirements are the installed ones
+            for raw in dist.requires or []:
+                sub = Requirement(raw)
+                if sub.marker is None or any(sub.marker.evaluate({**env, "extra": extra})
+                                             for env in ENVIRONMENTS for extra in ("", *req.extras)):
+                    wanted.append(sub)
+        else:
+            unchecked.append(name)
+    assert {"pydantic-core", "httpcore", "h11", "markupsafe", "smmap"} <= seen  # the walk went deep
+    assert len(unchecked) <= 6, unchecked
+    steps = {s.get("id"): s for s in _action()["runs"]["steps"]}
+    install = steps["install"]["run"]
+    assert 'constraints="$GITHUB_ACTION_PATH/action/constraints.txt"' in install
+    assert 'export PIP_CONSTRAINT="$constraints"' in install
+    assert install.count('"${pip_install[@]}"') == 2 and '--constraint "$constraints"' in install
+
+
+def test_release_workflow_builds_and_tags_the_package_version(tmp_path: Path) -> None:
+    """The release workflow's version step, run as the runner would: the tag is v<__version__>, and a pushed tag
+    that does not match the package version stops the release."""
+    from mlscore import __version__
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    assert workflow[True] == {"push": {"tags": ["v*"]}, "workflow_dispatch": None}  # PyYAML reads `on:` as True
+    build = workflow["jobs"]["build"]
+    step = next(s for s in build["steps"] if s.get("id") == "version")
+    commands = " ".join(s.get("run", "") for s in build["steps"])
+    assert "python -m build" in commands and "twine check --strict dist/*" in commands
+    assert "action/constraints.txt" in commands
+    for ref_type, ref_name, code in (("tag", f"v{__version__}", 0), ("branch", "main", 0), ("tag", "v9.9.9", 1)):
+        output = tmp_path / f"output-{ref_type}-{ref_name}"
+        output.write_text("")
+        env = {"PATH": "/usr/bin:/bin", "REF_TYPE": ref_type, "REF_NAME": ref_name, "GITHUB_OUTPUT": str(output)}
+        env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # `python` as setup-python provides it
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == code, done.stdout + done.stderr
+        if code == 0:
+            assert output.read_text() == f"tag=v{__version__}\n"
+        else:
+            assert f"tag v9.9.9 does not match the package version {__version__}" in done.stdout
+    release = workflow["jobs"]["release"]
+    assert release["permissions"] == {"contents": "write"} and release["needs"] == "build"
+    assert '"$TAG" dist/*' in release["steps"][-1]["run"]
 
 
 def test_failing_step_is_last_and_uses_are_pinned() -> None:
