@@ -164,5 +164,5 @@ def test_baseline_on_half_splits_when_the_reference_has_no_rows(tmp_path: Path, 
     base = report.check("baseline")
     assert base is not None and "one half" in base.details["note"]
     assert set(base.details["model_on_baseline_rows"]) == {"linear"}
-    # the "model" here is a threshold on x, which a linear model matches: MODEL5 rightly fails
-    assert base.status == "failing" and "linear" in base.message
+    # the "model" here is a threshold on x, which a linear model matches: as good, not better (issue 13)
+    assert base.status == "passing" and "linear" in base.message and "within noise" in base.message

@@ -389,50 +389,109 @@ def _slice_check(d: Labeled, opts: CheckOptions) -> Check:
 
 
 def _fairness_check(d: Labeled, opts: CheckOptions) -> Check:
+    """MODEL7 with fairlearn's MetricFrame: per group of each --sensitive attribute (groups under --min-support
+    left out), demographic parity and equalized odds differences for a binary classifier; for regression the
+    mean absolute error and the mean prediction per group, failing when the MAE gap between the best and the
+    worst group exceeds --fairness-threshold times the overall MAE and a Welch test finds it significant."""
     title = "The model has been tested for inclusion (fairness across groups)"
-    if d.task != "classification" or d.positive is None:
+    try:
+        from fairlearn.metrics import MetricFrame
+    except ImportError:
         return Check(id="fairness", rules=("MODEL7",), title=title, status="unknown",
-                     message="demographic parity and equalized odds need a binary classifier")
-    yp = d.y == d.positive
-    pp = d.p == d.positive
+                     message="fairlearn is not installed (pip install 'mlscore-audit[data]')")
+    if d.task == "classification" and d.positive is None:
+        return Check(id="fairness", rules=("MODEL7",), title=title, status="unknown",
+                     message="demographic parity and equalized odds need two classes (or --task regression)")
     per_attr = []
-    worst = 0.0
     for attr in opts.sensitive:
-        groups = []
-        for label, mask in _slices_of(d, attr):
-            n = int(mask.sum())
-            if n < opts.min_support:
-                continue
-            pos = mask & yp
-            neg = mask & ~yp
-            groups.append({
-                "group": label, "n": n,
-                "selection_rate": float(pp[mask].mean()),
-                "tpr": float(pp[pos].mean()) if pos.any() else None,
-                "fpr": float(pp[neg].mean()) if neg.any() else None,
-            })
+        groups = [(label, mask) for label, mask in _slices_of(d, attr) if int(mask.sum()) >= opts.min_support]
         if len(groups) < 2:
-            per_attr.append({"attribute": attr, "groups": groups, "note": "fewer than two groups with enough support"})
+            per_attr.append({"attribute": attr, "groups": [], "note": "fewer than two groups with enough support"})
             continue
-        sel = [g["selection_rate"] for g in groups]
-        tpr = [g["tpr"] for g in groups if g["tpr"] is not None]
-        fpr = [g["fpr"] for g in groups if g["fpr"] is not None]
-        dpd = max(sel) - min(sel)
-        eod = max((max(tpr) - min(tpr)) if len(tpr) > 1 else 0.0, (max(fpr) - min(fpr)) if len(fpr) > 1 else 0.0)
-        worst = max(worst, dpd, eod)
-        per_attr.append({"attribute": attr, "demographic_parity_difference": dpd,
-                         "equalized_odds_difference": eod, "groups": groups})
-    decided = [a for a in per_attr if "demographic_parity_difference" in a]
-    failing = [a for a in decided if max(a["demographic_parity_difference"], a["equalized_odds_difference"]) > opts.fairness_threshold]
+        keep = np.zeros(d.y.size, dtype=bool)
+        feature = np.empty(d.y.size, dtype=object)
+        for label, mask in groups:
+            keep |= mask
+            feature[mask] = label
+        if d.task == "classification":
+            per_attr.append(_fair_classification(MetricFrame, d, attr, keep, feature[keep]))
+        else:
+            per_attr.append(_fair_regression(MetricFrame, d, attr, keep, feature[keep], opts))
+    decided = [a for a in per_attr if "groups" in a and a["groups"]]
+    if d.task == "classification":
+        failing = [a for a in decided
+                   if max(a["demographic_parity_difference"], a["equalized_odds_difference"]) > opts.fairness_threshold]
+        msg = "; ".join(f"{a['attribute']}: demographic parity difference {a['demographic_parity_difference']:.3f}, "
+                        f"equalized odds difference {a['equalized_odds_difference']:.3f}" for a in decided)
+    else:
+        failing = [a for a in decided if a["unfair"]]
+        msg = "; ".join(f"{a['attribute']}: MAE from {a['mae_min']:.4g} to {a['mae_max']:.4g} across groups "
+                        f"(gap {a['mae_gap_ratio']:.1%} of the overall MAE, p = {a['p_value']:.3g}), mean prediction "
+                        f"difference {a['mean_prediction_difference']:.4g}" for a in decided)
     return Check(
         id="fairness", rules=("MODEL7",), title=title,
         status="unknown" if not decided else ("failing" if failing else "passing"),
-        message=("; ".join(
-            f"{a['attribute']}: demographic parity difference {a['demographic_parity_difference']:.3f}, "
-            f"equalized odds difference {a['equalized_odds_difference']:.3f}" for a in decided
-        ) or "no attribute has two groups with enough support") + f" (threshold {opts.fairness_threshold:g})",
-        details={"positive_label": _jsonable_label(d.positive), "threshold": opts.fairness_threshold, "attributes": per_attr},
+        message=(msg or "no attribute has two groups with enough support") + f" (threshold {opts.fairness_threshold:g}; fairlearn MetricFrame)",
+        details={"positive_label": _jsonable_label(d.positive), "threshold": opts.fairness_threshold,
+                 "task": d.task, "engine": "fairlearn.metrics.MetricFrame", "attributes": per_attr},
     )
+
+
+def _fair_classification(metric_frame: Any, d: Labeled, attr: str, keep: np.ndarray, feature: np.ndarray) -> dict:
+    from fairlearn.metrics import count, false_positive_rate, selection_rate, true_positive_rate
+
+    yt = (d.y[keep] == d.positive).astype(int)
+    yp = (d.p[keep] == d.positive).astype(int)
+    mf = metric_frame(metrics={"n": count, "selection_rate": selection_rate, "tpr": true_positive_rate,
+                               "fpr": false_positive_rate},
+                      y_true=yt, y_pred=yp, sensitive_features=feature)
+    by = mf.by_group
+    groups = []
+    for label in by.index:
+        row = by.loc[label]
+        has_pos = bool(((feature == label) & (yt == 1)).any())
+        has_neg = bool(((feature == label) & (yt == 0)).any())
+        groups.append({"group": str(label), "n": int(row["n"]), "selection_rate": float(row["selection_rate"]),
+                       "tpr": float(row["tpr"]) if has_pos else None, "fpr": float(row["fpr"]) if has_neg else None})
+    sel = [g["selection_rate"] for g in groups]
+    tpr = [g["tpr"] for g in groups if g["tpr"] is not None]
+    fpr = [g["fpr"] for g in groups if g["fpr"] is not None]
+    dpd = max(sel) - min(sel)
+    eod = max((max(tpr) - min(tpr)) if len(tpr) > 1 else 0.0, (max(fpr) - min(fpr)) if len(fpr) > 1 else 0.0)
+    return {"attribute": attr, "demographic_parity_difference": dpd, "equalized_odds_difference": eod,
+            "groups": groups}
+
+
+def _fair_regression(metric_frame: Any, d: Labeled, attr: str, keep: np.ndarray, feature: np.ndarray,
+                     opts: CheckOptions) -> dict:
+    from fairlearn.metrics import count
+    from scipy import stats
+    from sklearn.metrics import mean_absolute_error
+
+    yt = d.y[keep].astype(np.float64)
+    yp = d.p[keep].astype(np.float64)
+
+    def mean_prediction(y_true: Any, y_pred: Any) -> float:
+        return float(np.mean(y_pred))
+
+    mf = metric_frame(metrics={"n": count, "mae": mean_absolute_error, "mean_prediction": mean_prediction},
+                      y_true=yt, y_pred=yp, sensitive_features=feature)
+    by = mf.by_group
+    groups = [{"group": str(label), "n": int(by.loc[label]["n"]), "mae": float(by.loc[label]["mae"]),
+               "mean_prediction": float(by.loc[label]["mean_prediction"])} for label in by.index]
+    overall = float(mf.overall["mae"])
+    best = min(groups, key=lambda g: g["mae"])
+    worst = max(groups, key=lambda g: g["mae"])
+    err = np.abs(yt - yp)
+    a, b = err[feature == worst["group"]], err[feature == best["group"]]
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if a.size > 1 and b.size > 1 else 1.0
+    if not math.isfinite(p):
+        p = 1.0 if worst["mae"] == best["mae"] else 0.0
+    ratio = (worst["mae"] - best["mae"]) / overall if overall > 0 else 0.0
+    return {"attribute": attr, "mae_min": best["mae"], "mae_max": worst["mae"], "mae_overall": overall,
+            "mae_gap_ratio": ratio, "p_value": p,
+            "mean_prediction_difference": float(mf.difference(method="between_groups")["mean_prediction"]),
+            "unfair": bool(ratio > opts.fairness_threshold and p < 0.05), "groups": groups}
 
 
 def _jsonable_label(v: Any) -> Any:
@@ -479,18 +538,26 @@ def _read_features(path: str, opts: CheckOptions, names: list[str], mask_len: in
 
 
 def _baseline_check(d: Labeled, refd: Labeled | None, opts: CheckOptions, ref: DatasetProfile) -> Check:
+    """MODEL5: fails only when a simpler model is significantly better than the model on the same rows (a
+    one-sided paired t-test on per-row scores at 5%): a tie is not "better", so a linear model does not fail
+    against a linear baseline."""
     title = "A simpler model is not better"
-    model_metric = float(d.scores().mean())
+    model_rows = d.scores()
+    model_metric = float(model_rows.mean())
     baselines: dict[str, float] = {}
+    per_row: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # baseline -> (its scores, the model's on those rows)
     # trivial baseline, "trained" on the reference labels when present
     train = refd if refd is not None else d
     if d.task == "classification":
         vals, cnts = np.unique(np.array([str(x) for x in train.y.tolist()]), return_counts=True)
         majority = vals[int(np.argmax(cnts))]
-        baselines["majority_class"] = float(np.mean(np.array([str(x) for x in d.y.tolist()]) == majority))
+        rows = (np.array([str(x) for x in d.y.tolist()]) == majority).astype(np.float64)
+        baselines["majority_class"] = float(rows.mean())
     else:
-        baselines["mean"] = float(np.mean(np.abs(d.y.astype(float) - float(np.mean(train.y.astype(float))))))
-    # linear model (least squares; one-vs-rest scores for classes), fitted with numpy
+        rows = np.abs(d.y.astype(float) - float(np.mean(train.y.astype(float))))
+        baselines["mean"] = float(rows.mean())
+    per_row[next(iter(baselines))] = (rows, model_rows)
+    # linear model (logistic or ridge regression on standardised features; scikit-learn when installed)
     note = None
     against: dict[str, float] = {}  # the model's metric on the rows a baseline was scored on
     try:
@@ -499,21 +566,45 @@ def _baseline_check(d: Labeled, refd: Labeled | None, opts: CheckOptions, ref: D
             rows_ok = _load_rows_for_linear(d, refd, opts, num + cat)
             if rows_ok is not None:
                 xtr, ytr, xte, yte, how, test_rows = rows_ok
-                baselines["linear"] = _linear_metric(d, xtr, ytr, xte, yte, num, cat, ref)
+                lin_rows, fitter = _linear_scores(d, xtr, ytr, xte, yte, num, cat, ref)
+                baselines["linear"] = float(lin_rows.mean())
+                mrows = model_rows[test_rows] if test_rows is not None else model_rows
+                if mrows.size == lin_rows.size:
+                    per_row["linear"] = (lin_rows, mrows)
                 if test_rows is not None:  # compare on the same half the linear model was scored on
-                    against["linear"] = float(d.scores()[test_rows].mean())
-                note = how
+                    against["linear"] = float(mrows.mean())
+                note = f"{how} ({fitter})"
     except (ValueError, np.linalg.LinAlgError) as exc:
         note = f"linear baseline not computed: {exc}"
-    better = [k for k, v in baselines.items()
-              if (v >= against.get(k, model_metric) if d.higher_is_better else v <= against.get(k, model_metric))]
+    tests = {k: _paired_better(b, m, d.higher_is_better) for k, (b, m) in per_row.items()}
+    better = [k for k, (is_better, _) in tests.items() if is_better]
+    ties = [k for k, v in baselines.items() if k not in better
+            and (v >= against.get(k, model_metric) if d.higher_is_better else v <= against.get(k, model_metric))]
     return Check(
         id="baseline", rules=("MODEL5",), title=title, status="failing" if better else "passing",
         message=(f"model {d.metric_name} {model_metric:.4f}; " + ", ".join(f"{k} {v:.4f}" for k, v in baselines.items())
-                 + (f" — {', '.join(better)} is at least as good" if better else "")),
+                 + (f" — {', '.join(better)} is significantly better" if better else "")
+                 + (f"; {', '.join(ties)} as good, within noise" if ties else "")),
         details={"metric": d.metric_name, "model": model_metric, "baselines": baselines, "data": d.path,
-                 "model_on_baseline_rows": against, "note": note},
+                 "model_on_baseline_rows": against, "note": note,
+                 "paired_p_values": {k: p for k, (_, p) in tests.items()}},
     )
+
+
+def _paired_better(base: np.ndarray, model: np.ndarray, higher_is_better: bool, alpha: float = 0.05) -> tuple[bool, float | None]:
+    """Whether the baseline beats the model on the same rows: one-sided paired t-test (p < alpha)."""
+    from scipy import stats
+
+    diff = (base - model) if higher_is_better else (model - base)  # > 0: the baseline is better
+    n = diff.size
+    if n < 2:
+        return False, None
+    mean = float(diff.mean())
+    sd = float(diff.std(ddof=1))
+    if sd == 0:
+        return mean > 0, 0.0 if mean > 0 else 1.0
+    p = float(stats.t.sf(mean / (sd / math.sqrt(n)), n - 1))
+    return p < alpha, p
 
 
 def _load_rows_for_linear(d: Labeled, refd: Labeled | None, opts: CheckOptions, names: list[str]) -> Any:
@@ -543,24 +634,52 @@ def _load_rows_for_linear(d: Labeled, refd: Labeled | None, opts: CheckOptions, 
             f"linear model fitted on one half of {d.path}, compared with the model on the other half", te)
 
 
-def _linear_metric(d: Labeled, ftr: dict, ytr: np.ndarray, fte: dict, yte: np.ndarray,
-                   num: list[str], cat: list[str], ref: DatasetProfile) -> float:
+def _linear_scores(d: Labeled, ftr: dict, ytr: np.ndarray, fte: dict, yte: np.ndarray,
+                   num: list[str], cat: list[str], ref: DatasetProfile) -> tuple[np.ndarray, str]:
+    """Per-row scores (correct or not, absolute error) of a linear model on the test rows, and what fitted it."""
     if ytr.size > MAX_FIT_ROWS:
         idx = np.random.default_rng(0).choice(ytr.size, MAX_FIT_ROWS, replace=False)
         ftr = {k: v[idx] for k, v in ftr.items()}
         ytr = ytr[idx]
-    xtr = _design(ftr, ytr.size, num, cat, ref)
-    xte = _design(fte, yte.size, num, cat, ref)
-    ridge = 1e-3 * np.eye(xtr.shape[1])
-    ridge[0, 0] = 0
-    gram = xtr.T @ xtr + ridge
+    xtr = _design(ftr, ytr.size, num, cat, ref)[:, 1:]  # standardised features, no intercept column
+    xte = _design(fte, yte.size, num, cat, ref)[:, 1:]
+    # standardise again on the training rows: the reference profile's scale may differ from these rows'
+    mu, sd = xtr.mean(0), xtr.std(0)
+    sd[sd == 0] = 1.0
+    xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    try:
+        from sklearn.linear_model import LogisticRegression, Ridge
+    except ImportError:
+        LogisticRegression = Ridge = None  # noqa: N806
     if d.task == "classification":
         ytr_s = np.array([str(_norm(x)) for x in ytr.tolist()])
         yte_s = np.array([str(_norm(x)) for x in yte.tolist()])
         classes = np.unique(ytr_s)
+        if classes.size < 2:
+            return (yte_s == classes[0]).astype(np.float64), "one class in the training rows"
+        if LogisticRegression is not None:
+            model = LogisticRegression(C=1.0, max_iter=2000)
+            model.fit(xtr, ytr_s)
+            return (model.predict(xte) == yte_s).astype(np.float64), "scikit-learn LogisticRegression, standardised"
         onehot = (ytr_s[:, None] == classes[None, :]).astype(np.float64)
-        w = np.linalg.solve(gram, xtr.T @ onehot)
-        pred = classes[np.argmax(xte @ w, axis=1)]
-        return float(np.mean(pred == yte_s))
-    w = np.linalg.solve(gram, xtr.T @ ytr.astype(np.float64))
-    return float(np.mean(np.abs(xte @ w - yte.astype(np.float64))))
+        w = _ridge_solve(xtr, onehot)
+        pred = classes[np.argmax(_with_ones(xte) @ w, axis=1)]
+        return (pred == yte_s).astype(np.float64), "least squares one-vs-rest, standardised (numpy)"
+    y = ytr.astype(np.float64)
+    if Ridge is not None:
+        model = Ridge(alpha=1.0)
+        model.fit(xtr, y)
+        return np.abs(model.predict(xte) - yte.astype(np.float64)), "scikit-learn Ridge, standardised"
+    w = _ridge_solve(xtr, y)
+    return np.abs(_with_ones(xte) @ w - yte.astype(np.float64)), "ridge least squares, standardised (numpy)"
+
+
+def _with_ones(x: np.ndarray) -> np.ndarray:
+    return np.column_stack((np.ones(x.shape[0]), x))
+
+
+def _ridge_solve(x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    xs = _with_ones(x)
+    ridge = alpha * np.eye(xs.shape[1])
+    ridge[0, 0] = 0
+    return np.linalg.solve(xs.T @ xs + ridge, xs.T @ y)
