@@ -26,14 +26,19 @@ def init(path: Path, section: str, dry_run: bool) -> int:
     0 done (or nothing to do), 1 the audit gives other points than claimed, 2 usage error.
     """
     from mlscore.engine import run_audit
-    from mlscore.scaffold import SECTIONS, apply, claimed_points, plan
+    from mlscore.scaffold import SECTIONS, active, apply, claimed_points, plan
 
     if not path.is_dir():
         raise MlscoreError(f"{path}: no such directory")
     before = run_audit(path)
     scores = {s.section: s for s in before.score.sections}
-    target = before.score.weakest[0] if section == "auto" else SECTIONS[section]
-    the_plan = plan(path, before, target)
+    if section == "auto":  # the weakest section; of several tied, the first one init has files for
+        plans = [plan(path, before, s) for s in before.score.weakest]
+        the_plan = next((p for p in plans if any(f.status == "new" for f in p.files)), plans[0])
+        target = the_plan.section
+    else:
+        target = SECTIONS[section]
+        the_plan = plan(path, before, target)
     click.echo(f"mlscore init: {before.target.name}, {target.title} section "
                f"({_fmt(scores[target].points)} of 7{', the weakest' if target in before.score.weakest else ''})")
     click.echo(f"  found: {the_plan.profile.describe()}")
@@ -46,6 +51,8 @@ def init(path: Path, section: str, dry_run: bool) -> int:
         for claim in item.claims:
             old = before.result(claim.rule_id)
             click.echo(f"      {claim.rule_id}: {old.level.value if old else 'none'} -> {claim.level.value}: {claim.why}")
+        if item.needs and item.claims:
+            click.echo(f"      (counts once the change to {item.needs} shown here is applied: init never edits a file)")
         if item.diff:
             click.echo("    the file exists; init leaves it alone. Proposed change:")
             for line in item.diff.splitlines():
@@ -56,7 +63,7 @@ def init(path: Path, section: str, dry_run: bool) -> int:
         click.echo("\n  nothing to write: every file init would write is already there" if the_plan.files else
                    "\n  nothing to write for this section")
         return 0
-    claimed = claimed_points(before, new, before.score.scoring)
+    claimed = claimed_points(before, [f for f in new if active(f)], before.score.scoring)
     claimed_sections = {s: sum(claimed[r.rule_id] for r in before.results if r.section is s) for s in scores}
     claimed_score = min(claimed_sections.values())
     if dry_run:

@@ -41,6 +41,7 @@ class Planned:
     what: str
     status: str = "new"  # new | unchanged | differs
     diff: str = ""
+    needs: str | None = None  # an edit of an existing file (shown as a diff) without which this file never runs
 
 
 @dataclass
@@ -196,6 +197,8 @@ def plan(root: Path, report: Report, section: Section) -> Plan:
                                "G2). Add serving, then run `mlscore init` again.")
         if below("MON4") and not prof.train_command:
             out.skipped.append("MON4: no training entry point (train.py with a __main__ block) to schedule.")
+        if prof.ci == "gitlab" and prof.ci_found:
+            _gitlab_include(root, out)
     else:
         out.skipped.append(f"init writes nothing for the {section.title} section yet: its tests need the "
                            "project's own judgment (see `mlscore explain` for each test's next step).")
@@ -210,6 +213,38 @@ def plan(root: Path, report: Report, section: Section) -> Plan:
                 item.diff = "".join(difflib.unified_diff(old.splitlines(True), item.content.splitlines(True),
                                                          f"a/{item.path}", f"b/{item.path}"))
     return out
+
+
+def _gitlab_include(root: Path, out: Plan) -> None:
+    """GitLab runs only what .gitlab-ci.yml includes: plan that edit (shown as a diff, applied by the user)."""
+    jobs = [f for f in out.files if f.path.startswith(".gitlab/")]
+    if not jobs:
+        return
+    old = _read(root, ".gitlab-ci.yml", 4 * 1024 * 1024)
+    missing = [f.path for f in jobs if f.path not in old]
+    if not missing:
+        return
+    lines = old.splitlines(True)
+    at = next((i for i, line in enumerate(lines) if re.match(r"include:\s*(#.*)?$", line)), None)
+    entries = [f"  - local: {path}\n" for path in missing]
+    if at is not None and (at + 1 >= len(lines) or re.match(r"\s+-\s", lines[at + 1])):
+        new_text = "".join(lines[:at + 1] + entries + lines[at + 1:])
+    elif at is None and not re.search(r"(?m)^include\s*:", old):
+        new_text = old + ("" if old.endswith("\n") or not old else "\n") + "\ninclude:\n" + "".join(entries)
+    else:
+        out.skipped.append(f"add {', '.join(missing)} to the include of .gitlab-ci.yml (its form is not one init "
+                           "edits); the scheduled jobs run only once included")
+        for item in jobs:
+            item.needs = ".gitlab-ci.yml"
+        return
+    out.files.append(Planned(".gitlab-ci.yml", new_text, [], "include the scheduled jobs"))
+    for item in jobs:
+        item.needs = ".gitlab-ci.yml"
+
+
+def active(item: Planned) -> bool:
+    """Whether ``item`` will run once written (not waiting for an edit of an existing file the user applies)."""
+    return item.needs is None
 
 
 def apply(root: Path, the_plan: Plan) -> list[Planned]:

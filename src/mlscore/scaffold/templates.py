@@ -84,7 +84,7 @@ def azure_scheduled(display: str, cron: str, python: str, install: str, run: str
     lines = [f"# Written by `mlscore init`: {purpose}",
              "# Create a pipeline from this file (Pipelines > New pipeline > Existing YAML file).",
              "trigger: none", "pr: none", "schedules:", f'  - cron: "{cron}"', f"    displayName: {q(display)}",
-             "    branches:", "      include:", "        - main", "    always: true", "pool:",
+             "    branches:", "      include:", "        - main", "    always: \"true\"", "pool:",
              "  vmImage: ubuntu-24.04", "steps:", "  - task: UsePythonVersion@0", "    inputs:",
              f'      versionSpec: "{python}"']
     if install:

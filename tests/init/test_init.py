@@ -1,0 +1,243 @@
+"""`mlscore init` on the bundled example and on fixture repositories for each CI system: the files it writes are
+valid for their CI system (check-jsonschema's vendored schemas, no network), the audit gives exactly the points
+init claims, a second run changes nothing, and existing files are never overwritten."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlscore.cli import main
+from mlscore.engine import run_audit
+from mlscore.models import Section
+from mlscore.scaffold import claimed_points, plan
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "income-model"
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+TRAIN = '''"""Train the churn model."""
+import csv
+import sys
+
+
+def main(path="data/train.csv"):
+    rows = list(csv.DictReader(open(path)))
+    if not rows:
+        sys.exit("no rows")
+    print(len(rows))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+CI_FILES = {
+    "github": (".github/workflows/ci.yml", """name: ci
+on:
+  push:
+  pull_request:
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - run: pip install -r requirements.txt
+      - run: python -m pytest tests
+"""),
+    "gitlab": (".gitlab-ci.yml", """test:
+  image: python:3.12
+  script:
+    - pip install -r requirements.txt
+    - python -m pytest tests
+"""),
+    "azure": ("azure-pipelines.yml", """trigger:
+  - main
+pool:
+  vmImage: ubuntu-24.04
+steps:
+  - task: UsePythonVersion@0
+    inputs:
+      versionSpec: "3.12"
+  - script: pip install -r requirements.txt
+  - script: python -m pytest tests
+"""),
+}
+
+SCHEMAS = {  # written path prefix -> check-jsonschema builtin schema (and data transform)
+    ".github/workflows/": ("vendor.github-workflows", None),
+    ".github/dependabot.yml": ("vendor.dependabot", None),
+    "renovate.json": ("vendor.renovate", None),
+    ".gitlab/": ("vendor.gitlab-ci", "gitlab-ci"),
+    ".gitlab-ci.yml": ("vendor.gitlab-ci", "gitlab-ci"),
+    "azure-pipelines.": ("vendor.azure-pipelines", "azure-pipelines"),
+}
+
+
+def git(root: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
+
+
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+def fixture_repo(tmp_path: Path, ci: str) -> Path:
+    path, text = CI_FILES[ci]
+    return make_repo(tmp_path / f"churn-{ci}", {
+        path: text,
+        "requirements.txt": "pytest==8.3.5\n",
+        "src/churn/__init__.py": "",
+        "src/churn/train.py": TRAIN,
+        "tests/test_train.py": "from churn.train import main\n\ndef test_main():\n    assert callable(main)\n",
+        "data/train.csv": "tenure,plan,churned\n1,basic,0\n24,pro,1\n",
+        "data/serving/requests-2026-11.csv": "tenure,plan\n3,basic\n30,pro\n",
+    })
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git/" not in str(p.relative_to(root)) + "/"[:0] and not str(p.relative_to(root))
+            .startswith(".git/")}
+
+
+def schema_check(root: Path, written: list[str]) -> None:
+    if not CHECK_JSONSCHEMA.exists():
+        pytest.skip("check-jsonschema is not installed (pip install 'mlscore-audit[test]')")
+    for rel in written:
+        match = next(((schema, transform) for prefix, (schema, transform) in SCHEMAS.items()
+                      if rel.startswith(prefix)), None)
+        assert match is not None, f"no CI schema known for {rel}"
+        schema, transform = match
+        args = [str(CHECK_JSONSCHEMA), "--builtin-schema", schema, str(root / rel)]
+        if transform:
+            args[1:1] = ["--data-transform", transform]
+        if transform == "azure-pipelines":  # the vendored Azure schema has patterns only Python's engine compiles
+            args[1:1] = ["--regex-variant", "python"]
+        proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 0, f"{rel} is not valid for {schema}:\n{proc.stdout}{proc.stderr}"
+
+
+def run_init(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["init", str(root), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("ci", sorted(CI_FILES))
+def test_init_raises_monitoring_by_exactly_the_claimed_points(tmp_path: Path, ci: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    root = fixture_repo(tmp_path, ci)
+    before = run_audit(root)
+    the_plan = plan(root, before, Section.MONITORING)
+    claimed = claimed_points(before, the_plan.files)
+    claimed_rules = {c.rule_id for f in the_plan.files for c in f.claims}
+    assert claimed_rules == {"MON1", "MON2", "MON3", "MON4"}
+    code, out = run_init(root, capsys, "--section", "monitoring")
+    assert code == 0, out
+    written = [f.path for f in the_plan.files if f.status == "new"]
+    for rel in written:
+        assert (root / rel).is_file() and f"wrote        {rel}" in out
+    edits = [f for f in the_plan.files if f.status == "differs"]
+    if ci == "gitlab":  # GitLab runs only what .gitlab-ci.yml includes: init shows that edit, the user applies it
+        assert [e.path for e in edits] == [".gitlab-ci.yml"]
+        assert "(counts once the change to .gitlab-ci.yml shown here is applied" in out
+        (tmp_path / "include.patch").write_text(edits[0].diff)
+        git(root, "apply", str(tmp_path / "include.patch"))
+        written.append(".gitlab-ci.yml")
+    else:
+        assert edits == []
+        monitoring_claim = sum(claimed[r.rule_id] for r in before.results if r.section is Section.MONITORING)
+        assert f"(init claimed {monitoring_claim:g})" in out
+    schema_check(root, written)
+    after = run_audit(root)
+    for rule_id in claimed_rules:
+        assert after.result(rule_id).points == claimed[rule_id], (rule_id, after.result(rule_id).rationale)
+    monitoring = {s.section: s.points for s in after.score.sections}[Section.MONITORING]
+    assert monitoring == sum(claimed[r.rule_id] for r in before.results if r.section is Section.MONITORING)
+    # a second init writes nothing and changes nothing
+    files = snapshot(root)
+    code, out = run_init(root, capsys, "--section", "monitoring")
+    assert code == 0 and "nothing to write" in out
+    assert snapshot(root) == files
+
+
+def test_the_written_ci_files_are_what_each_system_expects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = {}
+    for ci in sorted(CI_FILES):
+        root = fixture_repo(tmp_path, ci)
+        run_init(root, capsys, "--section", "monitoring")
+        paths[ci] = sorted(str(p.relative_to(root)) for p in root.rglob("*mlscore*") if p.is_file())
+    assert paths["github"] == [".github/workflows/mlscore-data-check.yml", ".github/workflows/mlscore-retrain.yml"]
+    assert paths["gitlab"] == [".gitlab/mlscore-data-check.yml", ".gitlab/mlscore-retrain.yml"]
+    assert paths["azure"] == ["azure-pipelines.mlscore-data-check.yml", "azure-pipelines.mlscore-retrain.yml"]
+    github = (tmp_path / "churn-github" / ".github" / "workflows" / "mlscore-retrain.yml").read_text()
+    assert 'python-version: "3.12"' in github and "run: python -m churn.train" in github
+    assert "PYTHONPATH: src" in github and "gh issue create" in github
+    check = (tmp_path / "churn-gitlab" / ".gitlab" / "mlscore-data-check.yml").read_text()
+    assert "--reference data/train.csv --current data/serving/requests-2026-11.csv" in check
+    assert (tmp_path / "churn-github" / ".github" / "dependabot.yml").is_file()
+    assert (tmp_path / "churn-gitlab" / "renovate.json").is_file()
+
+
+def test_dry_run_writes_nothing_and_existing_files_are_never_overwritten(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    root = fixture_repo(tmp_path, "github")
+    mine = "name: my own retraining\non: workflow_dispatch\njobs: {}\n"
+    (root / ".github" / "workflows" / "mlscore-retrain.yml").write_text(mine)
+    files = snapshot(root)
+    code, out = run_init(root, capsys, "--dry-run")
+    assert code == 0 and "would write" in out and "Dry run: nothing written" in out
+    assert snapshot(root) == files
+    code, out = run_init(root, capsys)
+    assert code == 0
+    assert (root / ".github" / "workflows" / "mlscore-retrain.yml").read_text() == mine
+    assert "exists, differs (not overwritten) .github/workflows/mlscore-retrain.yml" in out
+    assert "+++ b/.github/workflows/mlscore-retrain.yml" in out and "-name: my own retraining" in out
+
+
+def test_init_then_commit_then_audit_on_the_bundled_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "income-model"
+    shutil.copytree(EXAMPLE, root)
+    make_repo(root, {})
+    before = run_audit(root)
+    assert before.score.weakest == (Section.MONITORING,)
+    code, out = run_init(root, capsys, "--section", "monitoring")
+    assert code == 0, out
+    assert "wrote        .github/dependabot.yml" in out and "wrote        .github/workflows/mlscore-retrain.yml" in out
+    assert "MON2, MON3, MON5, MON6 and MON7 watch what a served model receives" in out  # no server: no placeholders
+    assert not (root / "deploy").exists()
+    schema_check(root, [".github/dependabot.yml", ".github/workflows/mlscore-retrain.yml"])
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "mlscore init --section monitoring")
+    code = main(["audit", str(root), "-q", "--color", "never"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Monitoring          2.5 / 7" in out
+    assert "MON1   automated    1" in out and ".github/dependabot.yml:4  dependabot watches pip dependencies" in out
+    assert "MON4   automated    1" in out and ".github/workflows/mlscore-retrain.yml:22  scheduled retraining" in out
+    after = run_audit(root)
+    assert after.score.value == 2.5  # the minimum moved from monitoring 0.5 to monitoring 2.5 (model is 3 or more)
+
+
+def test_sections_without_a_generator_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = fixture_repo(tmp_path, "github")
+    code, out = run_init(root, capsys, "--section", "model")
+    assert code == 0 and "init writes nothing for the Model section yet" in out
+    assert main(["init", str(tmp_path / "missing")]) == 2
