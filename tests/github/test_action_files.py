@@ -201,9 +201,9 @@ def test_the_action_installs_with_every_dependency_pinned() -> None:
     """Every distribution `pip install 'mlscore-audit[github]'` can install, on any Python and runner OS the action
     supports, has an exact pin in action/constraints.txt that satisfies what asks for it; action.yml passes the file
     to pip (and to the build backend's isolated install)."""
-    import tomllib
     from importlib.metadata import PackageNotFoundError, distribution
 
+    import tomllib
     from packaging.requirements import Requirement
     from packaging.version import Version
 
@@ -324,3 +324,36 @@ def test_the_validators_do_catch_a_bad_action(tmp_path: Path) -> None:
         timeout=120,
     )
     assert audit.returncode != 0 and "template-injection" in audit.stdout + audit.stderr
+
+
+def _snippets(path: Path, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", path.read_text(), re.DOTALL)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/github-action.md"])
+def test_documented_snippets_use_the_release_tag_and_are_valid(doc: str, tmp_path: Path) -> None:
+    """The README's and the guide's Action workflow and pre-commit snippets name the tag the release workflow
+    publishes (v<__version__>) and the hook this repository defines, and the workflow passes the schema."""
+    from mlscore import __version__
+
+    tag = f"v{__version__}"
+    blocks = [(raw, yaml.safe_load(raw)) for raw in _snippets(ROOT / doc, "yaml")]
+    workflows = [(raw, b) for raw, b in blocks if isinstance(b, dict) and "jobs" in b]
+    hooks = [b for _, b in blocks if isinstance(b, dict) and "repos" in b]
+    assert workflows and hooks
+    for i, (raw, workflow) in enumerate(workflows):
+        steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+        ours = [s["uses"] for s in steps if s.get("uses", "").startswith("mlscore/mlscore@")]
+        assert ours == [f"mlscore/mlscore@{tag}"]
+        path = tmp_path / f"workflow-{i}.yml"
+        path.write_text(raw)
+        proc = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    (hook_id,) = [h["id"] for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())]
+    for block in hooks:
+        (repo,) = block["repos"]
+        assert repo["repo"] == "https://github.com/mlscore/mlscore" and repo["rev"] == tag
+        assert [h["id"] for h in repo["hooks"]] == [hook_id]
+    installs = re.findall(r"git\+https://github\.com/mlscore/mlscore@(v[\w.]+)", (ROOT / doc).read_text())
+    assert installs and set(installs) == {tag}
