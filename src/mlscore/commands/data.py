@@ -31,6 +31,37 @@ def _write(text: str, output: Path | None) -> None:
         raise InputError(f"{output}: cannot write: {exc.strerror or exc}") from None
 
 
+def _spark_options(fn):  # type: ignore[no-untyped-def]
+    """--engine and the Spark engine's options (docs/spark.md)."""
+    options = [
+        click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+                     help="local: read files here with pyarrow; spark: read and profile them with Spark."),
+        click.option("--spark-master", metavar="URL", help="Spark master (default: local[*], or the one spark-submit set)."),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="A Spark setting (repeatable)."),
+        click.option("--table", "spark_table", is_flag=True, help="With --engine spark: the inputs are table names."),
+        click.option("--spark-format", type=click.Choice(["parquet", "delta", "csv", "tsv", "json", "orc"]),
+                     help="With --engine spark: how to read the input paths (default: from the path)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _spark(kw: dict) -> object | None:  # type: ignore[type-arg]
+    """SparkOptions when --engine spark, else None (a Spark option without it is a usage error)."""
+    engine = kw.pop("engine")
+    spark = {k: kw.pop(k) for k in ("spark_master", "spark_conf", "spark_table", "spark_format")}
+    if engine != "spark":
+        given = [k for k, v in spark.items() if v]
+        if given:
+            raise click.UsageError(f"--{given[0].replace('_', '-').replace('spark-table', 'table')} needs --engine spark")
+        return None
+    from mlscore.data.spark.cli import SparkOptions
+
+    return SparkOptions(master=spark["spark_master"], conf=list(spark["spark_conf"]), table=spark["spark_table"],
+                        fmt=spark["spark_format"])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def data() -> None:
     """Profile datasets, infer schemas, check drift, skew, predictions and slices.
@@ -43,16 +74,19 @@ def data() -> None:
 
 
 @data.command("profile")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path())
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the profile (JSON) here.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
               help="text summary or the mergeable profile JSON (default: json with -o, else text).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def profile_cmd(path: Path, output: Path | None, fmt: str | None, encoding: str, quiet: bool) -> None:
+@_spark_options
+def profile_cmd(path: Path, output: Path | None, fmt: str | None, encoding: str, quiet: bool, **kw) -> None:  # type: ignore[no-untyped-def]
     """Summarise a CSV, Parquet or JSON Lines file as a mergeable, versioned profile."""
     from mlscore.data.readers import profile_file
 
+    spark = _spark(kw)
+    path = path if spark is not None else Path(path)  # a URI (s3://...) stays a string for Spark
     say = _progress(quiet)
     last = [0]
 
@@ -61,7 +95,12 @@ def profile_cmd(path: Path, output: Path | None, fmt: str | None, encoding: str,
             last[0] = rows
             say(f"{rows:,} rows")
 
-    prof = profile_file(path, encoding=encoding, progress=tick)
+    if spark is not None:
+        from mlscore.data.spark.cli import profile_path
+
+        prof = profile_path(path, spark, encoding, say)  # type: ignore[arg-type]
+    else:
+        prof = profile_file(path, encoding=encoding, progress=tick)
     fmt = fmt or ("json" if output is not None else "text")
     if fmt == "json":
         _write(prof.to_json() + "\n", output)
@@ -87,17 +126,25 @@ def _profile_text(prof) -> str:  # type: ignore[no-untyped-def]
 
 
 @data.command("schema")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path())
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the suite (JSON) here.")
 @click.option("--name", "suite_name", default=None, help="Suite name (default: from the file name).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding: str, quiet: bool) -> None:
+@_spark_options
+def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding: str, quiet: bool, **kw) -> None:  # type: ignore[no-untyped-def]
     """Infer a schema from a dataset (or a saved profile) as a Great Expectations suite to review and keep."""
     from mlscore.data.readers import profile_file
     from mlscore.data.suite import build_suite
 
-    prof = profile_file(path, encoding=encoding)
+    spark = _spark(kw)
+    path = path if spark is not None else Path(path)
+    if spark is not None:
+        from mlscore.data.spark.cli import profile_path
+
+        prof = profile_path(path, spark, encoding, None)  # type: ignore[arg-type]
+    else:
+        prof = profile_file(path, encoding=encoding)
     name = suite_name or path.name.split(".")[0] or "mlscore"
     suite = build_suite(prof, name)
     _write(json.dumps(suite, indent=2) + "\n", output)
@@ -107,9 +154,9 @@ def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding
 
 
 @data.command("check")
-@click.option("--reference", required=True, type=click.Path(path_type=Path),
-              help="Training data (CSV/Parquet/JSONL) or a saved profile.")
-@click.option("--current", required=True, type=click.Path(path_type=Path), help="Serving data to check.")
+@click.option("--reference", required=True, type=click.Path(),
+              help="Training data (CSV/Parquet/JSONL) or a saved profile; with --engine spark, what Spark reads.")
+@click.option("--current", required=True, type=click.Path(), help="Serving data to check.")
 @click.option("--suite", type=click.Path(path_type=Path), help="A Great Expectations suite (JSON) to validate.")
 @click.option("--target", help="Label column.")
 @click.option("--prediction", help="Model output column.")
@@ -144,11 +191,15 @@ def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding
 @click.option("--valid-for", type=click.FloatRange(min=0, min_open=True, max=3650), default=30.0, show_default=True,
               metavar="DAYS", help="Days `mlscore audit` may count the report as evidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@_spark_options
 def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
     """Compare current data with the reference: schema, expectations, drift, predictions, slices."""
     from mlscore.data.check import CheckOptions, run_check
     from mlscore.data.render import render
 
+    spark = _spark(kw)
+    if spark is None:
+        kw["reference"], kw["current"] = Path(kw["reference"]), Path(kw["current"])
     if kw["drift_share"] is not None and not 0 < kw["drift_share"] <= 1:
         raise click.BadParameter("must be in (0, 1]", param_hint="--drift-share")
     if not 0 < kw["fdr"] < 1:
@@ -167,7 +218,12 @@ def check_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
     from mlscore.provenance import project_option
 
     located = project_option(kw["project"])  # a bad --project is a usage error before any data is read
-    report = run_check(opts, _progress(kw["quiet"]))
+    if spark is not None:
+        from mlscore.data.spark.cli import check as spark_check
+
+        report = spark_check(opts, spark, _progress(kw["quiet"]))
+    else:
+        report = run_check(opts, _progress(kw["quiet"]))
     report = report.model_copy(update={"provenance": _provenance(located, opts, kw["valid_for"])})
     output: Path | None = kw["output"]
     fmt = kw["fmt"] or (_SUFFIX_FORMAT.get(output.suffix.lower(), "text") if output is not None else "text")
@@ -186,5 +242,7 @@ def _provenance(located, opts, valid_days: float):  # type: ignore[no-untyped-de
 
     project, root = located
     files = [("reference", opts.reference), ("current", opts.current), ("suite", opts.suite)]
-    return stamp(project, datasets=[dataset(role, path, root) for role, path in files if path is not None],
+    # with --engine spark an input may be a folder, a table or a URI: only files on this machine are fingerprinted
+    return stamp(project, datasets=[dataset(role, path, root) for role, path in files
+                                    if path is not None and Path(str(path)).is_file()],
                  valid_days=valid_days)

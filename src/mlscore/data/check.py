@@ -51,12 +51,48 @@ class CheckOptions:
     fdr: float = 0.05  # Benjamini-Hochberg false-discovery rate across columns
 
 
+class LocalEngine:
+    """Where `run_check` gets profiles and rows: files on this machine, read with pyarrow in chunks.
+
+    The Spark engine (mlscore.data.spark.engine.SparkEngine) has the same methods, so every check after
+    the profiles is this module's code whichever engine read the data.
+    """
+
+    name = "local"
+
+    def profile(self, source: Any, *, reference: DatasetProfile | None = None, encoding: str = "utf-8") -> DatasetProfile:
+        return profile_file(source, reference=reference, encoding=encoding, allow_profile=True)
+
+    def is_profile(self, source: Any) -> bool:
+        from mlscore.data.readers import detect_format
+
+        return detect_format(Path(source)) == "profile"
+
+    def rows_file(self, source: Any, columns: list[str]) -> Path:
+        """A local file holding (at least) these columns of the source: the file itself."""
+        return Path(source)
+
+    def validation_checks(self, opts: CheckOptions, ref: DatasetProfile, diagnostics: list[Diagnostic],
+                          **kw: Any) -> list[Check]:
+        from mlscore.data import validation
+
+        return validation.validation_checks(opts, ref, diagnostics, **kw)
+
+    def model_checks(self, opts: CheckOptions, ref: DatasetProfile, cur: DatasetProfile,
+                     diagnostics: list[Diagnostic]) -> Any:
+        from mlscore.data import model_checks
+
+        return model_checks.run(opts, ref, cur, diagnostics)
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataReport:
+def run_check(opts: CheckOptions, progress: Progress | None = None, *, engine: Any = None) -> DataReport:
+    """All checks of `mlscore data check`; ``engine`` reads the data (default: LocalEngine)."""
     say = progress or (lambda _msg: None)
+    eng = engine or LocalEngine()
     timings: dict[str, float] = {}
     diagnostics: list[Diagnostic] = []
     checks: list[Check] = []
@@ -68,11 +104,11 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
 
         suite = load_suite(Path(opts.suite))  # a bad suite is reported before any profiling
     say(f"profiling reference {opts.reference}")
-    ref = profile_file(opts.reference, encoding=opts.encoding)
+    ref = eng.profile(opts.reference, encoding=opts.encoding)
     timings["profile_reference"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     say(f"profiling current {opts.current}")
-    cur = profile_file(opts.current, reference=ref, encoding=opts.encoding, allow_profile=True)
+    cur = eng.profile(opts.current, reference=ref, encoding=opts.encoding)
     timings["profile_current"] = time.perf_counter() - t1
 
     roles = {opts.target: "target", opts.prediction: "prediction"}
@@ -96,7 +132,7 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     t2 = time.perf_counter()
     features = [n for n in (opts.columns or common) if n in common and roles.get(n) is None]
     drift = compare_profiles(ref, cur, columns=features, method=opts.drift_method, threshold=opts.drift_threshold)
-    important, importance = _important(opts, ref, features, diagnostics)
+    important, importance = _important(opts, ref, features, diagnostics, eng)
     drift = calibrate(drift, ref, cur, fdr=opts.fdr, important=important)
     timings["drift"] = time.perf_counter() - t2
     checks.append(_drift_check(drift, opts, important, importance))
@@ -104,18 +140,16 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
     drifted_cols = [d.column for d in drift if d.drifted]
 
     # ------------------------------------------------------------ the rest needs rows
-    from mlscore.data import model_checks, validation
-
     t3 = time.perf_counter()
     if opts.validator != "none":
         say("validating expectations")
-        checks.extend(validation.validation_checks(opts, ref, diagnostics, suite=suite, current_rows=cur.row_count))
+        checks.extend(eng.validation_checks(opts, ref, diagnostics, suite=suite, current_rows=cur.row_count))
     timings["validation"] = time.perf_counter() - t3
     t4 = time.perf_counter()
     pred_drift: ColumnDrift | None = None
     if opts.prediction is not None:
         say("checking predictions")
-        model_out = model_checks.run(opts, ref, cur, diagnostics)
+        model_out = eng.model_checks(opts, ref, cur, diagnostics)
         checks.extend(model_out.checks)
         pred_drift = model_out.prediction_drift
     timings["model"] = time.perf_counter() - t4
@@ -138,6 +172,7 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
             "suite": str(opts.suite) if opts.suite else None,
             "target": opts.target,
             "prediction": opts.prediction,
+            **({"engine": eng.name} if eng.name != "local" else {}),
         },
         reference_rows=ref.row_count,
         current_rows=cur.row_count,
@@ -159,19 +194,20 @@ def run_check(opts: CheckOptions, progress: Progress | None = None) -> DataRepor
 
 
 def _important(opts: CheckOptions, ref: DatasetProfile, features: list[str],
-               diagnostics: list[Diagnostic]) -> tuple[list[str], dict[str, float]]:
+               diagnostics: list[Diagnostic], eng: Any = None) -> tuple[list[str], dict[str, float]]:
     """The features given by --important, else the ones most associated with --target in the reference."""
     if opts.important:
         return [n for n in opts.important if n in features], {}
     if opts.target is None or opts.target not in ref.columns or not features:
         return [], {}
     from mlscore.data.importance import feature_importance, top_features
-    from mlscore.data.readers import detect_format
 
-    if detect_format(Path(opts.reference)) == "profile":
+    eng = eng or LocalEngine()
+    if eng.is_profile(opts.reference):
         return [], {}
     try:
-        scores = feature_importance(Path(opts.reference), opts.target, features, opts.encoding)
+        rows = eng.rows_file(opts.reference, [opts.target, *features])  # the Spark engine: these columns only
+        scores = feature_importance(rows, opts.target, features, opts.encoding)
     except InputError as exc:
         diagnostics.append(Diagnostic(path=str(opts.reference), message=f"feature importance not computed: {exc}"))
         return [], {}

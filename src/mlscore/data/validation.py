@@ -473,8 +473,11 @@ def needed_columns(exps: list[dict[str, Any]], available: list[str]) -> list[str
 
 
 def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list[Diagnostic], *,
-                      suite: list[dict[str, Any]] | None = None, current_rows: int | None = None) -> list[Check]:
-    from mlscore.data.readers import TableReader, detect_format
+                      suite: list[dict[str, Any]] | None = None, current_rows: int | None = None,
+                      runner: Any = None) -> list[Check]:
+    """The schema.suite and validation checks. ``runner(exps, engine, numeric)`` validates the current data
+    instead of reading opts.current here (the Spark engine's aggregations)."""
+    from mlscore.data.readers import detect_format
     from mlscore.data.suite import expectations_from_schema, load_suite
     from mlscore.profile.schema import infer_schema
 
@@ -497,26 +500,16 @@ def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list
                      "`mlscore data schema`, review it and pass --suite"),
             details={"suite": None, "expectations": len(exps)},
         ))
-    if detect_format(Path(opts.current)) == "profile":
+    if runner is None and detect_format(Path(opts.current)) == "profile":
         checks.append(Check(
             id="validation", rules=("MON2",), title="Serving data satisfies the expectation suite",
             status="skipped", message="the current input is a saved profile; expectations need rows",
         ))
         return checks
-    reader = TableReader(opts.current, encoding=opts.encoding)
-    header = _header(reader)
-    table = TableReader(opts.current, columns=needed_columns(exps, header), encoding=opts.encoding).read_all()
-    if table.num_columns == 0:
-        import pyarrow as pa
-
-        # table-level expectations still need the row count and the column names
-        n = sum(b.num_rows for b in TableReader(opts.current, columns=header[:1], encoding=opts.encoding).batches())
-        table = pa.table({h: pa.nulls(n) for h in header}) if header else table
-    else:
-        table = _with_all_names(table, header)
+    table = _current_table(opts, exps) if runner is None else None
     engine = "ge" if opts.validator == "ge" else ("native" if opts.validator == "native" else "auto")
     numeric = {n for n, c in ref.columns.items() if c.kind == "numeric"}
-    results = validate(table, exps, engine, numeric)
+    results = validate(table, exps, engine, numeric) if runner is None else runner(exps, engine, numeric)
     failed = [r for r in results if not r.success]
     engines = sorted({r.engine for r in results})
     checks.append(Check(
@@ -529,6 +522,22 @@ def validation_checks(opts: CheckOptions, ref: DatasetProfile, diagnostics: list
         details={"suite": source, "results": [r.to_dict() for r in results]},
     ))
     return checks
+
+
+def _current_table(opts: CheckOptions, exps: list[dict[str, Any]]) -> pa.Table:
+    """The current data's columns the suite names (the others as null placeholders)."""
+    from mlscore.data.readers import TableReader
+
+    reader = TableReader(opts.current, encoding=opts.encoding)
+    header = _header(reader)
+    table = TableReader(opts.current, columns=needed_columns(exps, header), encoding=opts.encoding).read_all()
+    if table.num_columns == 0:
+        import pyarrow as pa
+
+        # table-level expectations still need the row count and the column names
+        n = sum(b.num_rows for b in TableReader(opts.current, columns=header[:1], encoding=opts.encoding).batches())
+        return pa.table({h: pa.nulls(n) for h in header}) if header else table
+    return _with_all_names(table, header)
 
 
 def _header(reader: Any) -> list[str]:
