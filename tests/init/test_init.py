@@ -241,3 +241,54 @@ def test_sections_without_a_generator_say_so(tmp_path: Path, capsys: pytest.Capt
     code, out = run_init(root, capsys, "--section", "model")
     assert code == 0 and "init writes nothing for the Model section yet" in out
     assert main(["init", str(tmp_path / "missing")]) == 2
+
+
+COMPOSE = """services:
+  model:
+    image: seldonio/mlserver:1.7.1-sklearn
+    command: mlserver start /models
+    ports:
+      - "8080:8080"
+"""
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_init_next_to_a_model_server_writes_alerts_that_promtool_accepts(tmp_path: Path, with_data: bool,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    if with_data:
+        pytest.importorskip("pandas")  # the reference profile comes from `mlscore data` (the [data] extra)
+    files = {".github/workflows/ci.yml": CI_FILES["github"][1], "requirements.txt": "mlserver==1.7.1\n",
+             "docker-compose.yml": COMPOSE}
+    if with_data:
+        files["data/train.csv"] = "tenure,plan,churned\n" + "".join(f"{i},{'basic' if i % 2 else 'pro'},{i % 3 == 0:d}\n"
+                                                                    for i in range(60))
+    root = make_repo(tmp_path / "served", files)
+    before = run_audit(root)
+    the_plan = plan(root, before, Section.MONITORING)
+    claimed = claimed_points(before, the_plan.files)
+    rules = {c.rule_id for f in the_plan.files for c in f.claims}
+    # C13: the alerts are claimed because Alertmanager notifies; drift needs the training data's profile
+    assert rules == ({"MON1", "MON2", "MON3", "MON5", "MON6", "MON7"} if with_data else {"MON1", "MON5", "MON6"})
+    code, out = run_init(root, capsys, "--section", "monitoring")
+    assert code == 0, out
+    deploy = root / "deploy" / "mlscore"
+    assert (deploy / "alertmanager.yml").read_text().count("url_file: /etc/alertmanager/secrets/webhook-url") == 1
+    assert (deploy / "reference.profile.json").is_file() == with_data
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian's prometheus package; scripts/test installs it)")
+    for args in (["check", "rules", str(deploy / "mlscore-alerts.yml")],
+                 ["check", "config", str(deploy / "prometheus.yml")]):
+        proc = subprocess.run([promtool, *args], capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    schema_check(root, [".github/dependabot.yml"])
+    if CHECK_JSONSCHEMA.exists():
+        proc = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec",
+                               str(deploy / "compose.yaml")], capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 0, proc.stdout
+    after = run_audit(root)
+    for rule_id in rules:
+        assert after.result(rule_id).points == claimed[rule_id], (rule_id, after.result(rule_id).rationale)
+    files_now = snapshot(root)
+    code, out = run_init(root, capsys, "--section", "monitoring")
+    assert code == 0 and snapshot(root) == files_now

@@ -57,13 +57,16 @@ class Profile:
     served_data: str | None
     ecosystems: list[tuple[str, str]]
     bot: bool
+    server: object = None  # mlscore.scaffold.serving.Server: a model server the tree deploys with Compose
 
     def describe(self) -> str:
         ci = {"github": "GitHub Actions", "gitlab": "GitLab CI", "azure": "Azure Pipelines"}[self.ci]
         parts = [ci if self.ci_found else f"no CI found (writing for {ci})"]
         parts.append(f"training entry point `{self.train_command}`" if self.train_command else "no training entry point")
         parts.append(f"training data {self.train_data}" if self.train_data else "no committed training data")
-        parts.append(f"served data {self.served_data}" if self.served_data else "no served data or model server")
+        if self.server is not None:
+            parts.append(f"model server {self.server.service!r} in {self.server.compose}")  # type: ignore[attr-defined]
+        parts.append(f"served data {self.served_data}" if self.served_data else "no served data")
         return ", ".join(parts)
 
 
@@ -127,8 +130,10 @@ def profile(root: Path) -> Profile:
     bot = any(p in (".github/dependabot.yml", ".github/dependabot.yaml", "renovate.json", "renovate.json5",
                     ".renovaterc", ".renovaterc.json", ".github/renovate.json", ".gitlab/renovate.json")
               for p in paths)
+    from mlscore.scaffold.serving import find_server
+
     return Profile(ci, bool(workflows or gitlab or azure), python, install, train_command, train_env,
-                   (outputs + "/") if outputs else None, train, served, ecosystems, bot)
+                   (outputs + "/") if outputs else None, train, served, ecosystems, bot, find_server(root, paths))
 
 
 def _scheduled(prof: Profile, slug: str, title: str, cron: str, run_name: str, run: str, env: dict[str, str],
@@ -190,7 +195,9 @@ def plan(root: Path, report: Report, section: Section) -> Plan:
                                                      f"training data {prof.train_data} every day (LABELING.md MON3: "
                                                      "skew detection, automated under G6)")]
             out.files.append(Planned(path, text, [c for c in claims if below(c.rule_id)], "a scheduled data check"))
-        if not prof.served_data:
+        if prof.server is not None and any(below(r) for r in ("MON2", "MON3", "MON5", "MON6", "MON7")):
+            _serving(root, prof, out, below)
+        if not prof.served_data and prof.server is None:
             out.skipped.append("MON2, MON3, MON5, MON6 and MON7 watch what a served model receives and returns; "
                                "nothing in this tree serves the model or keeps served data, so init writes nothing "
                                "for them (alerts on a server that does not exist would be placeholders, LABELING.md "
@@ -213,6 +220,36 @@ def plan(root: Path, report: Report, section: Section) -> Plan:
                 item.diff = "".join(difflib.unified_diff(old.splitlines(True), item.content.splitlines(True),
                                                          f"a/{item.path}", f"b/{item.path}"))
     return out
+
+
+def _serving(root: Path, prof: Profile, out: Plan, below: object) -> None:
+    from mlscore.scaffold import serving
+
+    server = prof.server
+    reference = serving.reference_profile(root, prof.train_data) if prof.train_data else None
+    model = re.sub(r"[^A-Za-z0-9_.-]", "-", root.resolve().name) or "model"
+    texts = serving.files(server, model, reference)  # type: ignore[arg-type]
+    claims = [Claim(rule_id, Level.AUTOMATED, why) for rule_id, why in serving.claims(reference, prof.train_data)
+              if below(rule_id)]  # type: ignore[operator]
+    for path, text in texts.items():
+        out.files.append(Planned(path, text, claims if path.endswith("mlscore-alerts.yml") else [],
+                                 _SERVING_WHAT.get(path.rsplit("/", 1)[-1], "monitoring")))
+    if reference is None:
+        out.skipped.append("MON2, MON3, MON7: no reference profile of the training data (install mlscore-audit[data] "
+                           "and run init again, or `mlscore data profile TRAIN -o deploy/mlscore/reference.profile."
+                           "json`): without it the sidecar cannot tell drift, so init claims only MON5 and MON6")
+    out.skipped.append(f"the alerts notify once deploy/mlscore/secrets/webhook-url holds your incoming-webhook URL "
+                       f"and the stack runs: docker compose -f {server.compose} -f deploy/mlscore/compose.yaml "  # type: ignore[attr-defined]
+                       "up -d")
+
+
+_SERVING_WHAT = {"compose.yaml": "the sidecar, Prometheus and Alertmanager next to the model server",
+                 "sidecar.toml": "the sidecar's model and alert settings", "prometheus.yml": "Prometheus: scrape "
+                 "the sidecar, evaluate the rules, send alerts", "mlscore-alerts.yml": "alert rules "
+                 "(`mlscore sidecar alerts`)", "alertmanager.yml": "Alertmanager: notify the team's webhook",
+                 "grafana-dashboard.json": "a Grafana dashboard (`mlscore sidecar dashboard`)",
+                 ".gitignore": "keep the webhook secret out of git",
+                 "reference.profile.json": "the training data's profile, the sidecar's reference"}
 
 
 def _gitlab_include(root: Path, out: Plan) -> None:
