@@ -7,6 +7,7 @@ import logging
 import math
 import random
 import re
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,12 +21,11 @@ from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
 log = logging.getLogger("mlscore.sidecar")
 
 FLUSH_ROWS = 512  # buffered rows per model before they go into the window profile (one numpy pass)
-INLINE_BYTES = 16 * 1024  # events larger than this are decoded in a helper thread, off the event loop
-#: The worker wakes once this many events wait, or this long after the first one: analysing in batches
-#: keeps both the proxy's and the analysis' code hot in the CPU caches, and costs the request path no
-#: wake-up per request.
+#: The analysis thread wakes once this many events wait, or this often: analysing in batches costs the
+#: request path no wake-up per request.
 WAKE_BATCH = 64
 WAKE_DELAY = 0.02
+TICK = 0.5  # how often time-based windows are checked
 _VERSION_RE = re.compile(rb'"model_version"\s*:\s*"([^"\\]{1,64})"')
 _NAME_RE = re.compile(rb'"model_name"\s*:\s*"([^"\\]{1,128})"')
 
@@ -150,8 +150,9 @@ class Analyzer:
         self.feature_labels = set(reference.features[: s.max_feature_labels]) if reference else set()
         self.default_model = config.model.name or "unknown"
         self.last_results: dict[str, Any] = {}
-        self._wake: asyncio.Event | None = None
-        self._wake_timer: asyncio.TimerHandle | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._busy = False
         self._tick_due = False
         self._in_flight = 0
@@ -168,27 +169,23 @@ class Analyzer:
 
     # -- request path ---------------------------------------------------------------------------
     def submit(self, event: Event) -> None:
+        """Queue one event for the analysis thread, or count it dropped (never blocks, never raises)."""
         m = self.metrics
         m.child("mlscore_events_received", event.source).inc()
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
             m.child("mlscore_events_dropped", event.source, "sampled_out").inc()
             return
-        if len(self.queue) >= self.capacity or self.queue_bytes + event.size > self.capacity_bytes:
+        with self._lock:
+            if len(self.queue) >= self.capacity or self.queue_bytes + event.size > self.capacity_bytes:
+                full = True
+            else:
+                full = False
+                self.queue.append(event)
+                self.queue_bytes += event.size
+        if full:  # load shedding: the analysis is behind, the traffic must not wait for it
             m.child("mlscore_events_dropped", event.source, "queue_full").inc()
             return
-        self.queue.append(event)
-        self.queue_bytes += event.size
-        if self._wake is not None and not self._busy:
-            if len(self.queue) >= WAKE_BATCH:
-                self._wake_now()
-            elif self._wake_timer is None:
-                self._wake_timer = asyncio.get_running_loop().call_later(WAKE_DELAY, self._wake_now)
-
-    def _wake_now(self) -> None:
-        if self._wake_timer is not None:
-            self._wake_timer.cancel()
-            self._wake_timer = None
-        if self._wake is not None:
+        if len(self.queue) >= WAKE_BATCH:
             self._wake.set()
 
     def drop(self, source: str, reason: str, n: int = 1) -> None:
@@ -198,45 +195,46 @@ class Analyzer:
 
     # -- worker ---------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Drain the queue forever. Small events are analysed inline between proxy callbacks; large
-        ones are decoded in one helper thread, so the event loop keeps forwarding meanwhile."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlscore-decode")
-        hist = self.metrics.child("mlscore_event_processing_seconds")
+        """Run the analysis thread until cancelled: it decodes, profiles and closes windows off the event loop,
+        so a slow analysis sheds events (``queue_full``) instead of slowing the requests it watches."""
+        self._stop.clear()
+        thread = threading.Thread(target=self._work, name="mlscore-analysis", daemon=True)
+        thread.start()
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                self._busy = True
-                try:
-                    n = 0
-                    while self.queue:
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            self._stop.set()
+            self._wake.set()
+            await asyncio.get_running_loop().run_in_executor(None, thread.join, 5.0)
+
+    def _work(self) -> None:
+        hist = self.metrics.child("mlscore_event_processing_seconds")
+        next_tick = time.monotonic() + TICK
+        while not self._stop.is_set():
+            self._wake.wait(WAKE_DELAY)
+            self._wake.clear()
+            self._busy = True
+            try:
+                while self.queue and not self._stop.is_set():
+                    with self._lock:
                         ev = self.queue.popleft()
                         self.queue_bytes -= ev.size
-                        t = time.perf_counter()
                         self._in_flight = 1
-                        try:
-                            if ev.size > INLINE_BYTES:
-                                decoded = await loop.run_in_executor(pool, self._decode_safe, ev)
-                            else:
-                                decoded = self._decode_safe(ev)
-                            self._apply_safe(ev, decoded)
-                        finally:
-                            self._in_flight = 0
-                        hist.observe(time.perf_counter() - t)
-                        n += 1
-                        if n % 16 == 0:
-                            await asyncio.sleep(0)
-                    if self._tick_due:
-                        self._tick_due = False
-                        self.close_due_windows()
-                finally:
-                    self._busy = False
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+                    t = time.perf_counter()
+                    try:
+                        self._apply_safe(ev, self._decode_safe(ev))
+                    finally:
+                        self._in_flight = 0
+                    hist.observe(time.perf_counter() - t)
+                now = time.monotonic()
+                if now >= next_tick or self._tick_due:
+                    next_tick = now + TICK
+                    self._tick_due = False
+                    self.close_due_windows()
+            except Exception:  # noqa: BLE001 - the analysis thread must outlive any bug
+                self._log_error()
+            finally:
+                self._busy = False
 
     def process(self, ev: Event) -> None:
         """Analyse one event synchronously and count it as analysed or dropped (never raises)."""
@@ -269,16 +267,13 @@ class Analyzer:
             self._logged_error = True
             log.exception("analysis failed (logged once; counted in mlscore_events_dropped_total)")
 
-    async def tick(self, interval: float = 0.5) -> None:
-        """Ask the worker to close time-based windows on time, even when no traffic arrives."""
+    async def tick(self, interval: float = TICK) -> None:
+        """Ask the analysis thread to close time-based windows on time, even when no traffic arrives."""
         while True:
             await asyncio.sleep(interval)
-            if self.window_seconds is None or not self.windows:
-                continue
-            if self._busy:
+            if self.window_seconds is not None and self.windows:
                 self._tick_due = True
-            else:
-                self.close_due_windows()
+                self._wake.set()
 
     def close_due_windows(self) -> None:
         if self.window_seconds is None:
@@ -471,10 +466,12 @@ class Analyzer:
                           a.prediction_drift_threshold)
 
     def _publish(self, model: str, kind: str, ref: Any, cur: Any, threshold: float | None) -> None:
-        from mlscore.profile.drift import compare_profiles, dataset_drift
+        from mlscore.profile.drift import calibrate, compare_profiles, dataset_drift
 
         m = self.metrics
         results = compare_profiles(ref, cur, method=self.cfg.alerts.drift_method, threshold=threshold)
+        # the same calibrated verdicts as `mlscore data check`: per-window false alarms stay at the FDR
+        results = calibrate(results, ref, cur, fdr=self.cfg.alerts.drift_fdr)
         worst = 0.0
         drifted = 0
         for r in results:

@@ -92,6 +92,13 @@ class AlertSettings(_Section):
         default="auto", description="Per-feature test: auto (Evidently's choice by reference size), ks, psi, ..."
     )
     drift_share: float = Field(default=0.5, gt=0, le=1, description="Share of drifted features that is drift.")
+    drift_features: int = Field(
+        default=3, ge=1, description="Alert when at least this many features drifted, whatever their share."
+    )
+    drift_fdr: float = Field(
+        default=0.05, gt=0, lt=1,
+        description="False-discovery rate of the per-feature drift tests in one window (Benjamini-Hochberg).",
+    )
     drift_for: str = "5m"
     error_ratio: float = Field(default=0.05, gt=0, le=1)
     error_for: str = "5m"

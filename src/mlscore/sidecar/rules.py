@@ -44,7 +44,17 @@ def alert_specs(config: SidecarConfig) -> list[AlertSpec]:
             a.drift_for, "warning", "MON3",
             "Serving inputs of {{ $labels.model }} drifted from the reference profile",
             "The last closed window's features differ from the reference (share of drifted features "
-            f">= {a.drift_share}, per-feature tests and thresholds from the reference profile). "
+            f">= {a.drift_share}, per-feature tests and thresholds from the reference profile, "
+            f"Benjamini-Hochberg at FDR {a.drift_fdr:g}). "
+            "See mlscore_feature_drift_score for the features.",
+        ),
+        AlertSpec(
+            "MlscoreFeaturesDrifted",
+            f'max by (model) ({_m("mlscore_drifted_features")}{{kind="input"}}) >= {a.drift_features}',
+            a.drift_for, "warning", "MON3",
+            "{{ $value }} input features of {{ $labels.model }} drifted from the reference",
+            f"At least {a.drift_features} features drifted in the last closed window (Benjamini-Hochberg at "
+            f"FDR {a.drift_fdr:g} across the features), whatever share of the features that is. "
             "See mlscore_feature_drift_score for the features.",
         ),
         AlertSpec(
