@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from mlscore.detectors.signal_levels import judge
+from mlscore.detectors.signal_levels import judge, scan_commands
 from mlscore.engine import build_context
 from mlscore.facts.files import index_path
 from mlscore.facts.repo import collect
 from mlscore.models import Level
 from mlscore.signals import SignalCatalog, load_signal_file, load_signals, scanner
 from mlscore.signals.model import signal_json_schema
-from mlscore.signals.scan import Command
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNALS = ROOT / "rules" / "signals"
@@ -57,9 +56,8 @@ def _hits(tmp_path: Path, signal, files: dict[str, str]):  # type: ignore[no-unt
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     ctx = build_context(collect(index_path(tmp_path)))
-    commands = [Command(t, r.location.path, r.location.line, r) for t, r in ctx.automation.invocations]
     # the whole catalog scans, as in an audit, so that `requires` between signals is honoured
-    return ctx, [h for h in scanner().scan(ctx.facts, commands) if h.signal.id == signal.id]
+    return ctx, [h for h in scanner().scan(ctx.facts, scan_commands(ctx)) if h.signal.id == signal.id]
 
 
 @pytest.mark.parametrize(("signal", "kind", "number", "fixture"), CASES,

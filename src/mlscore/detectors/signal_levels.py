@@ -42,16 +42,22 @@ def _aside(ctx: Context, path: str) -> bool:
     return candidate_file(ctx, path)
 
 
+def scan_commands(ctx: Context) -> list[Command]:
+    """The commands shell matchers see: every invocation the automation model resolved (with its run), and what a
+    container or a Compose service runs to serve (written across lines, so not found line by line)."""
+    commands = [Command(text, run.location.path, run.location.line, run) for text, run in ctx.automation.invocations]
+    commands += [Command(m.command, m.path, m.line, None) for m in ctx.manifests if getattr(m, "command", None)]
+    return commands
+
+
 def hits(ctx: Context) -> list[SignalHit]:
     """Every catalog hit in the audited tree (scanned once per audit)."""
 
     def compute() -> list[SignalHit]:
         from mlscore.signals import scanner
 
-        commands = [Command(text, run.location.path, run.location.line, run)
-                    for text, run in ctx.automation.invocations]
         dirs = tuple(ctx.cache.get("signal_dirs", ()))
-        return scanner(dirs).scan(ctx.facts, commands)  # type: ignore[no-any-return]
+        return scanner(dirs).scan(ctx.facts, scan_commands(ctx))  # type: ignore[no-any-return]
 
     return ctx.memo("signal_hits", compute)  # type: ignore[no-any-return]
 

@@ -21,6 +21,7 @@ DOC_SUFFIXES = (".md", ".rst", ".txt", ".markdown")
 TEXT_SUFFIXES = (
     ".py", ".ipynb", ".md", ".rst", ".txt", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".json", ".sh",
     ".tf", ".hcl", ".j2", ".jinja", ".conf", ".lock", ".pbtxt", ".sql", ".r", ".markdown", ".env",
+    ".ts", ".template", ".bicep", ".properties",  # CDK apps, CloudFormation templates, Azure Bicep, Java configs
 )
 TEXT_NAMES = frozenset(
     {"Dockerfile", "Makefile", "makefile", "GNUmakefile", "Jenkinsfile", "Pipfile", "CODEOWNERS", "Procfile",

@@ -64,6 +64,8 @@ class ManifestView:
     serves_model: bool = False
     explainer: bool = False
     mlscore_sidecar: bool = False
+    #: the serving command (a Dockerfile's ENTRYPOINT + CMD, a Compose service's command), for shell signals
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -279,11 +281,13 @@ def _other_view(item: Any) -> ManifestView | None:
         command = f"{item.entrypoint or ''} {item.cmd or ''}"
         if SERVER_RX.search(command):
             return ManifestView(item.file, item.cmd_line or item.entrypoint_line or 1,
-                                f"container serves a model: {command.strip()[:60]}", serves_model=True)
+                                f"container serves a model: {command.strip()[:60]}", serves_model=True,
+                                command=command.strip())
         return None
     if isinstance(item, m.ComposeService):
         if item.command and SERVER_RX.search(item.command):
-            return ManifestView(item.file, item.line, f"compose service {item.name} serves a model", serves_model=True)
+            return ManifestView(item.file, item.line, f"compose service {item.name} serves a model", serves_model=True,
+                                command=item.command)
         return None
     if isinstance(item, m.Bentofile):
         return ManifestView(item.file, 1, "BentoML service", serves_model=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from mlscore.facts import linear
 from mlscore.facts.literals import Vocabulary, lowered
 from mlscore.facts.python import PyFacts
 from mlscore.facts.repo import RepoFacts, required_literals
-from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates
+from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, root_keys, strip_templates
 from mlscore.signals.model import Matcher, Signal
 
 __all__ = ["Command", "Scanner", "SignalHit"]
@@ -34,6 +35,8 @@ MAX_LINE = 4000
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json")
 CFN_SUFFIXES = (".yml", ".yaml", ".json", ".template")
+#: CDK apps written in Python or TypeScript declare CloudFormation resources through L1 constructs.
+CDK_SUFFIXES = (".py", ".ts")
 SHELL_SUFFIXES = (".sh", ".bash")
 SHELL_NAMES = ("Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Dockerfile", "Containerfile",
                "Jenkinsfile", "Procfile")
@@ -103,7 +106,8 @@ def _groups(m: Matcher) -> list[tuple[str, ...]] | None:
         elif spec.api_group and len(spec.api_group) >= 3:
             groups.append((spec.api_group.split("/", 1)[0].lower(),))
     elif m.kind == "cloudformation":
-        groups.append((spec.type.lower(),))
+        # the template's type, or the CDK L1 construct that declares the same resource (`CfnMonitoringSchedule`)
+        groups.append((spec.type.lower(), "cfn" + spec.type.rsplit("::", 1)[-1].lower()))
     elif m.kind == "terraform":
         groups.append((spec.resource.lower(),))
     elif m.kind in ("shell", "text"):
@@ -143,7 +147,7 @@ def _kind_wants(kind: str, path: str) -> bool:
     if kind == "yaml":
         return path.endswith(YAML_SUFFIXES)
     if kind == "cloudformation":
-        return path.endswith(CFN_SUFFIXES)
+        return path.endswith(CFN_SUFFIXES) or path.endswith(CDK_SUFFIXES)
     if kind == "terraform":
         return path.endswith(".tf")
     if kind == "shell":
@@ -262,12 +266,16 @@ class _ScanState:
 
     facts: RepoFacts
     docs: dict[str, list[Any]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
     sections: list[tuple[str, int, str, str]] | None = None
 
     def start(self, path: str) -> None:
-        """The scan moved on to ``path``: the documents of the previous file are no longer needed (memory)."""
-        if path not in self.docs:
+        """The scan moved on to ``path``: what was read from the previous file is no longer needed (memory)."""
+        if path not in self.docs and path not in self.sources:
             self.docs.clear()
+            self.sources.clear()
+            self.keys.clear()
 
     def python(self, path: str) -> PyFacts | None:
         if path.endswith(".ipynb"):
@@ -276,19 +284,34 @@ class _ScanState:
         py = self.facts.py(path)
         return py if py is not None and py.error is None else None
 
+    def _json(self, path: str, text: str) -> bool:
+        return path.endswith((".json", ".template")) and text.lstrip()[:1] in ("{", "[")
+
+    def _source(self, path: str, text: str) -> str:
+        """The YAML text that is parsed: Helm/Jinja template expressions blanked."""
+        source = self.sources.get(path)
+        if source is None:
+            source = self.sources[path] = strip_templates(text) if ("{{" in text or "{%" in text) else text
+        return source
+
+    def root_keys(self, path: str, text: str) -> frozenset[str] | None:
+        """The root keys of the file's YAML documents read from its lines (None: unknown, or JSON)."""
+        if path not in self.keys:
+            self.keys[path] = None if self._json(path, text) else root_keys(self._source(path, text))
+        return self.keys[path]
+
     def documents(self, path: str, text: str) -> list[Any]:
         cached = self.docs.get(path)
         if cached is not None:
             return cached
         docs: list[Any] = []
-        if path.endswith((".json", ".template")) and text.lstrip()[:1] in ("{", "["):
+        if self._json(path, text):
             try:
                 docs = [json.loads(text)]
             except (ValueError, RecursionError):
                 docs = []
         else:
-            source = strip_templates(text) if ("{{" in text or "{%" in text) else text
-            docs, _diags = load_yaml_docs(path, source)  # the extractors report malformed files
+            docs, _diags = load_yaml_docs(path, self._source(path, text))  # the extractors report malformed files
         self.docs[path] = docs
         return docs
 
@@ -434,10 +457,34 @@ def _value_ok(pattern: str | None, value: Any) -> bool:
     return scalar is not None and linear.compile(pattern).search(scalar) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _root_needed(keys: tuple[str, ...], kind: bool, api_group: bool) -> tuple[tuple[str, ...], ...]:
+    """Groups of root keys a document must have one of each for a YAML matcher to match: the first part of one of
+    its key paths (unless one starts with `*`), and ``kind`` / ``apiVersion`` when it names them."""
+    groups: list[tuple[str, ...]] = []
+    heads = {k.split(".", 1)[0] for k in keys}
+    if "*" not in heads:
+        groups.append(tuple(sorted(heads)))
+    if kind:
+        groups.append(("kind",))
+    if api_group:
+        groups.append(("apiVersion",))
+    return tuple(groups)
+
+
 def _match_yaml(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
     spec = c.matcher.spec
     if spec.files and not _glob_match(path, spec.files):
         return
+    needed = _root_needed(spec.keys, spec.kind is not None, bool(spec.api_group))
+    if needed:
+        # a key path starts at a document's root key (lists are walked through, but a root sequence makes the root
+        # keys unknown): when the file's root keys are known from its lines and lack a needed one, no document can
+        # match, and the file is not parsed (a CRD-heavy tree has megabytes of YAML whose roots are apiVersion,
+        # kind, metadata and spec)
+        keys = state.root_keys(path, text)
+        if keys is not None and not all(any(k in keys for k in group) for group in needed):
+            return
     for doc in state.documents(path, text):
         if not isinstance(doc, dict):
             if spec.kind or spec.api_group:
@@ -456,8 +503,67 @@ def _match_yaml(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterat
                 return  # one hit per file and matcher: the first place it is configured
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _cdk_property(path: str, name: str) -> str:
+    return _snake(name) if path.endswith(".py") else _camel(name)
+
+
+def _cdk_props_ok(spec: Any, path: str, body: str) -> bool:
+    """Every property path (`A.B.C`) is set in the construct's body: its last key is written there (`c=` in Python,
+    `c:` in TypeScript), with a literal value matching the signal's value pattern when it has one."""
+    if not spec.properties:
+        return True
+    sep = "=" if path.endswith(".py") else ":"
+    for prop in spec.properties:
+        key = _cdk_property(path, prop.rsplit(".", 1)[-1])
+        if spec.value is None:
+            if re.search(rf"\b{re.escape(key)}\s*{sep}", body):
+                return True
+            continue
+        for m in re.finditer(rf"\b{re.escape(key)}\s*{sep}\s*[\"']([^\"'\n]{{0,200}})[\"']", body):
+            if _value_ok(spec.value, m.group(1)):
+                return True
+    return False
+
+
+def _match_cdk(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
+    """A CDK L1 construct (`aws_sagemaker.CfnMonitoringSchedule(...)`, `new sagemaker.CfnEndpointConfig(...)`):
+    the same CloudFormation resource, declared from code. Properties are keyword arguments in Python (snake_case) and
+    object keys in TypeScript (camelCase), nested property objects included; a value pattern needs the value
+    written as a literal, so a value built at run time cannot decide and does not match."""
+    spec = c.matcher.spec
+    construct = "Cfn" + spec.type.rsplit("::", 1)[-1]
+    if f"{construct}(" not in text or ("aws_cdk" not in text and "aws-cdk" not in text):
+        return
+    if path.endswith(".py"):
+        py = state.python(path)
+        if py is None or py.is_test_file:
+            return
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, 1):
+        if f"{construct}(" not in raw or raw.lstrip().startswith(("#", "//")):
+            continue
+        body = "\n".join(lines[number - 1: number + 60])  # the construct's props, written right after it
+        nxt = body.find(f"{construct}(", len(raw))
+        if nxt > 0:
+            body = body[:nxt]  # not the next construct's
+        if _cdk_props_ok(spec, path, body):
+            yield SignalHit(c.signal, "cloudformation", path, number, raw.strip()[:160])
+            return
+
+
 def _match_cloudformation(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
     spec = c.matcher.spec
+    if path.endswith(CDK_SUFFIXES):
+        yield from _match_cdk(c, path, text, state)
+        return
     if spec.type not in text:
         return
     for doc in state.documents(path, text):
