@@ -228,3 +228,19 @@ def test_patch_parser_counts_hunks() -> None:
     changes = Changes({"a.py": {5}, "b.bin": None})
     assert changes.touches("a.py", 3, 6) and not changes.touches("a.py", 6, 9) and changes.touches("b.bin", 1)
     assert changes.touches("a.py", None) and not changes.touches("c.py", 5)
+
+
+def test_fail_on_drop_without_a_baseline_is_said(tmp_path: Path, fake_github: FakeGitHub,
+                                                 pr: tuple[Path, str, str, str]) -> None:
+    ws, main, head, _merge = pr
+    event = e2e.pr_event(tmp_path / "event.json", number=7, base=main, head=head)
+    run = e2e.run_action(tmp_path, ws, fake_github.url, event, comment="false", fail_on_drop="true", baseline="none")
+    assert run.proc.returncode == 2 and run.proc.stderr == (
+        "mlscore: error: input fail-on-drop needs a baseline to compare with, but baseline is 'none' (use auto or a "
+        "git ref)\n")
+    dispatch = tmp_path / "dispatch.json"
+    dispatch.write_text("{}")
+    run = e2e.run_action(tmp_path, ws, fake_github.url, dispatch, event_name="workflow_dispatch", fail_on_drop="true")
+    assert run.proc.returncode == 0, run.proc.stderr
+    assert "::warning title=mlscore::fail-on-drop was not checked: there is no baseline" in run.proc.stdout
+    assert run.outputs["failed"] == "false"

@@ -210,6 +210,9 @@ def github(report_file: Path | None, baseline_report_file: Path | None) -> int:
     )
     base = _baseline(run)
     diff: ReportDiff | None = compare(base, report) if base is not None else None
+    if inputs.fail_on_drop and base is None:
+        run.note("warning", "fail-on-drop was not checked: there is no baseline to compare with (the event has no "
+                            "base commit, or it could not be audited).")
 
     reasons: list[str] = []
     if inputs.fail_under is not None and report.score.value < inputs.fail_under:

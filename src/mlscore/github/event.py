@@ -206,6 +206,11 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
             ) from None
         if not 0 <= fail_under <= 14:
             raise ConfigError(f"input fail-under (MLSCORE_FAIL_UNDER): {raw_fail} is outside 0..14")
+    fail_on_drop = _bool(env, "MLSCORE_FAIL_ON_DROP", "fail-on-drop", False)
+    baseline = env.get("MLSCORE_BASELINE", "").strip() or "auto"
+    if fail_on_drop and baseline.lower() in ("none", "false", "off"):
+        raise ConfigError(f"input fail-on-drop needs a baseline to compare with, but baseline is {baseline!r} "
+                          "(use auto or a git ref)")
     scope = env.get("MLSCORE_ANNOTATIONS_SCOPE", "").strip().lower() or "changed"
     if scope not in ("changed", "all"):
         raise ConfigError(
@@ -217,8 +222,8 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         select=_list(env, "MLSCORE_SELECT"),
         ignore=_list(env, "MLSCORE_IGNORE"),
         fail_under=fail_under,
-        fail_on_drop=_bool(env, "MLSCORE_FAIL_ON_DROP", "fail-on-drop", False),
-        baseline=env.get("MLSCORE_BASELINE", "").strip() or "auto",
+        fail_on_drop=fail_on_drop,
+        baseline=baseline,
         comment=_bool(env, "MLSCORE_COMMENT", "comment", True),
         summary=_bool(env, "MLSCORE_SUMMARY", "summary", True),
         annotations=_bool(env, "MLSCORE_ANNOTATIONS", "annotations", True),
