@@ -1,4 +1,17 @@
-"""The in-path reverse proxy: forwards bytes unchanged, never waits on analysis, fails as 502/504."""
+"""The in-path reverse proxy: HTTP/1.1 parsed by llhttp (httptools), never waits on analysis, fails as 502/504.
+
+Both directions go through llhttp, the parser of Node.js: requests from clients and responses from the
+upstream. What the proxy forwards is what llhttp parsed, written out again: the start line and the header
+fields in their order and spelling, the body with the framing it was received with (a chunked body is
+re-chunked from the decoded chunks, trailers dropped). So the upstream can never see a message boundary the
+proxy did not see: framing that llhttp rejects (bad chunk sizes, both Content-Length and Transfer-Encoding,
+bare LF line endings, obsolete folding...) is answered 400 and never forwarded.
+
+One client connection serves its requests in order (pipelined requests wait their turn); the request body
+streams to the upstream as it arrives, the response streams back, with back-pressure both ways. Pooled
+keep-alive connections to the upstream; a request that found a pooled connection closed is sent again once.
+After the answer, both bodies (up to ``capture_bytes``) go to the analysis queue in one append.
+"""
 
 from __future__ import annotations
 
@@ -8,51 +21,26 @@ import math
 import socket
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Callable
 from typing import Any
+
+import httptools
 
 from mlscore.sidecar.config import ProxySettings
 from mlscore.sidecar.events import Event
-from mlscore.sidecar.http import (
-    CRLF,
-    STREAM_PIECE,
-    Head,
-    HttpError,
-    copy_chunked,
-    copy_length,
-    parse_head,
-    simple_response,
-    within,
-    without_header,
-)
+from mlscore.sidecar.http import simple_response, within
 from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
 from mlscore.sidecar.routes import Route, classify
 
 log = logging.getLogger("mlscore.sidecar")
 
 FLUSH_EVERY = 512  # request tallies held before they go into the metric registry
-BUFFER_LIMIT = 256 * 1024  # request bodies up to this are buffered (and so retryable on a stale connection)
+RETRY_LIMIT = 256 * 1024  # a request whose bytes fit here is kept for one retry on a stale pooled connection
+PIPELINE_LIMIT = 256 * 1024  # bytes of waiting pipelined requests before the client is paused
+HIGH_WATER = 256 * 1024  # transport write buffer above which the other side is paused
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
-Conn = tuple[asyncio.StreamReader, "StreamView"]
-
-
-def _sink(w: StreamView) -> Callable[[bytes], object]:
-    """A write function that applies back-pressure once the transport buffers a lot."""
-
-    async def write(data: bytes) -> None:
-        w.write(data)
-        if w.transport.get_write_buffer_size() > 4 * STREAM_PIECE:
-            await w.drain()
-
-    return write
-
-
-class UpstreamError(Exception):
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retryable = retryable
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _observe_many(hist: Any, values: list[float]) -> None:
@@ -73,72 +61,96 @@ def _observe_many(hist: Any, values: list[float]) -> None:
     total.inc(math.fsum(values))
 
 
-class StreamView:
-    """The part of ``StreamView`` the stream path uses, over one of our protocols' transports."""
-
-    __slots__ = ("conn", "transport")
-
-    def __init__(self, conn: _Conn) -> None:
-        self.conn = conn
-        self.transport = conn.transport
-
-    def write(self, data: bytes) -> None:
-        self.transport.write(data)
-
-    async def drain(self) -> None:
-        if self.conn.lost:
-            raise ConnectionResetError("connection lost")
-        if self.conn.paused is not None:
-            await self.conn.paused
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def is_closing(self) -> bool:
-        return self.transport.is_closing()
+class UpstreamError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
-class _Conn(asyncio.Protocol):
-    """Shared plumbing: write flow control and an optional ``StreamReader`` (the general, slower path)."""
+class Exchange:
+    """One request and its response."""
+
+    __slots__ = (
+        "body_done", "chunked", "resp_done", "expect", "failed", "head_out", "headers", "interim", "keep", "method", "model",
+        "out", "pending", "pending_bytes", "req_cap", "req_fits", "req_len", "resp_cap", "resp_chunked",
+        "resp_fits", "resp_headers", "resp_keep", "resp_len", "resp_nobody", "resp_reason", "resp_started",
+        "resp_status", "retry", "retryable", "route", "sent_continue", "t0", "target", "template", "trailers",
+        "up", "url", "version",
+    )
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.trailers = False
+        self.method = ""
+        self.target = ""
+        self.version = "1.1"
+        self.keep = True
+        self.chunked = False
+        self.expect = False
+        self.head_out = b""
+        self.body_done = False
+        self.pending: list[bytes] = []  # upstream bytes waiting for a connection
+        self.pending_bytes = 0
+        self.retry: list[bytes] | None = []  # everything sent upstream, while it fits RETRY_LIMIT
+        self.retryable = True
+        self.req_cap = bytearray()
+        self.req_fits = True
+        self.req_len = 0
+        self.t0 = 0.0
+        self.model = "-"
+        self.template = OTHER
+        self.route: Route | None = None
+        self.up: Upstream | None = None
+        self.out: list[bytes] = []  # client bytes produced in one upstream callback batch
+        self.interim = False
+        self.sent_continue = False
+        self.resp_status = 0
+        self.resp_reason = b""
+        self.resp_headers: list[tuple[bytes, bytes]] = []
+        self.resp_started = False
+        self.resp_chunked = False
+        self.resp_keep = True
+        self.resp_nobody = False
+        self.resp_cap = bytearray()
+        self.resp_fits = True
+        self.resp_len = 0
+        self.failed = False
+        self.resp_done = False
+
+
+def _head_bytes(first: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    parts = [first]
+    for name, value in headers:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+class _Flow(asyncio.Protocol):
+    """Write flow control shared by both sides: pause the peer's reading while our buffer is high."""
 
     transport: asyncio.Transport
-    reader: asyncio.StreamReader | None = None
-    paused: asyncio.Future[None] | None = None
+    peer_paused = False
     lost = False
 
     def pause_writing(self) -> None:
-        if self.paused is None:
-            self.paused = asyncio.get_running_loop().create_future()
+        self.on_pause(True)
 
     def resume_writing(self) -> None:
-        if self.paused is not None:
-            if not self.paused.done():
-                self.paused.set_result(None)
-            self.paused = None
+        self.on_pause(False)
 
-    def _wake_drain(self) -> None:
-        if self.paused is not None and not self.paused.done():
-            self.paused.set_exception(ConnectionResetError("connection lost"))
-            self.paused.exception()  # mark retrieved
-        self.paused = None
-
-    def stream(self, limit: int, pending: bytes = b"") -> tuple[asyncio.StreamReader, StreamView]:
-        """Switch to the stream path: later bytes feed a ``StreamReader``; ``pending`` goes in first."""
-        r = asyncio.StreamReader(limit=limit)
-        r.set_transport(self.transport)
-        if pending:
-            r.feed_data(pending)
-        if self.lost:
-            r.feed_eof()
-        self.reader = r
-        return r, StreamView(self)
+    def on_pause(self, paused: bool) -> None:  # pragma: no cover - overridden
+        pass
 
 
-class Upstream(_Conn):
-    """One keep-alive connection to the upstream; answers go to the exchange that owns it."""
+class Upstream(_Flow):
+    """One keep-alive connection to the upstream; its response parser feeds the exchange that owns it."""
 
     def __init__(self) -> None:
         self.owner: _Client | None = None
+        self.parser: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -150,35 +162,51 @@ class Upstream(_Conn):
                 pass
 
     def data_received(self, data: bytes) -> None:
-        if self.reader is not None:
-            self.reader.feed_data(data)
-        elif self.owner is not None:
-            try:
-                self.owner.upstream_data(data)
-            except Exception:  # a bug must cost one connection, never the sidecar or the counters
-                log.exception("proxy connection failed")
-                self.transport.close()
-                self.owner.abort()
-        else:  # bytes nobody asked for: the connection cannot be reused
+        owner = self.owner
+        if owner is None:  # bytes nobody asked for: the connection cannot be reused
             self.transport.close()
+            return
+        try:
+            owner.upstream_data(self, data)
+        except Exception:  # a bug must cost one connection, never the sidecar or the counters
+            log.exception("proxy connection failed")
+            self.transport.close()
+            owner.abort()
 
     def eof_received(self) -> bool:
-        if self.reader is not None:
-            self.reader.feed_eof()
-        elif self.owner is not None:
-            self.owner.upstream_lost(self)
+        if self.owner is not None:
+            self.owner.upstream_eof(self)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        self._wake_drain()
-        if self.reader is not None:
-            if exc is None:
-                self.reader.feed_eof()
-            else:
-                self.reader.set_exception(exc)
-        elif self.owner is not None:
-            self.owner.upstream_lost(self)
+        if self.owner is not None:
+            self.owner.upstream_eof(self)
+
+    def on_pause(self, paused: bool) -> None:
+        if self.owner is not None:
+            self.owner.upstream_buffer(paused)
+
+    # llhttp response callbacks (routed to the owner's active exchange)
+    def on_status(self, status: bytes) -> None:
+        if self.owner is not None:
+            self.owner.resp_status_text(status)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.owner is not None:
+            self.owner.resp_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.owner is not None:
+            self.owner.resp_headers_complete(self)
+
+    def on_body(self, body: bytes) -> None:
+        if self.owner is not None:
+            self.owner.resp_body(body)
+
+    def on_message_complete(self) -> None:
+        if self.owner is not None:
+            self.owner.resp_complete(self)
 
 
 class UpstreamPool:
@@ -209,33 +237,13 @@ class UpstreamPool:
             raise UpstreamError(502, "connect") from None
         return up
 
-    async def acquire(self) -> tuple[asyncio.StreamReader, StreamView, bool]:
-        """A connection for the stream path, reused when one is idle."""
-        up = self.pop_idle()
-        reused = up is not None
-        if up is None:
-            up = await self.connect()
-        r, w = up.stream(self.settings.max_header_bytes)
-        return r, w, reused
-
     def put(self, up: Upstream) -> None:
         up.owner = None
+        up.parser = None
         if len(self.idle) < self.max_idle and not up.lost and not up.transport.is_closing():
             self.idle.append(up)
         else:
             up.transport.close()
-
-    def release(self, conn: Conn) -> None:
-        r, w = conn
-        up = w.conn
-        assert isinstance(up, Upstream)
-        leftover = len(r._buffer)  # type: ignore[attr-defined]  # bytes after the answer
-        if r.at_eof() or r.exception() is not None or leftover:
-            up.transport.close()
-            return
-        up.reader = None
-        up.transport.resume_reading()
-        self.put(up)
 
     def close(self) -> None:
         for up in self.idle:
@@ -244,7 +252,7 @@ class UpstreamPool:
 
 
 class Proxy:
-    """Serve one client connection at a time per task: parse the head, forward, copy the answer back."""
+    """The listening side: counts, labels and the upstream pool shared by every client connection."""
 
     def __init__(self, settings: ProxySettings, upstream: tuple[str, int], metrics: Metrics,
                  submit: Callable[[Event], None], default_model: str | None = None) -> None:
@@ -260,266 +268,28 @@ class Proxy:
         self._tally: dict[tuple[str, str, str], int] = {}
         self._durations: list[tuple[str, str, float]] = []
 
-    # -- the general (stream) path ------------------------------------------------------------
-    async def _serve(self, client: _Client, reader: asyncio.StreamReader, writer: StreamView,
-                     first: Awaitable[bool] | None = None) -> None:
-        """Serve a client connection with streams: chunked or large bodies, Expect, odd or bad heads."""
-        try:
-            if first is not None and (not await first or self.closing):
-                return
-            while True:
-                try:
-                    raw = await within(reader.readuntil(CRLF + CRLF), self.s.client_idle_timeout)
-                except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
-                    return
-                except asyncio.LimitOverrunError:
-                    self._reject(writer, 431, "header_too_large")
-                    return
-                except ValueError:  # limit exceeded while the separator was found past it
-                    self._reject(writer, 431, "header_too_large")
-                    return
-                t0 = time.perf_counter()
-                try:
-                    head = parse_head(raw, request=True, full=False)
-                except HttpError as exc:
-                    self._reject(writer, exc.status, "bad_request")
-                    return
-                self.active += 1
-                try:
-                    keep = await self._exchange(reader, writer, head, t0)
-                finally:
-                    self.active -= 1
-                if not keep or self.closing:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        except Exception:
-            log.exception("proxy connection failed")
-        finally:
-            self.connections.discard(client)
-            writer.close()
+    def protocol(self) -> _Client:
+        """Protocol factory for ``loop.create_server``."""
+        return _Client(self)
 
-    async def _slow_response(self, client: _Client, reader: asyncio.StreamReader, writer: StreamView,
-                             r: asyncio.StreamReader, w: StreamView, head: Head, body: bytes,
-                             t0: float) -> bool:
-        """Finish an exchange the fast path started whose response needs streaming (chunked, large, 1xx)."""
-        model, template, route = self._labels(head.start[1])
-        try:
-            try:
-                resp = await self._read_response_head(r, False)
-            except UpstreamError as exc:
-                w.close()
-                return self._upstream_failed(writer, exc, model, template, t0, head)
-            return await self._respond(reader, writer, head, model, template, route, t0, r, w, resp, body, None,
-                                       len(body) <= self.s.capture_bytes)
-        except BaseException:
-            w.close()
-            raise
-        finally:
-            self.active -= 1
-
-    def _reject(self, writer: StreamView, status: int, reason: str) -> None:
-        self.metrics.child("mlscore_requests_rejected", reason).inc()
-        self.metrics.child("mlscore_events_received", "proxy").inc()
-        self.metrics.child("mlscore_events_dropped", "proxy", reason).inc()
-        body = b'{"error":"mlscore sidecar: %s"}' % reason.replace("_", " ").encode()
-        writer.write(simple_response(status, body, close=True))
-
-    def _labels(self, target: str) -> tuple[str, str, Route]:
+    def labels(self, target: str) -> tuple[str, str, Route]:
         route = classify(target)
         model = self.model_cap(route.model) if route.model else (self.default_model if route.inference else "-")
         return model, route.template, route
 
-    async def _exchange(self, reader: asyncio.StreamReader, writer: StreamView, head: Head,
-                        t0: float) -> bool:
-        """Forward one request and its response. Returns whether the client connection stays open."""
-        target = head.start[1]
-        model, template, route = self._labels(target)
-        s = self.s
-        if head.content_length is not None and head.content_length > s.max_body_bytes:
-            self._reject(writer, 413, "body_too_large")
-            self._count(model, template, 413, t0)
-            return False
-        out_head = head.raw
-        if head.header("expect") is not None:
-            # Answer 100-continue ourselves, so a buffered body does not wait on the upstream.
-            out_head = without_header(head, "expect")
-            if (head.header("expect") or "").lower() == "100-continue":
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        req_capture: bytearray | None = None
-        body: bytes | None = None
-        if head.chunked:
-            body = None
-        elif head.content_length and head.content_length <= BUFFER_LIMIT:
-            body = await reader.readexactly(head.content_length)
-        elif not head.content_length:
-            body = b""
-        attempts = 2 if body is not None else 1
-        req_fits = True
-        for attempt in range(attempts):
-            try:
-                conn = None
-                r, w, reused = await self.pool.acquire()
-                conn = (r, w)
-                if body is not None:
-                    w.write(out_head + body)
-                    req_fits = len(body) <= s.capture_bytes
-                else:
-                    w.write(out_head)
-                    req_capture = bytearray()
-                    if head.chunked:
-                        req_fits = await copy_chunked(reader, _sink(w), req_capture, s.capture_bytes,
-                                                      s.max_body_bytes)
-                    else:
-                        req_fits = await copy_length(reader, _sink(w), head.content_length or 0, req_capture,
-                                                     s.capture_bytes)
-                    await w.drain()
-                resp = await self._read_response_head(r, reused and attempt == 0)
-                break
-            except UpstreamError as exc:
-                if conn is not None:
-                    conn[1].close()
-                if exc.retryable and attempt + 1 < attempts:
-                    continue
-                return self._upstream_failed(writer, exc, model, template, t0, head)
-            except HttpError as exc:  # the client's chunked body was malformed or too large
-                if conn is not None:
-                    conn[1].close()
-                self._reject(writer, exc.status, "body_too_large" if exc.status == 413 else "bad_request")
-                self._count(model, template, exc.status, t0)
-                return False
-            except (ConnectionError, OSError):
-                if conn is not None:
-                    conn[1].close()
-                if attempt + 1 < attempts and body is not None:
-                    continue
-                return self._upstream_failed(writer, UpstreamError(502, "reset"), model, template, t0, head)
-            except asyncio.IncompleteReadError:  # the client went away in the middle of its body
-                if conn is not None:
-                    conn[1].close()
-                self._drop_event("client_aborted")
-                return False
-            except BaseException:
-                if conn is not None:
-                    conn[1].close()
-                raise
-        return await self._respond(reader, writer, head, model, template, route, t0, r, w, resp, body, req_capture,
-                                   req_fits)
+    def reject_counts(self, reason: str) -> None:
+        self.metrics.child("mlscore_requests_rejected", reason).inc()
+        self.drop_event(reason)
 
-    async def _respond(self, reader: asyncio.StreamReader, writer: StreamView, head: Head, model: str,
-                       template: str, route: Route, t0: float, r: asyncio.StreamReader, w: StreamView, resp: Head,
-                       body: bytes | None, req_capture: bytearray | None, req_fits: bool) -> bool:
-        """Copy the response (head then body, unchanged), count it and hand the sample to the analysis."""
-        s = self.s
-        method, target, _ = head.start
-        resp_capture = bytearray()
-        # -- response: head then body, unchanged ---------------------------------------------------
-        status = int(resp.start[1])
-        no_body = method == "HEAD" or status in (204, 304) or 100 <= status < 200
-        keep = head.keep_alive and resp.keep_alive
-        resp_fits = True
-        try:
-            if no_body:
-                writer.write(resp.raw)
-            elif resp.chunked:
-                writer.write(resp.raw)
-                resp_fits = await copy_chunked(r, _sink(writer), resp_capture, s.capture_bytes, None)
-            elif resp.content_length is not None:
-                n = resp.content_length
-                if n <= BUFFER_LIMIT:
-                    data = await r.readexactly(n) if n else b""
-                    writer.write(resp.raw + data)
-                    resp_fits = n <= s.capture_bytes
-                    if resp_fits:
-                        resp_capture = data  # type: ignore[assignment]
-                else:
-                    writer.write(resp.raw)
-                    resp_fits = await copy_length(r, _sink(writer), n, resp_capture, s.capture_bytes)
-            else:  # delimited by close
-                keep = False
-                writer.write(resp.raw)
-                total = 0
-                while True:
-                    piece = await r.read(STREAM_PIECE)
-                    if not piece:
-                        break
-                    total += len(piece)
-                    if resp_fits and total <= s.capture_bytes:
-                        resp_capture += piece
-                    else:
-                        resp_fits = False
-                    writer.write(piece)
-                    if writer.transport.get_write_buffer_size() > 4 * STREAM_PIECE:
-                        await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, OSError, HttpError):
-            # The upstream died mid-response: the client sees the same truncated answer it would directly.
-            w.close()
-            self.metrics.child("mlscore_upstream_errors", "reset_mid_response").inc()
-            self._count(model, template, status, t0)
-            self._drop_event("upstream_error")
-            return False
-        if resp.keep_alive and not (resp.content_length is None and not resp.chunked and not no_body):
-            self.pool.release((r, w))
-        else:
-            w.close()
-        if writer.transport.get_write_buffer_size() > STREAM_PIECE:
-            await writer.drain()
-        self._count(model, template, status, t0)
-        req_body = body if body is not None else (bytes(req_capture) if req_capture is not None else None)
-        if not req_fits or not resp_fits:
-            self._drop_event("too_large")
-        else:
-            self.submit(Event(
-                "proxy", path=target, protocol=route.protocol,
-                model=model if model != "-" else None, version=route.version,
-                status=status, request=req_body, response=bytes(resp_capture),
-                size=len(req_body or b"") + len(resp_capture),
-            ))
-        return keep
-
-    async def _read_response_head(self, r: asyncio.StreamReader, reused: bool) -> Head:
-        while True:
-            try:
-                raw = await within(r.readuntil(CRLF + CRLF), self.s.upstream_timeout)
-            except asyncio.TimeoutError:
-                raise UpstreamError(504, "timeout") from None
-            except asyncio.IncompleteReadError as exc:
-                # Nothing came back on a reused connection: the upstream closed it while idle.
-                raise UpstreamError(502, "reset", retryable=reused and not exc.partial) from None
-            except (asyncio.LimitOverrunError, ValueError):
-                raise UpstreamError(502, "bad_response") from None
-            except (ConnectionError, OSError):
-                raise UpstreamError(502, "reset", retryable=reused) from None
-            try:
-                head = parse_head(raw, request=False, full=False)
-            except HttpError:
-                raise UpstreamError(502, "bad_response") from None
-            if head.start[1] == "101" or not head.start[1].startswith("1"):
-                return head
-            # interim 1xx (e.g. a 100 Continue we did not ask for): skip it
-
-    def _upstream_failed(self, writer: StreamView, exc: UpstreamError, model: str, template: str,
-                         t0: float, head: Head) -> bool:
-        self.metrics.child("mlscore_upstream_errors", exc.reason).inc()
-        self._count(model, template, exc.status, t0)
-        self._drop_event("upstream_error")
-        msg = "upstream timed out" if exc.status == 504 else "upstream unavailable"
-        body = b'{"error":"mlscore sidecar: %s"}' % msg.encode()
-        # The request body may not have been read fully when streaming failed: close then.
-        writer.write(simple_response(exc.status, body, close=not head.keep_alive))
-        return head.keep_alive and not head.chunked and (head.content_length or 0) <= BUFFER_LIMIT
-
-    def _drop_event(self, reason: str) -> None:
+    def drop_event(self, reason: str) -> None:
         self.metrics.child("mlscore_events_received", "proxy").inc()
         self.metrics.child("mlscore_events_dropped", "proxy", reason).inc()
 
-    def _count(self, model: str, template: str, status: int, t0: float) -> None:
+    def count(self, model: str, template: str, status: int, t0: float) -> None:
         """Tally one answered request; ``flush_metrics`` moves tallies into the registry in batches."""
-        elapsed = time.perf_counter() - t0
         key = (model, template, _CLASSES.get(status // 100, OTHER))
-        tally = self._tally
-        tally[key] = tally.get(key, 0) + 1
-        self._durations.append((model, template, elapsed))
+        self._tally[key] = self._tally.get(key, 0) + 1
+        self._durations.append((model, template, time.perf_counter() - t0))
         if len(self._durations) >= FLUSH_EVERY:
             self.flush_metrics()
 
@@ -535,56 +305,40 @@ class Proxy:
         for (model, template), values in by_route.items():
             _observe_many(self.metrics.child("mlscore_request_duration_seconds", model, template), values)
 
-    # -- the fast path ------------------------------------------------------------------------
-    def protocol(self) -> _Client:
-        """Protocol factory for ``loop.create_server``."""
-        return _Client(self)
+
+def _error_body(reason: str) -> bytes:
+    return b'{"error":"mlscore sidecar: %s"}' % reason.replace("_", " ").encode()
 
 
-_HEAD_END = CRLF + CRLF
-
-
-class _Client(_Conn):
-    """One client connection, served on callbacks while its exchanges are simple.
-
-    Simple means a request with no body or a Content-Length body up to ``BUFFER_LIMIT`` (no Expect), answered
-    with no body or a Content-Length body up to ``BUFFER_LIMIT``: the common inference call. Both heads are
-    forwarded as received, in one write each. Anything else (chunked or large bodies, a malformed or huge
-    head, an interim 1xx answer) moves the connection to the stream path, which handles every case.
-    """
+class _Client(_Flow):
+    """One client connection: llhttp parses what arrives; exchanges are served one at a time, in order."""
 
     def __init__(self, proxy: Proxy) -> None:
         self.p = proxy
-        self.buf = bytearray()
-        self.busy = False
-        self.slow = False
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[Exchange] = deque()  # parsed (at least the head) and not answered; [0] is active
+        self.parsing: Exchange | None = None  # the message llhttp is in
+        self.in_head = False
+        self.head_bytes = 0
         self.eof = False
+        self.closing = False  # no more requests are read (error, Connection: close, shutdown)
+        self.error: tuple[int, str] | None = None  # answer once the exchanges before it are done
         self.read_paused = False
         self.idle_since = 0.0
         self.timer: asyncio.TimerHandle | None = None
-        # the exchange in flight
-        self.head: Head | None = None  # parsed request head waiting for its body
-        self.hlen = 0
-        self.req = b""
-        self.t0 = 0.0
-        self.up: Upstream | None = None
-        self.reused = False
-        self.retried = False
-        self.rbuf = bytearray()
-        self.rhead: Head | None = None
-        self.rhlen = 0
-        self.rtotal = 0
         self.utimer: asyncio.TimerHandle | None = None
+        self.head_parsed = 0
 
-    # -- client transport events
+    # -- client transport ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         p = self.p
         if len(p.connections) >= p.s.max_connections:
             # Bounded memory: a connection beyond the cap is told to come back, not queued.
-            p._reject(StreamView(self), 503, "too_many_connections")
+            p.reject_counts("too_many_connections")
+            transport.write(simple_response(503, _error_body("too_many_connections"), close=True))  # type: ignore[attr-defined]
             transport.close()
-            self.slow = True
+            self.closing = True
             return
         p.connections.add(self)
         loop = asyncio.get_running_loop()
@@ -592,297 +346,575 @@ class _Client(_Conn):
         self.timer = loop.call_later(p.s.client_idle_timeout, self._idle_check)
 
     def data_received(self, data: bytes) -> None:
-        if self.reader is not None:
-            self.reader.feed_data(data)
+        if self.closing or self.lost:
             return
-        if self.slow:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._protocol_error(501, "bad_request")  # protocol upgrades (WebSocket, h2c) are not proxied
+        except httptools.HttpParserError as exc:
+            why = exc.__context__
+            if isinstance(why, _Reject):
+                self._protocol_error(why.status, why.reason)
+            elif isinstance(why, _TooLarge):
+                self._protocol_error(413, "body_too_large")
+            else:
+                self._protocol_error(400, "bad_request")
+        except Exception:  # a bug must cost one connection, never the sidecar or the counters
+            log.exception("proxy connection failed")
+            self.abort()
             return
-        self.buf += data
-        if not self.busy:
-            try:
-                self._next()
-            except Exception:  # a bug must cost one connection, never the sidecar or the counters
-                log.exception("proxy connection failed")
-                self.abort()
-        elif len(self.buf) > self.p.s.max_header_bytes + BUFFER_LIMIT and not self.read_paused:
-            self.read_paused = True  # a pipelining client waits until the current answer is out
-            self.transport.pause_reading()
+        if self.in_head and not self.closing:
+            self.head_bytes += len(data)
+            if self.head_bytes > self.p.s.max_header_bytes:
+                self._protocol_error(431, "header_too_large")
+        self._flush_upstream()
+        self._check_pipeline()
 
     def eof_received(self) -> bool:
-        if self.reader is not None:
-            self.reader.feed_eof()
-            return True
         self.eof = True
-        if self.busy:
-            return True  # answer first, then close
-        self.p.connections.discard(self)
-        return False
+        ex = self.parsing
+        if ex is not None and not self.closing:
+            if self.in_head or ex not in self.queue:  # a request cut inside its head
+                self._protocol_error(400, "bad_request")
+            else:  # cut inside its body: the upstream cannot get a complete request
+                self._client_aborted(ex)
+                return False
+        if not self.queue and self.error is None:
+            self._close()
+            return False
+        return True  # answer what was asked, then close
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        self._wake_drain()
         self.p.connections.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.reader is not None:
-            if exc is None:
-                self.reader.feed_eof()
-            else:
-                self.reader.set_exception(exc)
+        for t in (self.timer, self.utimer):
+            if t is not None:
+                t.cancel()
+        if self.queue:
+            ex = self.queue[0]
+            if ex.up is not None and not ex.failed:  # the client went away: its exchange is over
+                self._release_upstream(ex, reuse=False)
+                self.p.active -= 1
+                if not ex.resp_done:
+                    self.p.drop_event("client_aborted")
+            self.queue.clear()
+
+    def on_pause(self, paused: bool) -> None:
+        """The client's socket buffer is full: stop reading the upstream's answer until it drains."""
+        if self.queue and self.queue[0].up is not None and not self.queue[0].up.lost:
+            up = self.queue[0].up
+            (up.transport.pause_reading if paused else up.transport.resume_reading)()
+
+    def upstream_buffer(self, paused: bool) -> None:
+        """The upstream's socket buffer is full: stop reading the client's body until it drains."""
+        if paused:
+            self._pause_reading()
+        else:
+            self._resume_reading()
 
     def close(self) -> None:
-        self.transport.close()
+        self._close()
 
     def abort(self) -> None:
-        """Close the connection after an unexpected error, keeping ``active`` and the pool consistent."""
-        if self.busy:
-            self.busy = False
-            self.p.active -= 1
-            self._drop_upstream()
-        self.p.connections.discard(self)
-        self.transport.close()
+        """Close after an unexpected error, keeping ``active`` and the pool consistent."""
+        if self.queue:
+            ex = self.queue[0]
+            if ex.up is not None and not ex.failed:
+                self._release_upstream(ex, reuse=False)
+                self.p.active -= 1
+                ex.failed = True
+            self.queue.clear()
+        self._close()
 
-    def _idle_check(self) -> None:
-        self.timer = None
-        if self.lost or self.slow:
-            return
-        loop = asyncio.get_running_loop()
-        left = self.idle_since + self.p.s.client_idle_timeout - loop.time()
-        if self.busy or left > 0:
-            self.timer = loop.call_later(max(left, 0.05) if not self.busy else self.p.s.client_idle_timeout,
-                                         self._idle_check)
-            return
-        self.p.connections.discard(self)
-        self.transport.close()
+    # -- llhttp request callbacks ----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.parsing = Exchange()
+        self.in_head = True
+        self.head_bytes = 0
+        self.head_parsed = 0
 
-    # -- request
-    def _next(self) -> None:
-        buf = self.buf
+    def on_url(self, url: bytes) -> None:
+        assert self.parsing is not None
+        self.parsing.url += url
+        self._head_size(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        ex = self.parsing
+        assert ex is not None
+        if self.in_head:
+            ex.headers.append((name, value))
+            self._head_size(len(name) + len(value) + 4)
+        else:
+            ex.trailers = True  # chunked trailers: dropped (re-chunked bodies end with no trailer section)
+
+    def _head_size(self, n: int) -> None:
+        self.head_parsed += n
+        if self.head_parsed > self.p.s.max_header_bytes:
+            raise _Reject(431, "header_too_large")
+
+    def on_headers_complete(self) -> None:
+        ex = self.parsing
+        assert ex is not None
+        self.in_head = False
+        p, s = self.p, self.p.s
+        parser = self.parser
+        ex.method = parser.get_method().decode("latin-1")
+        ex.version = parser.get_http_version()
+        ex.target = ex.url.decode("latin-1")
+        ex.keep = parser.should_keep_alive()
+        te = cl = None
+        for name, value in ex.headers:
+            low = name.lower()
+            if low == b"transfer-encoding":
+                te = value
+            elif low == b"content-length":
+                cl = value
+            elif low == b"expect" and value.strip().lower() == b"100-continue":
+                ex.expect = True
+        if te is not None and ex.version == "1.0":
+            raise _Reject(400, "bad_request")  # RFC 9112 6.1: chunked framing in HTTP/1.0 is faulty framing
+        ex.chunked = te is not None
+        if cl is not None and int(cl) > s.max_body_bytes:
+            raise _Reject(413, "body_too_large")
+        ex.head_out = _head_bytes(b"%s %s HTTP/%s\r\n" % (ex.method.encode("latin-1"), ex.url,
+                                                          ex.version.encode("ascii")), ex.headers)
+        ex.model, ex.template, ex.route = p.labels(ex.target)
+        ex.t0 = time.perf_counter()
+        ex.retry = [ex.head_out]
+        self.queue.append(ex)
+        if len(self.queue) == 1:
+            self._start(ex)
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        assert ex is not None
         s = self.p.s
-        head = self.head
-        if head is None:
-            i = buf.find(_HEAD_END)
-            if i < 0:
-                if len(buf) > s.max_header_bytes:
-                    self._to_stream()
-                elif self.eof and not buf:
-                    self.transport.close()
-                return
-            if i > s.max_header_bytes:
-                self._to_stream()
-                return
-            self.hlen = i + 4
-            try:
-                head = parse_head(bytes(buf[: self.hlen]), request=True, full=False)
-            except HttpError:
-                self._to_stream()
-                return
-            n = head.content_length or 0
-            if head.chunked or n > BUFFER_LIMIT or n > s.max_body_bytes or head.header("expect") is not None:
-                self._to_stream()
-                return
-            self.head = head
-        total = self.hlen + (head.content_length or 0)
-        if len(buf) < total:
+        ex.req_len += len(body)
+        if ex.req_len > s.max_body_bytes:
+            raise _TooLarge()
+        if ex.req_fits:
+            if ex.req_len <= s.capture_bytes:
+                ex.req_cap += body
+            else:
+                ex.req_fits = False
+                ex.req_cap = bytearray()
+        self._to_upstream(ex, b"%x\r\n%s\r\n" % (len(body), body) if ex.chunked else body)
+
+    def on_message_complete(self) -> None:
+        ex = self.parsing
+        assert ex is not None
+        self.parsing = None
+        ex.body_done = True
+        if ex.chunked:
+            self._to_upstream(ex, b"0\r\n\r\n")
+        if not ex.keep:
+            self.closing = True  # nothing after a Connection: close request is read
+        if ex.failed and self.queue and self.queue[0] is ex:
+            self._next()
+
+    # -- request bytes to the upstream -------------------------------------------------------------
+    def _to_upstream(self, ex: Exchange, data: bytes) -> None:
+        if ex.failed:
             return
-        self.req = bytes(buf[:total])
-        del buf[:total]
-        self.busy = True
+        if ex.retry is not None:
+            ex.retry.append(data)
+            if sum(map(len, ex.retry)) > RETRY_LIMIT:
+                ex.retry = None
+        ex.pending.append(data)
+        ex.pending_bytes += len(data)
+
+    def _flush_upstream(self) -> None:
+        if not self.queue:
+            return
+        ex = self.queue[0]
+        up = ex.up
+        if up is not None and ex.pending and not ex.failed:
+            up.transport.write(b"".join(ex.pending) if len(ex.pending) > 1 else ex.pending[0])
+            ex.pending.clear()
+            ex.pending_bytes = 0
+
+    def _check_pipeline(self) -> None:
+        waiting = sum(e.pending_bytes for e in list(self.queue)[1:])
+        if waiting > PIPELINE_LIMIT:
+            self._pause_reading()
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused and not self.lost:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self.read_paused and not self.lost:
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    # -- exchanges -------------------------------------------------------------------------------
+    def _start(self, ex: Exchange) -> None:
         self.p.active += 1
-        self.t0 = time.perf_counter()
-        self.retried = False
         up = self.p.pool.pop_idle()
         if up is not None:
-            self._send(up, True)
+            self._attach(ex, up, reused=True)
         else:
-            asyncio.ensure_future(self._connect())
+            asyncio.ensure_future(self._connect(ex))
 
-    async def _connect(self) -> None:
+    async def _connect(self, ex: Exchange) -> None:
         try:
             up = await self.p.pool.connect()
         except UpstreamError as exc:
-            self._fail(exc)
+            self._fail(ex, exc)
             return
-        except Exception:  # pragma: no cover - defensive: never leave the client hanging
-            log.exception("proxy connect failed")
-            self._fail(UpstreamError(502, "connect"))
+        if ex.failed or self.lost or not self.queue or self.queue[0] is not ex:
+            up.transport.close()
             return
-        self._send(up, False)
+        self._attach(ex, up, reused=False)
 
-    def _send(self, up: Upstream, reused: bool) -> None:
-        self.up = up
-        self.reused = reused
+    def _attach(self, ex: Exchange, up: Upstream, *, reused: bool, again: bool = False) -> None:
+        """Give ``ex`` an upstream connection and send what the client has sent so far (all of it again
+        for a retry)."""
+        ex.up = up
+        ex.retryable = reused and not again
         up.owner = self
-        self.rbuf = bytearray()
-        self.rhead = None
-        up.transport.write(self.req)
-        self.utimer = asyncio.get_running_loop().call_later(self.p.s.upstream_timeout, self._up_timeout)
-
-    # -- response
-    def upstream_data(self, data: bytes) -> None:
-        rbuf = self.rbuf
-        rbuf += data
-        if self.rhead is None:
-            i = rbuf.find(_HEAD_END)
-            if i < 0:
-                if len(rbuf) > self.p.s.max_header_bytes:
-                    self._fail(UpstreamError(502, "bad_response"))
-                return
-            try:
-                resp = parse_head(bytes(rbuf[: i + 4]), request=False, full=False)
-            except HttpError:
-                self._fail(UpstreamError(502, "bad_response"))
-                return
-            status = resp.start[1]
-            assert self.head is not None
-            if self.head.start[0] == "HEAD" or status in ("204", "304"):
-                n = 0
-            elif status[0] == "1" or resp.content_length is None or resp.content_length > BUFFER_LIMIT:
-                self._to_stream_response()
-                return
-            else:
-                n = resp.content_length
-            self.rhead = resp
-            self.rhlen = i + 4
-            self.rtotal = i + 4 + n
-        if len(rbuf) >= self.rtotal:
-            self._deliver()
-
-    def _deliver(self) -> None:
-        p = self.p
-        up, head, resp = self.up, self.head, self.rhead
-        assert up is not None and head is not None and resp is not None
+        up.parser = httptools.HttpResponseParser(up)
+        if again and ex.retry is not None:
+            data = b"".join(ex.retry)
+        else:
+            data = b"".join([ex.head_out, *ex.pending])
+        ex.pending.clear()
+        ex.pending_bytes = 0
+        up.transport.write(data)
         if self.utimer is not None:
             self.utimer.cancel()
-        rbuf, total = self.rbuf, self.rtotal
-        data = bytes(rbuf) if len(rbuf) == total else bytes(rbuf[:total])
-        self.transport.write(data)
-        if resp.keep_alive and len(rbuf) == total:
-            p.pool.put(up)
-        else:
-            up.owner = None
-            up.transport.close()
-        status = int(resp.start[1])
-        target = head.start[1]
-        model, template, route = p._labels(target)
-        p._count(model, template, status, self.t0)
-        req_body = self.req[self.hlen:]
-        resp_body = data[self.rhlen:]
-        cap = p.s.capture_bytes
-        if len(req_body) > cap or len(resp_body) > cap:
-            p._drop_event("too_large")
-        else:
-            p.submit(Event("proxy", path=target, protocol=route.protocol,
-                           model=model if model != "-" else None, version=route.version,
-                           status=status, request=req_body, response=resp_body,
-                           size=len(req_body) + len(resp_body)))
-        self._end(head.keep_alive and resp.keep_alive)
+        self.utimer = asyncio.get_running_loop().call_later(self.p.s.upstream_timeout, self._up_timeout, ex)
 
-    def upstream_lost(self, up: Upstream) -> None:
-        if up is not self.up:
+    def upstream_data(self, up: Upstream, data: bytes) -> None:
+        if not self.queue or self.queue[0].up is not up:
+            up.transport.close()
             return
-        if self.rhead is None:
-            if not self.rbuf and self.reused and not self.retried:
+        ex = self.queue[0]
+        try:
+            up.parser.feed_data(data)
+        except (httptools.HttpParserUpgrade, httptools.HttpParserError):
+            if not ex.resp_done:
+                self._upstream_broken(ex, "bad_response")
+                return
+            ex.resp_keep = False  # junk after a complete answer: never reuse that connection
+        if ex.out and not self.lost:
+            self.transport.write(b"".join(ex.out) if len(ex.out) > 1 else ex.out[0])
+            ex.out.clear()
+        if ex.resp_done and not ex.failed:
+            self._finish(ex)
+
+    # llhttp response callbacks, for the active exchange
+    def resp_status_text(self, status: bytes) -> None:
+        ex = self.queue[0]
+        if not ex.resp_done:
+            ex.resp_reason += status
+
+    def resp_header(self, name: bytes, value: bytes) -> None:
+        ex = self.queue[0]
+        if not ex.resp_started and not ex.resp_done:
+            ex.resp_headers.append((name, value))
+
+    def resp_headers_complete(self, up: Upstream) -> None:
+        ex = self.queue[0]
+        if ex.resp_done:
+            ex.resp_keep = False  # a second answer to one request: the connection is not reusable
+            return
+        status = up.parser.get_status_code()
+        if 100 <= status < 200:
+            ex.interim = True
+            if status == 101:
+                raise httptools.HttpParserError("upgrade")
+            if status == 100 and ex.expect and not ex.sent_continue:
+                ex.sent_continue = True
+                ex.out.append(CONTINUE)  # the client waits for it before sending its body
+            ex.resp_headers = []
+            ex.resp_reason = b""
+            return
+        ex.resp_status = status
+        ex.resp_keep = up.parser.should_keep_alive()
+        te = cl = None
+        for name, value in ex.resp_headers:
+            low = name.lower()
+            if low == b"transfer-encoding":
+                te = value
+            elif low == b"content-length":
+                cl = value
+        ex.resp_chunked = te is not None
+        ex.resp_nobody = ex.method == "HEAD" or status in (204, 304)
+        if not ex.resp_nobody and te is None and cl is None:
+            ex.resp_keep = False  # delimited by close
+        first = b"HTTP/%s %d %s\r\n" % (up.parser.get_http_version().encode("ascii"), status, ex.resp_reason)
+        ex.out.append(_head_bytes(first, ex.resp_headers))
+        ex.resp_started = True
+        if ex.resp_nobody:  # a HEAD answer has no body whatever its Content-Length says
+            ex.resp_done = True
+
+    def resp_body(self, body: bytes) -> None:
+        ex = self.queue[0]
+        if ex.resp_nobody or ex.resp_done:
+            return
+        ex.resp_len += len(body)
+        if ex.resp_fits:
+            if len(ex.resp_cap) + len(body) <= self.p.s.capture_bytes:
+                ex.resp_cap += body
+            else:
+                ex.resp_fits = False
+                ex.resp_cap = bytearray()
+        ex.out.append(b"%x\r\n%s\r\n" % (len(body), body) if ex.resp_chunked else body)
+
+    def resp_complete(self, up: Upstream) -> None:
+        ex = self.queue[0]
+        if ex.interim:
+            ex.interim = False
+            return
+        if ex.resp_done:
+            return
+        if ex.resp_chunked:
+            ex.out.append(b"0\r\n\r\n")
+        ex.resp_done = True  # finished by upstream_data once llhttp returns
+
+    def upstream_eof(self, up: Upstream) -> None:
+        if not self.queue or self.queue[0].up is not up:
+            return
+        ex = self.queue[0]
+        if ex.failed:
+            return
+        if not ex.resp_started:
+            if ex.retryable and ex.retry is not None and not ex.resp_reason and not ex.resp_headers:
                 # The upstream closed an idle keep-alive connection as we used it: send again, once.
-                self.retried = True
+                ex.retryable = False
                 up.owner = None
+                up.transport.close()
+                ex.up = None
                 if self.utimer is not None:
                     self.utimer.cancel()
                 nxt = self.p.pool.pop_idle()
                 if nxt is not None:
-                    self._send(nxt, True)
+                    self._attach(ex, nxt, reused=True, again=True)
                 else:
-                    asyncio.ensure_future(self._connect())
+                    asyncio.ensure_future(self._reconnect(ex))
                 return
-            self._fail(UpstreamError(502, "reset"))
-        else:
-            self._mid_response_failure()
+            self._fail(ex, UpstreamError(502, "reset"))
+            return
+        if ex.resp_done:
+            return
+        if not ex.resp_chunked and not any(n.lower() == b"content-length" for n, _ in ex.resp_headers):
+            ex.resp_done = True  # a body delimited by close ends here
+            ex.resp_keep = False
+            if ex.out and not self.lost:
+                self.transport.write(b"".join(ex.out))
+                ex.out.clear()
+            self._finish(ex, reuse=False)
+            return
+        self._mid_response_failure(ex)
 
-    def _up_timeout(self) -> None:
+    async def _reconnect(self, ex: Exchange) -> None:
+        try:
+            up = await self.p.pool.connect()
+        except UpstreamError as exc:
+            self._fail(ex, exc)
+            return
+        if ex.failed or self.lost or not self.queue or self.queue[0] is not ex:
+            up.transport.close()
+            return
+        self._attach(ex, up, reused=False, again=True)
+
+    def _up_timeout(self, ex: Exchange) -> None:
         self.utimer = None
-        if self.rhead is None:
-            self._fail(UpstreamError(504, "timeout"))
+        if not self.queue or self.queue[0] is not ex or ex.failed:
+            return
+        if ex.resp_started:
+            self._mid_response_failure(ex)
         else:
-            self._mid_response_failure()
+            self._fail(ex, UpstreamError(504, "timeout"))
 
-    def _mid_response_failure(self) -> None:
-        # The upstream died mid-response: nothing was written yet, the client sees the connection close.
+    def _upstream_broken(self, ex: Exchange, reason: str) -> None:
+        if ex.resp_started:
+            self._mid_response_failure(ex)
+        else:
+            self._fail(ex, UpstreamError(502, reason))
+
+    def _mid_response_failure(self, ex: Exchange) -> None:
+        """The upstream died or broke framing mid-response: the client gets what was sent (as it would
+        directly), then the connection closes; counted as a failed (5xx) exchange."""
         p = self.p
-        assert self.head is not None and self.rhead is not None
-        self._drop_upstream()
-        model, template, _ = p._labels(self.head.start[1])
+        if ex.out and not self.lost:
+            self.transport.write(b"".join(ex.out))
+            ex.out.clear()
+        self._release_upstream(ex, reuse=False)
+        ex.failed = True
         p.metrics.child("mlscore_upstream_errors", "reset_mid_response").inc()
-        p._count(model, template, int(self.rhead.start[1]), self.t0)
-        p._drop_event("upstream_error")
-        self._end(False)
+        p.count(ex.model, ex.template, 502, ex.t0)
+        p.drop_event("upstream_error")
+        p.active -= 1
+        self.queue.clear()
+        self._close()
 
-    def _fail(self, exc: UpstreamError) -> None:
+    def _fail(self, ex: Exchange, exc: UpstreamError) -> None:
+        """No answer from the upstream: 502/504 to the client."""
         p = self.p
-        head = self.head
-        assert head is not None
-        self._drop_upstream()
-        model, template, _ = p._labels(head.start[1])
-        self._end(p._upstream_failed(StreamView(self), exc, model, template, self.t0, head))
+        if ex.failed:
+            return
+        self._release_upstream(ex, reuse=False)
+        ex.failed = True
+        p.metrics.child("mlscore_upstream_errors", exc.reason).inc()
+        p.count(ex.model, ex.template, exc.status, ex.t0)
+        p.drop_event("upstream_error")
+        p.active -= 1
+        msg = "upstream timed out" if exc.status == 504 else "upstream unavailable"
+        # The rest of the request body is read and discarded when the client sent it whole; else close.
+        keep = ex.keep and ex.body_done and not self.closing
+        if not self.lost:
+            self.transport.write(simple_response(exc.status, b'{"error":"mlscore sidecar: %s"}' % msg.encode(),
+                                                 close=not keep))
+        if not keep and not ex.body_done:
+            self.queue.clear()
+            self._close()
+            return
+        self._next(keep)
 
-    def _drop_upstream(self) -> None:
+    def _client_aborted(self, ex: Exchange) -> None:
+        """The client went away in the middle of its request body."""
+        p = self.p
+        if ex in self.queue and self.queue[0] is ex and not ex.failed:
+            self._release_upstream(ex, reuse=False)
+            ex.failed = True
+            p.active -= 1
+        p.drop_event("client_aborted")
+        self.queue.clear()
+        self._close()
+
+    def _finish(self, ex: Exchange, *, reuse: bool = True) -> None:
+        """The response is complete: count, hand the bodies to the analysis, go on with the next request."""
+        p = self.p
         if self.utimer is not None:
             self.utimer.cancel()
             self.utimer = None
-        up = self.up
-        if up is not None:
-            up.owner = None
-            up.transport.close()
-            self.up = None
+        full_request = ex.body_done
+        self._release_upstream(ex, reuse=reuse and ex.resp_keep and full_request)
+        ex.failed = True  # done: later callbacks for it are ignored
+        p.active -= 1
+        p.count(ex.model, ex.template, ex.resp_status, ex.t0)
+        if not ex.req_fits or not ex.resp_fits:
+            p.drop_event("too_large")
+        else:
+            route = ex.route
+            p.submit(Event("proxy", path=ex.target, protocol=route.protocol if route else None,
+                           model=ex.model if ex.model != "-" else None, version=route.version if route else None,
+                           status=ex.resp_status, request=bytes(ex.req_cap), response=bytes(ex.resp_cap),
+                           size=len(ex.req_cap) + len(ex.resp_cap)))
+        keep = ex.keep and ex.resp_keep and full_request and not p.closing
+        if not full_request:
+            # The upstream answered before the request body ended: the rest of it cannot be framed for anyone.
+            self.queue.clear()
+            self._close()
+            return
+        self._next(keep)
 
-    def _end(self, keep: bool) -> None:
-        self.busy = False
-        self.p.active -= 1
-        self.up = None
-        self.head = None
-        self.rhead = None
-        self.rbuf = bytearray()
-        self.req = b""
-        if not keep or self.p.closing or self.eof or self.lost:
-            self.p.connections.discard(self)
-            self.transport.close()
+    def _next(self, keep: bool = True) -> None:
+        if self.queue:
+            self.queue.popleft()
+        if not keep:
+            self.queue.clear()
+            self._close()
             return
         self.idle_since = asyncio.get_running_loop().time()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        if self.buf:
-            self._next()
+        if self.queue:
+            nxt = self.queue[0]
+            self._start(nxt)
+            self._flush_upstream()
+            self._resume_reading()
+            return
+        self._resume_reading()
+        if self.error is not None:
+            status, reason = self.error
+            self.error = None
+            self._reject(status, reason)
+            return
+        if self.eof or self.closing:
+            self._close()
 
-    # -- hand-over to the stream path
-    def _stream_client(self) -> tuple[asyncio.StreamReader, StreamView]:
-        self.slow = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        r, w = self.stream(self.p.s.max_header_bytes, bytes(self.buf))
-        self.buf.clear()
-        if self.eof:
-            r.feed_eof()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        return r, w
+    def _release_upstream(self, ex: Exchange, *, reuse: bool) -> None:
+        up = ex.up
+        ex.up = None
+        if up is None:
+            return
+        if reuse and not up.lost:
+            try:
+                up.transport.resume_reading()  # it may have been paused by back-pressure
+            except RuntimeError:  # pragma: no cover
+                pass
+            self.p.pool.put(up)
+        else:
+            up.owner = None
+            up.transport.close()
 
-    def _to_stream(self) -> None:
-        self.head = None
-        r, w = self._stream_client()
-        asyncio.ensure_future(self.p._serve(self, r, w))
+    # -- errors ------------------------------------------------------------------------------------
+    def _protocol_error(self, status: int, reason: str) -> None:
+        """llhttp (or a limit) rejected what the client sent."""
+        self.closing = True
+        if self.parsing is not None and self.parsing in self.queue and self.queue[0] is self.parsing:
+            ex = self.parsing
+            if not ex.failed:
+                # the active request's body broke: its upstream exchange cannot complete
+                self._release_upstream(ex, reuse=False)
+                ex.failed = True
+                self.p.active -= 1
+                self.p.count(ex.model, ex.template, status, ex.t0)
+                self.queue.clear()
+                if ex.resp_started:
+                    self.p.drop_event(reason)
+                    self._close()
+                    return
+            self._reject(status, reason)
+            return
+        if self.parsing is not None and self.parsing in self.queue:
+            self.queue.remove(self.parsing)  # a pipelined request that broke: answered after those before it
+        self.parsing = None
+        if self.queue:
+            self.error = (status, reason)
+            self._pause_reading()
+            return
+        self._reject(status, reason)
 
-    def _to_stream_response(self) -> None:
-        up, head = self.up, self.head
-        assert up is not None and head is not None
-        if self.utimer is not None:
-            self.utimer.cancel()
-            self.utimer = None
-        up.owner = None
-        ur, uw = up.stream(self.p.s.max_header_bytes, bytes(self.rbuf))
-        r, w = self._stream_client()
-        body = self.req[self.hlen:]
-        first = self.p._slow_response(self, r, w, ur, uw, head, body, self.t0)
-        self.up = None
-        asyncio.ensure_future(self.p._serve(self, r, w, first))
+    def _reject(self, status: int, reason: str) -> None:
+        self.p.reject_counts(reason)
+        if not self.lost:
+            self.transport.write(simple_response(status, _error_body(reason), close=True))
+        self._close()
+
+    def _idle_check(self) -> None:
+        self.timer = None
+        if self.lost:
+            return
+        loop = asyncio.get_running_loop()
+        left = self.idle_since + self.p.s.client_idle_timeout - loop.time()
+        if self.queue or left > 0:
+            self.timer = loop.call_later(max(left, 0.05) if not self.queue else self.p.s.client_idle_timeout,
+                                         self._idle_check)
+            return
+        if self.parsing is not None:  # a request started and never finished: say so, count it
+            self._reject(408, "client_timeout")
+            return
+        self._close()
+
+    def _close(self) -> None:
+        self.closing = True
+        self.p.connections.discard(self)
+        if not self.lost:
+            self.transport.close()
+
+
+class _TooLarge(Exception):
+    """A chunked request body grew past max_body_bytes."""
+
+
+class _Reject(Exception):
+    """Raised from a parser callback: answer ``status`` and close."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

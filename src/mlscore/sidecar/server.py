@@ -17,15 +17,7 @@ from urllib.parse import urlsplit
 from mlscore.errors import ConfigError, MlscoreError
 from mlscore.sidecar.analysis import Analyzer, Reference, load_reference
 from mlscore.sidecar.config import SidecarConfig, parse_hostport
-from mlscore.sidecar.http import (
-    CRLF,
-    HttpError,
-    copy_chunked,
-    copy_length,
-    parse_head,
-    simple_response,
-    within,
-)
+from mlscore.sidecar.http import HttpError, Request, RequestReader, simple_response
 from mlscore.sidecar.ingest import Malformed, parse_ingest
 from mlscore.sidecar.metrics import Metrics
 from mlscore.sidecar.proxy import Proxy
@@ -72,23 +64,21 @@ class ControlServer:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = self.sc.config.sidecar
+        requests = RequestReader(reader, max_header_bytes=s.max_header_bytes, max_body_bytes=s.max_body_bytes)
         try:
             while True:
                 try:
-                    raw = await within(reader.readuntil(CRLF + CRLF), s.client_idle_timeout)
-                except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
-                    return
-                except (asyncio.LimitOverrunError, ValueError):
-                    writer.write(simple_response(431, b'{"error":"header too large"}', close=True))
-                    return
-                try:
-                    head = parse_head(raw, request=True)
+                    req = await requests.next(s.client_idle_timeout)
                 except HttpError as exc:
-                    writer.write(simple_response(exc.status, b'{"error":"bad request"}', close=True))
+                    if exc.status == 413:
+                        self.sc.analyzer.drop("ingest", "too_large")
+                    writer.write(simple_response(exc.status, json.dumps({"error": exc.reason}).encode(), close=True))
                     return
-                keep = await self._one(reader, writer, head)
+                if req is None:
+                    return
+                keep = await self._one(writer, req)
                 await writer.drain()
-                if not keep or not head.keep_alive:
+                if not keep or not req.keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
@@ -97,36 +87,22 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: Any) -> bool:
-        method, target, _ = head.start
+    async def _one(self, writer: asyncio.StreamWriter, req: Request) -> bool:
+        method, target = req.method, req.target
         path = target.split("?", 1)[0]
         sc = self.sc
         if path == "/ingest":
             if method != "POST":
                 writer.write(simple_response(405, b'{"error":"POST only"}', extra="Allow: POST\r\n"))
-                return await self._discard(reader, head)
-            limit = sc.config.sidecar.max_body_bytes
-            if head.content_length is not None and head.content_length > limit:
-                sc.analyzer.drop("ingest", "too_large")
-                writer.write(simple_response(413, b'{"error":"body too large"}', close=True))
-                return False
-            body = bytearray()
-            try:
-                if head.chunked:
-                    await copy_chunked(reader, lambda b: None, body, limit, limit)
-                else:
-                    await copy_length(reader, lambda b: None, head.content_length or 0, body, limit)
-            except HttpError as exc:
-                sc.analyzer.drop("ingest", "too_large" if exc.status == 413 else "malformed")
-                writer.write(simple_response(exc.status, b'{"error":"bad body"}', close=True))
-                return False
-            headers = {k: v for k, v in head.headers}
+                return True
+            headers = dict(req.headers)
+            body = req.body
             try:
                 if len(body) > 64 * 1024:  # keep a large JSON parse off the event loop
                     events = await asyncio.get_running_loop().run_in_executor(
-                        None, parse_ingest, target, headers, bytes(body))
+                        None, parse_ingest, target, headers, body)
                 else:
-                    events = parse_ingest(target, headers, bytes(body))
+                    events = parse_ingest(target, headers, body)
             except Malformed as exc:
                 sc.analyzer.drop("ingest", "malformed")
                 msg = json.dumps({"error": f"not a payload log: {exc}"}).encode()
@@ -136,8 +112,6 @@ class ControlServer:
                 sc.analyzer.submit(ev)
             writer.write(simple_response(202, json.dumps({"received": len(events)}).encode()))
             return True
-        if not await self._discard(reader, head):
-            return False
         if method not in ("GET", "HEAD"):
             writer.write(simple_response(405, b'{"error":"GET only"}', extra="Allow: GET\r\n"))
         elif path == "/metrics":
@@ -150,15 +124,6 @@ class ControlServer:
             writer.write(simple_response(200, json.dumps(self.status(), default=str).encode()))
         else:
             writer.write(simple_response(404, b'{"error":"not found"}'))
-        return True
-
-    async def _discard(self, reader: asyncio.StreamReader, head: Any) -> bool:
-        if head.chunked:
-            return False
-        if head.content_length:
-            if head.content_length > 1024 * 1024:
-                return False
-            await reader.readexactly(head.content_length)
         return True
 
     def status(self) -> dict[str, Any]:
