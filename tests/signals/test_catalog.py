@@ -50,6 +50,21 @@ def test_every_signal_file_validates_and_ids_are_unique() -> None:
     assert len(prefixes) >= 1
 
 
+def test_a_context_signal_must_be_required_by_another(tmp_path: Path) -> None:
+    from mlscore.errors import InputError
+
+    context = CATALOG.by_id["aws-codepipeline.deploy-staging-stage"]
+    assert not context.informs and any(context.id in s.requires for s in CATALOG.signals)
+    lone = tmp_path / "lone.yaml"
+    lone.write_text(
+        "tool: Lone\necosystem: other\nhomepage: https://example.org\nsignals:\n"
+        "  - id: lone.context\n    title: A condition nobody needs\n"
+        "    match: [{text: {pattern: staging}}]\n    references: [https://example.org/docs]\n"
+        "    positive: [{files: {a.txt: staging}}]\n    negative: [{files: {a.txt: prod}}]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="lone.context: informs no test and no signal requires it"):
+        SignalCatalog([("lone.yaml", load_signal_file(lone))])
+
+
 def _hits(tmp_path: Path, signal, files: dict[str, str]):  # type: ignore[no-untyped-def]
     for rel, text in files.items():
         target = tmp_path / rel

@@ -36,6 +36,8 @@ def _select(catalog: SignalCatalog, rules: Sequence[str], tools: Sequence[str]) 
 
 
 def _how(signal: Signal) -> str:
+    if not signal.informs:
+        return "context: a condition of other signals, no evidence by itself"
     return "; ".join(f"{rule} 0.5 when {_LEVEL[how.manual]}, 1 when {_LEVEL[how.automated]}"
                      if how.automated != "never" else f"{rule} 0.5 when {_LEVEL[how.manual]}"
                      for rule, how in signal.informs.items())

@@ -539,7 +539,8 @@ def infra6(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                location=Location(path=m.path, line=m.line),
                                                                level=Level.AUTOMATED, kind="manifest")],
                                     "new models receive a slice of traffic and are checked before full rollout"))
-    for hit in ctx.grep(r"canaryTrafficPercent|setWeight|kind:\s*Canary\b|trafficPercent|initial_variant_weight",
+    # a SageMaker variant weight alone is not a shift (every variant has one): weighted-variants signals judge splits
+    for hit in ctx.grep(r"canaryTrafficPercent|setWeight|kind:\s*Canary\b|trafficPercent",
                         paths=lambda p: p.endswith((".yaml", ".yml", ".json", ".tf", ".py")), limit=3):
         outcomes.append(Outcome(Level.AUTOMATED, [hit_evidence(hit, f"staged traffic shift: {hit.text[:80]}",
                                                                Level.AUTOMATED, "manifest")],

@@ -47,6 +47,11 @@ class SignalCatalog:
             unknown = [r for r in (*s.requires, *s.requires_anywhere, *gates) if r not in self.by_id]
             if unknown:
                 raise InputError(f"signal {s.id}: requires unknown signal {unknown[0]!r}")
+        required = {r for s in self.signals for r in (*s.requires, *s.requires_anywhere,
+                                                      *(g for how in s.informs.values() for g in how.automated_requires))}
+        for s in self.signals:
+            if not s.informs and s.id not in required:
+                raise InputError(f"signal {s.id}: informs no test and no signal requires it")
 
     def __len__(self) -> int:
         return len(self.signals)

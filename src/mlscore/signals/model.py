@@ -218,7 +218,10 @@ class Signal(_Spec):
                     description="`<tool>.<mechanism>`, stable, never reused.")
     title: str = Field(min_length=1, description="What the mechanism is, as a reviewer would say it.")
     match: tuple[Matcher, ...] = Field(min_length=1, description="Ways to find it; any one suffices.")
-    informs: dict[str, Informs] = Field(min_length=1, description="Rubric test id -> how it counts.")
+    informs: dict[str, Informs] = Field(
+        default_factory=dict, description="Rubric test id -> how it counts. Empty for a context signal: a condition "
+                                          "other signals require (a staging deploy before an approval), no evidence "
+                                          "by itself.")
     references: tuple[str, ...] = Field(min_length=1, description="Documentation the signal was written from.")
     positive: tuple[Fixture, ...] = Field(min_length=1)
     negative: tuple[Fixture, ...] = Field(min_length=1)

@@ -21,7 +21,7 @@ from mlscore.facts import linear
 from mlscore.facts.literals import Vocabulary, lowered
 from mlscore.facts.python import PyFacts
 from mlscore.facts.repo import RepoFacts, required_literals
-from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, root_keys, strip_templates
+from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates, yaml_roots
 from mlscore.signals.model import Matcher, Signal
 
 __all__ = ["Command", "Scanner", "SignalHit"]
@@ -267,7 +267,7 @@ class _ScanState:
     facts: RepoFacts
     docs: dict[str, list[Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
-    keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    keys: dict[str, tuple[frozenset[str], frozenset[str] | None] | None] = field(default_factory=dict)
     sections: list[tuple[str, int, str, str]] | None = None
 
     def start(self, path: str) -> None:
@@ -294,10 +294,10 @@ class _ScanState:
             source = self.sources[path] = strip_templates(text) if ("{{" in text or "{%" in text) else text
         return source
 
-    def root_keys(self, path: str, text: str) -> frozenset[str] | None:
-        """The root keys of the file's YAML documents read from its lines (None: unknown, or JSON)."""
+    def roots(self, path: str, text: str) -> tuple[frozenset[str], frozenset[str] | None] | None:
+        """(root keys, root kinds) of the file's YAML documents read from its lines (None: unknown, or JSON)."""
         if path not in self.keys:
-            self.keys[path] = None if self._json(path, text) else root_keys(self._source(path, text))
+            self.keys[path] = None if self._json(path, text) else yaml_roots(self._source(path, text))
         return self.keys[path]
 
     def documents(self, path: str, text: str) -> list[Any]:
@@ -482,9 +482,13 @@ def _match_yaml(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterat
         # keys unknown): when the file's root keys are known from its lines and lack a needed one, no document can
         # match, and the file is not parsed (a CRD-heavy tree has megabytes of YAML whose roots are apiVersion,
         # kind, metadata and spec)
-        keys = state.root_keys(path, text)
-        if keys is not None and not all(any(k in keys for k in group) for group in needed):
-            return
+        roots = state.roots(path, text)
+        if roots is not None:
+            keys, kinds = roots
+            if not all(any(k in keys for k in group) for group in needed):
+                return
+            if spec.kind is not None and kinds is not None and spec.kind not in kinds:
+                return  # every root `kind:` is a plain word, and none is this one
     for doc in state.documents(path, text):
         if not isinstance(doc, dict):
             if spec.kind or spec.api_group:
@@ -516,17 +520,19 @@ def _cdk_property(path: str, name: str) -> str:
 
 
 def _cdk_props_ok(spec: Any, path: str, body: str) -> bool:
-    """Every property path (`A.B.C`) is set in the construct's body: its last key is written there (`c=` in Python,
-    `c:` in TypeScript), with a literal value matching the signal's value pattern when it has one."""
+    """A property path (`A.B.C`) is set in the construct's body: each of its keys is written there (`b=` in Python,
+    `b:` in TypeScript), the last with a literal value matching the signal's value pattern when it has one."""
     if not spec.properties:
         return True
     sep = "=" if path.endswith(".py") else ":"
     for prop in spec.properties:
-        key = _cdk_property(path, prop.rsplit(".", 1)[-1])
-        if spec.value is None:
-            if re.search(rf"\b{re.escape(key)}\s*{sep}", body):
-                return True
+        parts = [_cdk_property(path, p) for p in prop.split(".")]
+        # every key of the path is set in the body (the first may be the construct's own prop or a nested one's)
+        if not all(re.search(rf"\b{re.escape(k)}\s*{sep}", body) for k in parts):
             continue
+        key = parts[-1]
+        if spec.value is None:
+            return True
         for m in re.finditer(rf"\b{re.escape(key)}\s*{sep}\s*[\"']([^\"'\n]{{0,200}})[\"']", body):
             if _value_ok(spec.value, m.group(1)):
                 return True
@@ -550,7 +556,7 @@ def _match_cdk(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterato
     for number, raw in enumerate(lines, 1):
         if f"{construct}(" not in raw or raw.lstrip().startswith(("#", "//")):
             continue
-        body = "\n".join(lines[number - 1: number + 60])  # the construct's props, written right after it
+        body = "\n".join(lines[number - 1: number + 120])  # the construct's props, written right after it
         nxt = body.find(f"{construct}(", len(raw))
         if nxt > 0:
             body = body[:nxt]  # not the next construct's
