@@ -444,9 +444,9 @@ class _Client(_Flow):
         assert ex is not None
         if self.in_head:
             ex.headers.append((name, value))
-            self._head_size(len(name) + len(value) + 4)
         else:
             ex.trailers = True  # chunked trailers: dropped (re-chunked bodies end with no trailer section)
+        self._head_size(len(name) + len(value) + 4)  # head and trailers together within max_header_bytes
 
     def _head_size(self, n: int) -> None:
         self.head_parsed += n
