@@ -145,7 +145,7 @@ def schema_cmd(path: Path, output: Path | None, suite_name: str | None, encoding
         prof = profile_path(path, spark, encoding, None)  # type: ignore[arg-type]
     else:
         prof = profile_file(path, encoding=encoding)
-    name = suite_name or path.name.split(".")[0] or "mlscore"
+    name = suite_name or Path(str(path).rstrip("/")).name.split(".")[0] or "mlscore"
     suite = build_suite(prof, name)
     _write(json.dumps(suite, indent=2) + "\n", output)
     say = _progress(quiet)
