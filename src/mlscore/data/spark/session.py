@@ -88,10 +88,33 @@ def make_session(master: str | None = None, conf: Mapping[str, str] | None = Non
             .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         )
     with spark_errors("cannot start Spark"):
+        _quiet_gateway(master, settings)
         spark = builder.getOrCreate()
         with contextlib.suppress(Exception):
             spark.sparkContext.setLogLevel("OFF")
     return spark
+
+
+def _quiet_gateway(master: str | None, settings: Mapping[str, str]) -> None:
+    """Start the JVM ourselves with its stdout and stderr in a log file, so nothing the JVM prints (start-up
+    notices, warnings, stack traces) reaches the terminal; errors reach the user as one line from mlscore.
+    Not when a JVM is already up (notebooks, spark-submit) or with MLSCORE_DEBUG set."""
+    import tempfile
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    from mlscore.config import debug_enabled, env
+
+    if SparkContext._gateway is not None or env("PYSPARK_GATEWAY_PORT") is not None or debug_enabled():
+        return
+    conf = SparkConf()
+    if master:
+        conf.setMaster(master)
+    for key, value in settings.items():
+        conf.set(key, value)
+    log = open(Path(tempfile.gettempdir()) / "mlscore-spark-jvm.log", "ab")  # noqa: SIM115 - the JVM's for life
+    SparkContext._ensure_initialized(gateway=launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log}))
 
 
 def is_remote(path: str) -> bool:

@@ -17,6 +17,7 @@ supported; ``ge`` sends everything to Great Expectations.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -81,6 +82,7 @@ class SparkValidator:
         self._exprs: list[Any] = []
         self._distinct: list[Any] = []
         self._later: list[Callable[[], None]] = []
+        self._partials: list[tuple[ExpectationResult, str, str, Any]] = []
         from pyspark.sql import functions as F
 
         self._rows = self._agg(F.count(F.lit(1)))
@@ -256,7 +258,7 @@ class SparkValidator:
                 if typ == "expect_column_values_to_not_be_null":
                     res.partial_unexpected_list = [None] * min(unexpected, PARTIAL)
                 else:
-                    res.partial_unexpected_list = self._first_unexpected(column, kind, bad_expr)
+                    self._partials.append((res, column, kind, bad_expr))  # filled by run(), concurrently
             res.success = True if total == 0 or considered == 0 else (considered - unexpected) / considered >= mostly
             return res
         return _Pending(finish_map)
@@ -354,9 +356,27 @@ class SparkValidator:
             return [None] * len(planned)
         with spark_errors(self.source):
             row = self.df.agg(*self._exprs).collect()[0]
-        for job in self._later:
+        # the extra jobs are small and independent: submitted together, Spark runs them side by side
+        _concurrently([job for job in self._later])
+        results = [p.finish(row) if p is not None else None for p in planned]
+        _concurrently([functools.partial(_fill, self, *item) for item in self._partials])
+        return results
+
+
+def _fill(v: SparkValidator, res: ExpectationResult, column: str, kind: str, bad: Any) -> None:
+    res.partial_unexpected_list = v._first_unexpected(column, kind, bad)
+
+
+def _concurrently(jobs: list[Callable[[], Any]], workers: int = 4) -> None:
+    if len(jobs) <= 1:
+        for job in jobs:
             job()
-        return [p.finish(row) if p is not None else None for p in planned]
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="mlscore-spark") as pool:
+        for fut in [pool.submit(job) for job in jobs]:
+            fut.result()
 
 
 # ---------------------------------------------------------------- Great Expectations on Spark
