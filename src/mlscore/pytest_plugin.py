@@ -108,16 +108,25 @@ def _marks_of(obj: Any) -> list[Any]:
     return list(marks) if isinstance(marks, (list, tuple)) else [marks]
 
 
-def _fixture_misuse(session: pytest.Session, nodeid: str, done: set[tuple[str, str]]) -> list[str]:
-    """Fixtures visible from ``nodeid`` that carry an ``mlscore`` mark and were not reported yet (pytest 8 only
-    warns that marks on fixtures have no effect; pytest 9 refuses them itself)."""
+#: pytest 9 refuses marks on fixtures itself; pytest 8 only warns that they have no effect.
+_CHECK_FIXTURES = int(pytest.__version__.split(".", 1)[0]) < 9
+
+
+def _fixture_misuse(session: pytest.Session, nodeid: str, done: set[tuple[str, str]],
+                    checked: set[int]) -> list[str]:
+    """Fixtures visible from ``nodeid`` that carry an ``mlscore`` mark and were not reported yet; ``checked``:
+    the fixture definitions already looked at (each is looked at once, whatever the number of modules)."""
     errors = []
     defs = getattr(getattr(session, "_fixturemanager", None), "_arg2fixturedefs", {}) or {}
-    for name, fixturedefs in sorted(defs.items()):
+    for name, fixturedefs in list(defs.items()):
         for fixturedef in fixturedefs:
-            baseid = getattr(fixturedef, "baseid", "") or ""
-            if (name, baseid) in done or not (baseid == nodeid or nodeid.startswith((baseid + "/", baseid + "::")) or not baseid):
+            if id(fixturedef) in checked:
                 continue
+            baseid = getattr(fixturedef, "baseid", "") or ""
+            if (name, baseid) in done or not (baseid == nodeid or nodeid.startswith((baseid + "/", baseid + "::"))
+                                              or not baseid):
+                continue
+            checked.add(id(fixturedef))
             func = getattr(fixturedef, "func", None)
             candidates = [func, getattr(func, "__wrapped__", None), getattr(func, "_fixture_function", None)]
             if any(getattr(m, "name", None) == "mlscore" for c in candidates if c is not None for m in _marks_of(c)):
@@ -135,13 +144,15 @@ class _Annotator:
         self.mapping = mapping
         self.ids: dict[str, tuple[tuple[str, ...], str]] = {}
         self.fixtures_reported: set[tuple[str, str]] = set()
+        self.fixtures_checked: set[int] = set()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
         report = yield
         if not report.passed or not isinstance(collector, (pytest.Module, pytest.Class)):
             return report
-        errors = _fixture_misuse(collector.session, collector.nodeid, self.fixtures_reported)
+        errors = _fixture_misuse(collector.session, collector.nodeid, self.fixtures_reported,
+                                 self.fixtures_checked) if _CHECK_FIXTURES else []
         seen: set[str] = set()
         for item in report.result or ():
             if not isinstance(item, pytest.Item):
