@@ -348,3 +348,97 @@ def text_lines(value: Any) -> str | None:
         parts = [text_lines(v) for v in value]
         return "\n".join(p for p in parts if p)
     return None
+
+
+# -- the root keys of a YAML stream, read from its lines (no parse) ---------------------------------------------
+
+#: A line at column 0 that is not blank, not a comment and not indented: the only lines that can hold a root key.
+_COLUMN0 = re.compile(r"(?m)^[^ \t\r\n#][^\n]*")
+#: Characters that open something other than a plain key at column 0 (explicit keys, anchors, tags, aliases, flow
+#: collections, quoted keys, block scalars, directives, reserved): the stream is then "unknown".
+_NOT_PLAIN = frozenset("?&!*{[\"'|>%@`")
+_KEY_END = re.compile(r":(?:[ \t]|\r?$)")
+
+
+_SIMPLE_VALUE = re.compile(r"""^(?:"([\w.-]*)"|'([\w.-]*)'|([\w.-]+))[ \t]*(?:#.*)?$""")
+
+
+def root_keys(text: str) -> frozenset[str] | None:
+    """The keys of the root mappings of every document of ``text`` (see :func:`yaml_roots`), or None."""
+    roots = yaml_roots(text)
+    return roots[0] if roots is not None else None
+
+
+def yaml_roots(text: str) -> tuple[frozenset[str], frozenset[str] | None] | None:
+    """(root keys, root ``kind`` values) of every document of ``text``, read from its lines, or None when the root
+    keys cannot be read exactly; the kinds are None when one of them is not a simple one-line scalar."""
+    found: list[set[str] | None] = [set()]
+    keys = _root_keys(text, found)
+    if keys is None:
+        return None
+    kinds = found[0]
+    return keys, (frozenset(kinds) if kinds is not None else None)
+
+
+def _root_keys(text: str, found: list[set[str] | None]) -> frozenset[str] | None:
+    """The keys of the root mappings of every document of ``text``, read from its lines, or None when that cannot
+    be done exactly (then parse it).
+
+    In a block mapping at column 0 (the usual shape of a configuration or manifest: ``apiVersion:``, ``jobs:``...)
+    every root key is a plain scalar at the start of a line and nothing at column 0 is anything else but a sequence
+    entry of a root value, a comment or a document marker. Every other shape is refused (None): a document whose
+    first content line is indented, a sequence, a flow collection or a scalar; explicit (``?``), anchored, tagged,
+    aliased, quoted or merge (``<<``) keys; directives and ``...`` markers. The answer may hold keys a parser would
+    reject (a malformed line), never miss one it would build, so "no key path can start here" is exact.
+    """
+    if "\ufeff" in text or "\x85" in text or "\u2028" in text or "\u2029" in text or (
+            "\r" in text and text.count("\r") != text.count("\r\n")):
+        return None  # a byte-order mark, or line breaks YAML knows and a split on "\n" does not
+    keys: set[str] = set()
+    expect_first = True  # the next content line is the first of a document
+    pos = 0
+    for m in _COLUMN0.finditer(text):
+        line = m.group(0).rstrip("\r")
+        if expect_first:
+            # the first content line of the document must be this column-0 line: nothing but blanks and comments
+            # (at any indentation) may come before it
+            gap = text[pos:m.start()]
+            if any(part.strip() and not part.lstrip().startswith("#") for part in gap.split("\n")):
+                return None
+        pos = m.end()
+        if line.startswith("---") and (len(line) == 3 or line[3] in " \t"):
+            rest = line[3:].strip()
+            if rest and not rest.startswith("#"):
+                return None  # `--- {..}`, `--- |`, `--- !tag`: the root is on the marker's line
+            expect_first = True
+            continue
+        if line.startswith("..."):
+            return None
+        first = line[0]
+        if first == "-" and (len(line) == 1 or line[1] in " \t"):
+            if expect_first:
+                return None  # a root sequence
+            continue  # an entry of a root key's block sequence (`key:` then `- a` at column 0)
+        if first in _NOT_PLAIN or line.startswith("<<"):
+            return None
+        end = _KEY_END.search(line)
+        if end is None:
+            if expect_first:
+                return None  # a root scalar, or not YAML we can read by lines
+            continue  # not a key: the parser rejects the document, so it yields no keys from here
+        key = line[:end.start()].rstrip()
+        keys.add(key)
+        kinds = found[0]
+        if key == "kind" and kinds is not None:
+            # the value as a parser builds it, when it is a plain or quoted word on this line and no indented line
+            # continues it (a folded or nested value is never a simple word; then the kinds are unknown)
+            value = _SIMPLE_VALUE.match(line[end.end():].strip())
+            if value is None or text[m.end() + 1:m.end() + 2] in (" ", "\t"):
+                found[0] = None
+            else:
+                kinds.add(next(g for g in value.groups() if g is not None))
+        expect_first = False
+    if expect_first and text[pos:].strip() and not all(
+            not part.strip() or part.lstrip().startswith("#") for part in text[pos:].split("\n")):
+        return None
+    return frozenset(keys)

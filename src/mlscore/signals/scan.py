@@ -515,28 +515,31 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _cdk_property(path: str, name: str) -> str:
-    return _snake(name) if path.endswith(".py") else _camel(name)
-
-
 def _cdk_props_ok(spec: Any, path: str, body: str) -> bool:
     """A property path (`A.B.C`) is set in the construct's body: each of its keys is written there (`b=` in Python,
     `b:` in TypeScript), the last with a literal value matching the signal's value pattern when it has one."""
     if not spec.properties:
         return True
-    sep = "=" if path.endswith(".py") else ":"
     for prop in spec.properties:
-        parts = [_cdk_property(path, p) for p in prop.split(".")]
+        keys = [_cdk_key(path, p) for p in prop.split(".")]
         # every key of the path is set in the body (the first may be the construct's own prop or a nested one's)
-        if not all(re.search(rf"\b{re.escape(k)}\s*{sep}", body) for k in parts):
+        if not all(re.search(k, body) for k in keys):
             continue
-        key = parts[-1]
         if spec.value is None:
             return True
-        for m in re.finditer(rf"\b{re.escape(key)}\s*{sep}\s*[\"']([^\"'\n]{{0,200}})[\"']", body):
+        for m in re.finditer(keys[-1] + r"\s*[\"']([^\"'\n]{0,200})[\"']", body):
             if _value_ok(spec.value, m.group(1)):
                 return True
     return False
+
+
+def _cdk_key(path: str, name: str) -> str:
+    """A pattern for a CDK property being set: a keyword argument (`model_package_name=`) or a dict key in the
+    JSII camelCase form (`"modelPackageName":`) in Python; an object key (`modelPackageName:`) in TypeScript."""
+    camel = re.escape(_camel(name))
+    if path.endswith(".py"):
+        return rf"(?:\b{re.escape(_snake(name))}\s*=|[\"']{camel}[\"']\s*:)"
+    return rf"(?:\b{camel}\s*:|[\"']{camel}[\"']\s*:)"
 
 
 def _match_cdk(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterator[SignalHit]:
