@@ -41,6 +41,7 @@ PIPELINE_LIMIT = 256 * 1024  # bytes of waiting pipelined requests before the cl
 HIGH_WATER = 256 * 1024  # transport write buffer above which the other side is paused
 _CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+COALESCE_LIMIT = 256 * 1024  # a length-framed answer up to this size is written to the client in one piece
 
 
 def _observe_many(hist: Any, values: list[float]) -> None:
@@ -328,6 +329,7 @@ class _Client(_Flow):
         self.timer: asyncio.TimerHandle | None = None
         self.utimer: asyncio.TimerHandle | None = None
         self.head_parsed = 0
+        self.feeding = False  # inside parser.feed_data
 
     # -- client transport ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -341,6 +343,12 @@ class _Client(_Flow):
             self.closing = True
             return
         p.connections.add(self)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:  # an answer written in pieces must not wait for the client's delayed ACK (Nagle)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover
+                pass
         loop = asyncio.get_running_loop()
         self.idle_since = loop.time()
         self.timer = loop.call_later(p.s.client_idle_timeout, self._idle_check)
@@ -348,6 +356,7 @@ class _Client(_Flow):
     def data_received(self, data: bytes) -> None:
         if self.closing or self.lost:
             return
+        self.feeding = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -362,8 +371,10 @@ class _Client(_Flow):
                 self._protocol_error(400, "bad_request")
         except Exception:  # a bug must cost one connection, never the sidecar or the counters
             log.exception("proxy connection failed")
+            self.feeding = False
             self.abort()
             return
+        self.feeding = False
         if self.in_head and not self.closing:
             self.head_bytes += len(data)
             if self.head_bytes > self.p.s.max_header_bytes:
@@ -582,7 +593,11 @@ class _Client(_Flow):
             data = b"".join([ex.head_out, *ex.pending])
         ex.pending.clear()
         ex.pending_bytes = 0
-        up.transport.write(data)
+        if self.feeding:  # inside llhttp's callbacks: the body parsed with the head follows in the same write
+            ex.pending.append(data)
+            ex.pending_bytes = len(data)
+        else:
+            up.transport.write(data)
         if self.utimer is not None:
             self.utimer.cancel()
         self.utimer = asyncio.get_running_loop().call_later(self.p.s.upstream_timeout, self._up_timeout, ex)
@@ -599,7 +614,10 @@ class _Client(_Flow):
                 self._upstream_broken(ex, "bad_response")
                 return
             ex.resp_keep = False  # junk after a complete answer: never reuse that connection
-        if ex.out and not self.lost:
+        # One write per answer when it is small and framed by length (the common inference reply); streamed
+        # answers (chunked, large, close-delimited) go out as they come.
+        if ex.out and not self.lost and (ex.resp_done or ex.resp_chunked or not ex.resp_started
+                                          or ex.resp_len > COALESCE_LIMIT or not ex.resp_keep):
             self.transport.write(b"".join(ex.out) if len(ex.out) > 1 else ex.out[0])
             ex.out.clear()
         if ex.resp_done and not ex.failed:
