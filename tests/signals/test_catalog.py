@@ -54,7 +54,7 @@ def test_a_context_signal_must_be_required_by_another(tmp_path: Path) -> None:
     from mlscore.errors import InputError
 
     context = CATALOG.by_id["aws-codepipeline.deploy-staging-stage"]
-    assert not context.informs and any(context.id in s.requires for s in CATALOG.signals)
+    assert not context.informs and any(context.id in (*s.requires, *s.requires_anywhere) for s in CATALOG.signals)
     lone = tmp_path / "lone.yaml"
     lone.write_text(
         "tool: Lone\necosystem: other\nhomepage: https://example.org\nsignals:\n"

@@ -113,6 +113,25 @@ def parse_python(path: str, text: str, *, is_notebook: bool = False) -> PyFacts:
     return facts
 
 
+def _reference(node: ast.AST) -> str:
+    """A keyword's value as written when it names something: `cfg.lr`, and through subscripts
+    `step.properties.Outputs.S3Output.S3Uri` for `step.properties.Outputs["train"].S3Output.S3Uri` (index dropped)."""
+    parts: list[str] = []
+    for _ in range(64):
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            break
+        else:
+            parts.append("?")
+            break
+    return ".".join(reversed(parts))
+
+
 def dotted(node: ast.AST) -> str:
     """The dotted name of a callee or attribute chain: ``np.random.seed``; calls in the chain are skipped."""
     parts: list[str] = []
@@ -237,8 +256,8 @@ def _call(node: ast.Call) -> Call:
         v = k.value
         if isinstance(v, ast.Constant):
             values.append((k.arg, v.value[:200] if isinstance(v.value, str) else repr(v.value)))
-        elif isinstance(v, (ast.Name, ast.Attribute)):
-            values.append((k.arg, dotted(v)))
+        elif isinstance(v, (ast.Name, ast.Attribute, ast.Subscript)):
+            values.append((k.arg, _reference(v)))
     # `**params` is kept as the keyword "**": its names are unknown, so no keyword can be said to be missing
     return Call(dotted(node.func), node.lineno, tuple(k.arg if k.arg else "**" for k in node.keywords), None,
                 tuple(args), tuple(values))
