@@ -205,7 +205,8 @@ def render(report: Report, options: RenderOptions) -> str:
             diag.append(f"- … and {len(report.diagnostics) - 50} more")
         diag += ["", "</details>", ""]
         blocks.append("\n".join(diag))
-    # No timestamp: the same commit must give the same comment, so an unchanged comment is not re-posted.
+    # No timestamp: a re-run (same run id) of the same commit gives the same comment, so it is not re-posted;
+    # a new run edits the comment in place (its link to the run changes), which sends no notification.
     run = f" · [workflow run]({options.run_url})" if options.run_url else ""
     foot = f"<sub>mlscore {md(report.version)} · {md(target_label(report))}{run}</sub>\n"
 
