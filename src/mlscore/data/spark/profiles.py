@@ -33,13 +33,9 @@ from mlscore.data.spark.session import spark_errors
 from mlscore.data.spark.worker import RESULT_SCHEMA, decode, encode, profile_partition
 from mlscore.errors import InputError
 from mlscore.profile import DatasetProfile, Histogram
-from mlscore.profile.sketch import QuantileSketch
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-PROBE_ROWS = 4096  # the local engine decides "skewed" (keep a quantile sketch) on its first 4096 values
-
 
 # ---------------------------------------------------------------- column types
 
@@ -143,36 +139,6 @@ def local_bins(path: Path, names: Sequence[str], nbins: int) -> dict[str, Histog
     return out
 
 
-def _first_row_group_range(path: Path | None, names: Sequence[str]) -> dict[str, tuple[float, float]]:
-    if path is None:
-        return {}
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        md = pq.ParquetFile(path).metadata
-    except (pa.ArrowException, OSError, ValueError):
-        return {}
-    paths = [md.schema.column(i).path for i in range(md.num_columns)]
-    out: dict[str, tuple[float, float]] = {}
-    for name in names:
-        if name not in paths:
-            continue
-        ci = paths.index(name)
-        for rg in range(md.num_row_groups):
-            meta = md.row_group(rg)
-            st = meta.column(ci).statistics
-            if meta.num_rows == 0 or (st is not None and st.has_null_count and st.null_count == meta.num_rows):
-                continue
-            if st is not None and st.has_min_max:
-                with contextlib.suppress(TypeError, ValueError):
-                    lo, hi = float(st.min), float(st.max)
-                    if math.isfinite(lo) and math.isfinite(hi):
-                        out[name] = (lo, hi)
-            break
-    return out
-
-
 def seed_profile(
     df: DataFrame, source: str, kinds: dict[str, tuple[str | None, str | None]], *,
     reference: DatasetProfile | None = None, parquet: Path | None = None,
@@ -195,10 +161,8 @@ def seed_profile(
         return seed
     nbins = seed.settings["nbins"]
     grids = local_bins(parquet, numeric, nbins) if parquet is not None else {}
-    first = _first_row_group_range(parquet, numeric)
     rest = [n for n in numeric if n not in grids]
     ranges = _global_ranges(df, rest, source) if rest else {}
-    probe = _probe_quartiles(df, numeric, source)
     for name in numeric:
         col = seed.columns[name]
         if name in grids:
@@ -206,22 +170,11 @@ def seed_profile(
         elif ranges.get(name) is not None:
             lo, hi = ranges[name]  # type: ignore[misc]
             col.hist = Histogram.for_range(lo, hi, nbins)
-        else:
-            continue  # no finite value anywhere: no bins, as in the local engine
-        lo_hi = first.get(name) or ranges.get(name)
-        q = probe.get(name)
-        if lo_hi is not None and q is not None and _skewed(q, *lo_hi):
-            col.sketch = QuantileSketch()
+        # else: no finite value anywhere: no bins, as in the local engine
+    # whether a column is skewed (keep a quantile sketch) is decided by each partition on its first values,
+    # as the local engine does on its first batch (mlscore.data.spark.worker); merging keeps a sketch only
+    # where every partition kept one
     return seed
-
-
-def _skewed(q: tuple[int, float, float], lo: float, hi: float) -> bool:
-    """mlscore.profile.column._skewed on the probe's quartiles (the same rule: range > 30 x IQR)."""
-    n, q1, q3 = q
-    if n < 16:
-        return False
-    iqr = q3 - q1
-    return iqr <= 0 or (hi - lo) > 30.0 * iqr
 
 
 def _global_ranges(df: DataFrame, names: Sequence[str], source: str) -> dict[str, tuple[float, float] | None]:
@@ -237,25 +190,6 @@ def _global_ranges(df: DataFrame, names: Sequence[str], source: str) -> dict[str
     for i, name in enumerate(names):
         lo, hi = row[f"lo{i}"], row[f"hi{i}"]
         out[name] = None if lo is None or hi is None else (float(lo), float(hi))
-    return out
-
-
-def _probe_quartiles(df: DataFrame, names: Sequence[str], source: str) -> dict[str, tuple[int, float, float]]:
-    """Quartiles of the first rows' finite values (one small Spark job; the rows stay in Spark)."""
-    from pyspark.sql import functions as F
-
-    head = df.limit(PROBE_ROWS)
-    exprs = []
-    for i, name in enumerate(names):
-        v = finite_value(df, name)
-        exprs += [F.count(v).alias(f"n{i}"), F.percentile(v, F.array(F.lit(0.25), F.lit(0.75))).alias(f"q{i}")]
-    with spark_errors(source):
-        row = head.agg(*exprs).collect()[0]
-    out = {}
-    for i, name in enumerate(names):
-        q = row[f"q{i}"]
-        if q is not None and row[f"n{i}"]:
-            out[name] = (int(row[f"n{i}"]), float(q[0]), float(q[1]))
     return out
 
 

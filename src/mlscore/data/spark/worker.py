@@ -24,6 +24,33 @@ def decode(blob: bytes) -> str:
     return zlib.decompress(bytes(blob)).decode("utf-8")
 
 
+def decide_skew(prof: Any, batch: Any, undecided: set[str]) -> None:
+    """The local engine's "skewed: keep a quantile sketch" rule on this partition's first finite values of each
+    seeded numeric column (a seeded histogram skips the rule inside ColumnProfile)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from mlscore.data.readers import arrow_floats
+    from mlscore.profile.column import _skewed
+    from mlscore.profile.sketch import QuantileSketch
+
+    for name in list(undecided):
+        idx = batch.schema.get_field_index(name)
+        if idx < 0:
+            continue
+        arr = batch.column(idx)
+        if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+            undecided.discard(name)  # dates, timestamps, decimals: histogram only
+            continue
+        x = arrow_floats(arr)
+        f = x[np.isfinite(x)]
+        if f.size == 0:
+            continue
+        undecided.discard(name)
+        if _skewed(f, float(f.min()), float(f.max())):
+            prof.columns[name].sketch = QuantileSketch()
+
+
 def profile_partition(batches: Iterator[Any], *, seed: Any, source: str, track_mixed: bool) -> Iterator[Any]:
     """mapInArrow function: profile the batches from ``seed`` (bytes, or a Broadcast of them)."""
     import pyarrow as pa
@@ -45,11 +72,14 @@ def profile_partition(batches: Iterator[Any], *, seed: Any, source: str, track_m
     path = Path(source)
     error = None
     seen = False
+    undecided = {n for n, c in prof.columns.items() if c.hist is not None and c.n == 0 and not c.hist.frozen}
     try:
         for batch in batches:
             if batch.num_rows == 0:
                 continue
             seen = True
+            if undecided:
+                decide_skew(prof, batch, undecided)
             profile_batch(prof, batch, path, mixed)
     except InputError as exc:
         error = str(exc)
