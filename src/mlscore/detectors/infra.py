@@ -241,6 +241,37 @@ def _runs_training(ctx: Context, command: str) -> bool:
         ctx.facts.import_targets(path))) or _reaches_training(ctx, path))
 
 
+_CHECK_CMD_RX = re.compile(r"(?i)(^|\s)(pytest|python3?\s+(-m\s+)?\S*(eval|test|valid|predict|infer|serv|score|check)"
+                           r"\S*|dvc\s+(repro|metrics|exp)|mlflow\s+models\s+(predict|serve))")
+
+
+def _script_path(ctx: Context, command: str) -> str | None:
+    m = re.search(r"python3?\s+(?:-m\s+(\S+)|(\S+\.py))", command)
+    if m is None:
+        return None
+    if m.group(1):
+        return ctx.facts.resolve_import(m.group(1), "")  # type: ignore[no-any-return]
+    name = m.group(2).lstrip("./")
+    return name if name in ctx.facts.texts else next((p for p in ctx.facts.python_paths if p.endswith("/" + name)), None)
+
+
+def _chains_evaluation(ctx: Context, command: str, run: Run) -> bool:
+    """Whether a CI run of the training script goes on to evaluate the model or use what it exported (LABELING.md
+    I3: loading or preparing data, then training, then evaluation or a usable model): the script or the modules it
+    imports compute a metric, or the same CI file runs an evaluation, a test or the model after it. Pipeline tools
+    (dvc repro, kedro run, mlflow run) and scripts outside the tree are taken at their word; a job that only
+    trains and pickles is training, not an integration test."""
+    path = _script_path(ctx, command)
+    if path is None:
+        return True
+    texts = [ctx.facts.texts.get(path, ""), *(ctx.facts.texts.get(t, "") for t in ctx.facts.import_targets(path))]
+    if any(METRIC_CODE_RX.search(t) or re.search(r"\.score\(|load_model\(|pickle\.load\(|joblib\.load\(", t)
+           for t in texts):
+        return True
+    return any(other is not run and other.location.path == run.location.path and other_text != command
+               and _CHECK_CMD_RX.search(other_text) for other_text, other in ctx.automation.invocations)
+
+
 def _scheduled_real_pipeline(ctx: Context) -> list[Outcome]:
     """The real pipeline started by a schedule or an orchestrator trigger, chaining training with evaluation
     (LABELING.md I3: "the real pipeline being triggered automatically ... with failure checks"): the files one
@@ -267,7 +298,8 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
         if run.swallowed and not run.surfaced:
             continue
         if run.kind.startswith("ci_") and TRAIN_CMD_RX.search(text) and not re.search(
-                r"\s(--help|-h|--version|-V|--dry-run)\b", text) and _runs_training(ctx, text):
+                r"\s(--help|-h|--version|-V|--dry-run)\b", text) and _runs_training(ctx, text) \
+                and _chains_evaluation(ctx, text, run):
             outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"CI runs the pipeline: {text[:100]}",
                                                                location=run.location, level=Level.AUTOMATED, kind="ci",
                                                                trigger=run.describe())],

@@ -642,7 +642,8 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
     """Pipelines and schedules among ``files``; see the module docstring."""
     from mlscore.facts.yamlsafe import load_yaml_docs, strip_templates
 
-    file_list = sorted(f for f in files if wanted(f))
+    all_files = list(files)
+    file_list = sorted(f for f in all_files if wanted(f))
     file_set = set(file_list)
 
     def resolve(importer: str, module: str) -> str | None:
@@ -713,5 +714,33 @@ def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
             diags.append(guard.failure("schedules", path, exc))
         if lim.overrun:
             diags.append(guard.stopped("schedules", path, lim.seconds))
+    if any(e.system == "airflow" and e.trigger == "schedule" and e.enabled for e in entries) \
+            and _airflow_paused_at_creation(all_files, read):
+        # the tree's own Airflow deployment creates every DAG paused: a schedule a person must switch on (MON4 0.5),
+        # unless the DAG opts out with is_paused_upon_creation=False
+        entries = [e.model_copy(update={"enabled": False}) if e.system == "airflow" and e.trigger == "schedule"
+                   and not _UNPAUSED.search(read(e.file) or "") else e for e in entries]
     return ScheduleFacts(entries=tuple(entries), dvc=tuple(dvc), params_files=tuple(params),
                          diagnostics=tuple(diags))
+
+
+_UNPAUSED = re.compile(r"is_paused_upon_creation\s*=\s*False")
+_PAUSED_ENV = re.compile(r"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION[\"']?\s*[:=]\s*[\"']?(true|True|TRUE|1)\b")
+_PAUSED_CFG = re.compile(r"(?m)^[ \t]*dags_are_paused_at_creation[ \t]*[=:][ \t]*[\"']?(true|True|TRUE)\b")
+_AIRFLOW_CONFIG = re.compile(r"(^|/)(airflow\.cfg|[^/]*compose[^/]*\.ya?ml|\.env|[^/]*\.env|Dockerfile[^/]*|"
+                             r"values[^/]*\.ya?ml)$")
+
+
+def _airflow_paused_at_creation(files: list[str], read: Reader) -> bool:
+    """Whether the tree's Airflow configuration explicitly creates DAGs paused (``dags_are_paused_at_creation`` in
+    airflow.cfg or a Helm values file, ``AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION`` in Compose, .env or a
+    Dockerfile). Airflow's own default is not read as configuration (LABELING.md C1)."""
+    for path in files:
+        if not _AIRFLOW_CONFIG.search(path):
+            continue
+        text = read(path) or ""
+        if "paused_at_creation" not in text.lower():
+            continue
+        if _PAUSED_ENV.search(text) or _PAUSED_CFG.search(text):
+            return True
+    return False

@@ -44,7 +44,7 @@ class SignalCatalog:
                 self.file_of[s.id] = f
         for s in self.signals:
             gates = [r for how in s.informs.values() for r in how.automated_requires]
-            unknown = [r for r in (*s.requires, *s.requires_anywhere, *gates) if r not in self.by_id]
+            unknown = [r for r in (*s.requires, *s.requires_anywhere, *s.excludes, *gates) if r not in self.by_id]
             if unknown:
                 raise InputError(f"signal {s.id}: requires unknown signal {unknown[0]!r}")
         required = {r for s in self.signals for r in (*s.requires, *s.requires_anywhere,

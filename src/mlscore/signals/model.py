@@ -228,6 +228,9 @@ class Signal(_Spec):
     requires: tuple[str, ...] = Field(default=(), description="Signal ids that must also match in the same file.")
     requires_anywhere: tuple[str, ...] = Field(
         default=(), description="Signal ids that must also match somewhere in the tree (an alert rule needs a notifier).")
+    excludes: tuple[str, ...] = Field(
+        default=(), description="Signal ids that must not match in the same file (an explainer whose file only draws a "
+                                "global summary is a feature analysis, not single-example inspection).")
 
     @field_validator("informs")
     @classmethod

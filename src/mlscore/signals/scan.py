@@ -246,7 +246,8 @@ class Scanner:
 
 def _with_requirements(hits: list[SignalHit]) -> list[SignalHit]:
     """Drop hits whose signal requires other signals that did not match in the same file (``requires``) or
-    anywhere in the tree (``requires_anywhere``); a dropped hit no longer satisfies others' requirements."""
+    anywhere in the tree (``requires_anywhere``), or excludes one that matched in the same file (``excludes``); a
+    dropped hit no longer satisfies others' requirements."""
     while True:
         by_file: dict[str, set[str]] = {}
         anywhere: set[str] = set()
@@ -254,7 +255,8 @@ def _with_requirements(hits: list[SignalHit]) -> list[SignalHit]:
             by_file.setdefault(hit.path, set()).add(hit.signal.id)
             anywhere.add(hit.signal.id)
         kept = [h for h in hits if all(r in by_file.get(h.path, ()) for r in h.signal.requires)
-                and all(r in anywhere for r in h.signal.requires_anywhere)]
+                and all(r in anywhere for r in h.signal.requires_anywhere)
+                and not any(r in by_file.get(h.path, ()) for r in h.signal.excludes)]
         if len(kept) == len(hits):
             return kept
         hits = kept
