@@ -304,7 +304,7 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
                                     "every serving request is validated against constraints beyond types"))
             break
     outcomes += _alerts(ctx, "drift") + _alerts(ctx, "input")
-    outcomes += _scheduled_data_check(ctx, r"mlscore[\"')]*\s+data\s+check|great_expectations\s+checkpoint\s+run|"
+    outcomes += _scheduled_data_check(ctx, r"mlscore\S*\s+data\s+check|great_expectations\s+checkpoint\s+run|"
                                            r"gx\s+checkpoint\s+run")  # drift libraries run from code: the catalog
     outcomes += _hand_run_drift(ctx)
     outcomes += _served_drift_tests(ctx, skew=False)
@@ -330,7 +330,7 @@ def mon3(ctx: Context, params: dict[str, Any]) -> Outcome:
         level = Level.AUTOMATED if run else Level.MANUAL
         outcomes.append(Outcome(level, [site.evidence(f"skew detection: {site.callee(names)}", level, run)],
                                 "serving features are compared with training features"))
-    outcomes += _scheduled_data_check(ctx, r"mlscore[\"')]*\s+(data\s+check|probe).*--reference|mlscore\s+probe.*--expected")
+    outcomes += _scheduled_data_check(ctx, r"mlscore\S*\s+(data\s+check|probe).*--reference|mlscore\s+probe.*--expected")
     skew_test = re.compile(r"(?i)skew|(serv\w*|online)_\w*(train\w*|offline)|(train\w*|offline)_\w*(serv\w*|online)")
     for py in ctx.facts.tests(literals=("skew", "online", "serving", "offline")):
         fn = next((f for f in py.test_functions() if skew_test.search(f.name) and f.asserts), None)
@@ -530,7 +530,7 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
     sidecar = _sidecar(ctx)
     if sidecar:
         outcomes.append(Outcome(Level.AUTOMATED, [sidecar], "the mlscore sidecar alerts on prediction drift"))
-    outcomes += _scheduled_data_check(ctx, r"mlscore[\"')]*\s+data\s+check.*--prediction|ClassificationPreset|RegressionPreset")
+    outcomes += _scheduled_data_check(ctx, r"mlscore\S*\s+data\s+check.*--prediction|ClassificationPreset|RegressionPreset")
     for py, call in ctx.calls(r"(^|\.)(Histogram|Summary|Gauge)$", prefilter=r"prometheus_client|Histogram\("):
         texts = (*call.args, call.function or "")
         if any(re.search(r"(?i)latenc|duration|seconds|_time\b|time to", a) for a in texts):
