@@ -240,6 +240,14 @@ def compare(ports: dict[str, int], body: Path, lua: Path, seconds: int, reps: in
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def accounting(metrics_port: int) -> dict[str, object]:
     s = settle(metrics_port, timeout=30)
     received = total(s, "mlscore_events_received_total")
@@ -295,6 +303,8 @@ def _summary(label: str, r: dict[str, object]) -> str:
     acc = r.get("accounting")
     tail = (f"\n[{label}] events: received {acc['received']:.0f} = analysed {acc['analysed']:.0f} + dropped "
             f"{acc['dropped']} -> {'balanced' if acc['balanced'] else 'NOT BALANCED'}" if acc else "")
+    if "cpu_ms_per_request" in r:
+        tail += f"; sidecar CPU {r['cpu_ms_per_request']:.3f} ms per request (proxy and analysis)"
     return (f"[{label}] 200 req/s: direct p50 {f['median']['direct']['p50_ms']:.2f} ms p99 "
             f"{f['median']['direct']['p99_ms']:.2f} ms ({f['median']['direct']['rps']:.0f} req/s reached); sidecar "
             f"p50 {f['median']['sidecar']['p50_ms']:.2f} ms p99 {f['median']['sidecar']['p99_ms']:.2f} ms; added p50 "
@@ -351,9 +361,13 @@ def main(argv: list[str] | None = None) -> int:
                 sargs = sidecar_args if iris else ["--reference", str(wide_ref), "--window", "10000"]
                 sc = start_sidecar(tmp, ["--upstream", server.url, *sargs], name=f"sidecar-{name}")
                 try:
+                    cpu0 = cpu_seconds(sc.process.pid)
                     r = compare({"direct": server.http_port, "sidecar": sc.listen}, pbody, plua,
                                 args.seconds, args.reps, name, path)
                     r["accounting"] = accounting(sc.metrics)
+                    # the sidecar's own CPU per request (proxy and analysis): what it adds on an idle machine
+                    r["cpu_ms_per_request"] = round((cpu_seconds(sc.process.pid) - cpu0) * 1000
+                                                    / max(1.0, float(r["accounting"]["requests"])), 4)
                     r["rss_mib"] = round(sc.rss_bytes() / 2**20, 1)
                     results[f"mlserver_{name}"] = r
                     lines.append(_summary(f"MLServer, {name}" + (" (1 row x 4)" if iris else " rows x features"), r))

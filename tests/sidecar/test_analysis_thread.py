@@ -102,3 +102,39 @@ def test_analysis_runs_off_the_event_loop_and_sheds_load_counted(wide_ref: Path)
     assert left == 0 and received == 300
     assert analysed + dropped == 300 and dropped > 0 and analysed > 0
     assert worst < 0.01  # a submit never waits for the 10 ms analysis
+
+
+def test_analysis_in_a_child_process_keeps_the_accounting_and_the_drift_verdicts(wide_ref: Path) -> None:
+    from mlscore.sidecar.worker import AnalysisProcess
+
+    cfg = SidecarConfig(sidecar=ProxySettings(reference=str(wide_ref), window="2000", min_window_rows=50,
+                                              queue_events=100_000))
+    m = Metrics()
+    rng = np.random.default_rng(3)
+
+    async def go() -> AnalysisProcess:
+        a = AnalysisProcess(cfg, m)
+        task = asyncio.create_task(a.run())
+        for k in range(400):  # two windows: unshifted, then 5 of 30 features shifted by 1.5 sd
+            rows = rng.normal(size=(10, 30))
+            if k >= 200:
+                rows[:, :5] += 1.5
+            a.submit(Event("proxy", path="/v2/models/wide/infer", protocol="v2", model="wide", status=200,
+                           request=_body(rows), size=100))
+        deadline = time.monotonic() + 60
+        while (a.sent - a.processed or a.processed < 400) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # one more snapshot after the last window closed
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return a
+
+    a = asyncio.run(go())
+    get = m.registry.get_sample_value
+    assert not a.proc.is_alive()
+    assert get("mlscore_events_received_total", {"source": "proxy"}) == 400
+    assert get("mlscore_events_analysed_total", {"source": "proxy"}) == 400
+    assert get("mlscore_windows_closed_total", {"model": "wide"}) == 2
+    assert get("mlscore_drifted_features", {"model": "wide", "kind": "input"}) == 5
+    assert get("mlscore_event_processing_seconds_count", {}) == 400
+    assert a.last_results["wide/input"]["columns"][0]["drifted"] is True

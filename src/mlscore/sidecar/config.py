@@ -64,6 +64,10 @@ class ProxySettings(_Section):
     max_models: int = Field(default=10, ge=1)
     max_feature_labels: int = Field(default=50, ge=1)
     log_payloads: bool = False
+    analysis: str = Field(
+        default="process", pattern="^(process|thread)$",
+        description="Where payloads are analysed: a child process at low CPU priority, or a thread of the sidecar.",
+    )
 
     @field_validator("window")
     @classmethod

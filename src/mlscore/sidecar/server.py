@@ -51,7 +51,7 @@ class Sidecar:
 
     config: SidecarConfig
     metrics: Metrics
-    analyzer: Analyzer
+    analyzer: Any  # Analyzer (thread) or AnalysisProcess
     proxy: Proxy | None
     started: float
 
@@ -131,7 +131,8 @@ class ControlServer:
         return {
             "uptime_seconds": round(time.time() - self.sc.started, 3),
             "queue_depth": len(a.queue),
-            "windows": {m: {"rows": w.rows, "prediction_rows": w.pred_rows} for m, w in list(a.windows.items())},
+            "windows": {m: w if isinstance(w, dict) else {"rows": w.rows, "prediction_rows": w.pred_rows}
+                        for m, w in list(a.windows.items())},
             "last_results": dict(a.last_results),  # written by the analysis thread
         }
 
@@ -155,7 +156,13 @@ async def serve(config: SidecarConfig, *, ready: asyncio.Event | None = None,
             except ValueError:
                 trained_at = None
     metrics = Metrics()
-    analyzer = Analyzer(config, metrics, reference, trained_at=trained_at)
+    analyzer: Any
+    if s.analysis == "process":
+        from mlscore.sidecar.worker import AnalysisProcess
+
+        analyzer = AnalysisProcess(config, metrics, trained_at=trained_at)
+    else:
+        analyzer = Analyzer(config, metrics, reference, trained_at=trained_at)
     proxy = None
     if upstream is not None:
         proxy = Proxy(s, upstream, metrics, analyzer.submit, config.model.name)
