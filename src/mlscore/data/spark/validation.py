@@ -367,7 +367,7 @@ def _fill(v: SparkValidator, res: ExpectationResult, column: str, kind: str, bad
     res.partial_unexpected_list = v._first_unexpected(column, kind, bad)
 
 
-def _concurrently(jobs: list[Callable[[], Any]], workers: int = 4) -> None:
+def _concurrently(jobs: list[Callable[[], Any]], workers: int = 16) -> None:
     if len(jobs) <= 1:
         for job in jobs:
             job()
