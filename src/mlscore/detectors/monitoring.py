@@ -27,16 +27,22 @@ SCHEDULED = ("ci_schedule", "schedule")
 
 
 def _alerts(ctx: Context, category: str) -> list[Outcome]:
-    """Alert rules whose expression concerns ``category`` (latency, errors, nonfinite, drift, prediction, age)."""
+    """Alert rules whose expression concerns ``category`` (latency, errors, nonfinite, drift, prediction, age):
+    automated when the tree also configures a notifier, else a threshold a person must look at (C13)."""
     out = []
     mon = ctx.monitoring
+    notifies = bool(getattr(mon, "notifies", False))
+    level = Level.AUTOMATED if notifies else Level.MANUAL
     for alert in getattr(mon, "alerts", ()) if mon is not None else ():
         cats = getattr(alert, "categories", ())
         if category in cats:
-            out.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"alert rule {alert.name}: {alert.expr[:80]}",
-                                                          location=Location(path=alert.path, line=alert.line),
-                                                          level=Level.AUTOMATED, kind="monitoring")],
-                               f"an alert rule fires on {category.replace('_', ' ')}"))
+            what = category.replace('_', ' ')
+            out.append(Outcome(level, [Evidence(summary=f"alert rule {alert.name}: {alert.expr[:80]}",
+                                                location=Location(path=alert.path, line=alert.line),
+                                                level=level, kind="monitoring")],
+                               f"an alert rule fires on {what} and the tree routes alerts to a notifier" if notifies
+                               else f"an alert rule fires on {what}, but nothing in the tree notifies anyone when it "
+                                    "fires, so a person must watch for it (LABELING.md C13)"))
     return out
 
 

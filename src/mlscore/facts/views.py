@@ -51,6 +51,10 @@ class AlertView:
 class MonitoringView:
     alerts: list[AlertView] = field(default_factory=list)
     dashboards: int = 0
+    #: the tree sends fired alerts on (an Alertmanager receiver with a notifier, Prometheus configured with an
+    #: Alertmanager, Grafana contact points or notifiers); without one, alerts fire only in a UI a person must
+    #: watch (LABELING.md C13)
+    notifies: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def populate(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagno
     if why:
         integrate.missing_facts(ctx, "monitoring", why)
     diagnostics.extend(mon.diagnostics)
-    view = MonitoringView(dashboards=len(mon.dashboards))
+    view = MonitoringView(dashboards=len(mon.dashboards), notifies=any(a.notifies for a in mon.alertmanagers) or any(
+        p.alertmanagers for p in mon.prometheus) or any(p.kind in ("contactpoints", "notifiers") for p in mon.provisioning))
     for rule in mon.alerts():
         _isolated(diagnostics, "monitoring", rule, lambda rule=rule: view.alerts.append(_alert_view(rule)))
     ctx.monitoring = view
