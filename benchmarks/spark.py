@@ -28,8 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from data_drift import make_frame, suite_50  # noqa: E402  (the same generator and suite as the drift benchmark)
-
+from data_drift import make_frame, suite_50
 
 # ---------------------------------------------------------------- data
 

@@ -118,7 +118,7 @@ def test_profile_and_schema_commands(spark: Any, files: tuple[Path, Path], tmp_p
     local_suite = json.loads(capsys.readouterr().out)
     assert [e["type"] for e in spark_suite["expectations"]] == [e["type"] for e in local_suite["expectations"]]
     # the saved Spark profile works as the reference of a local check, and of a Spark check
-    code, report, _ = _run(capsys, "--reference", str(out), "--current", str(files[1]), "--engine", "spark")
+    _, report, _ = _run(capsys, "--reference", str(out), "--current", str(files[1]), "--engine", "spark")
     assert report.check("drift.features") is not None
 
 
@@ -152,7 +152,6 @@ def test_bad_inputs_are_one_line_and_exit_2(spark: Any, tmp_path: Path, files: t
     pq.write_table(frame(10, seed=3).slice(0, 0), empty)
     assert "no rows" in _bad(capsys, "--reference", ref, "--current", str(empty), *spark_args)
     assert "no such table" in _bad(capsys, "--reference", "nodb.nope", "--current", "nodb.nope", "--table", *spark_args)
-    assert "needs --engine spark" in capsys.readouterr().err or True
     code = main(["data", "check", "-q", "--reference", ref, "--current", ref, "--table"])
     assert code == 2 and "--table needs --engine spark" in capsys.readouterr().err
     line = _bad(capsys, "--reference", ref, "--current", ref, *spark_args, "--spark-conf", "novalue")
@@ -180,7 +179,8 @@ def test_all_null_table_and_empty_partitions_as_the_local_engine(spark: Any, tmp
 def test_without_pyspark_the_engine_says_how_to_install_it(tmp_path: Path) -> None:
     code = ("import sys; sys.modules['pyspark'] = None\n"
             "from mlscore.cli import main\n"
-            f"sys.exit(main(['data', 'check', '--reference', 'a.parquet', '--current', 'b.parquet', '--engine', 'spark']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+            "sys.exit(main(['data', 'check', '--reference', 'a.parquet', '--current', 'b.parquet', '--engine', 'spark']))")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("mlscore: error: the Spark engine needs pyspark: pip install 'mlscore-audit[spark]'")

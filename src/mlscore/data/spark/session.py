@@ -223,7 +223,7 @@ def spark_errors(what: str) -> Iterator[None]:
         yield
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pyspark raises many unrelated classes
+    except Exception as exc:
         if not _is_spark_error(exc):
             raise
         msg = one_line(exc)

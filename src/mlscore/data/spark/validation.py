@@ -141,7 +141,6 @@ class SparkValidator:
             return None
 
     def _plan(self, typ: str, kw: dict[str, Any]) -> _Pending:
-        from pyspark.sql import functions as F
 
         def new() -> ExpectationResult:
             return ExpectationResult(type=typ, kwargs=kw, success=False, engine="native")
