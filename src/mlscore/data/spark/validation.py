@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
+RARE = 10_000  # unexpected values collected in one pass when an expectation has at most this many
+
+
 class _Unsupported(Exception):
     pass
 
@@ -358,8 +361,27 @@ class SparkValidator:
         # the extra jobs are small and independent: submitted together, Spark runs them side by side
         _concurrently([job for job in self._later])
         results = [p.finish(row) if p is not None else None for p in planned]
-        _concurrently([functools.partial(_fill, self, *item) for item in self._partials])
+        # partial lists: where unexpected values are few, one more pass collects them all (at most RARE each);
+        # where they are many, a filtered limit(20) stops after the first rows it reads
+        rare = [item for item in self._partials if item[3] is not None and (item[0].unexpected_count or 0) <= RARE]
+        jobs: list[Callable[[], Any]] = [functools.partial(_fill, self, *item) for item in self._partials
+                                         if not any(item is r for r in rare)]
+        if rare:
+            jobs.append(functools.partial(self._fill_rare, rare))
+        _concurrently(jobs)
         return results
+
+    def _fill_rare(self, items: list[tuple[ExpectationResult, str, str, Any]]) -> None:
+        from pyspark.sql import functions as F
+
+        exprs = []
+        for i, (_, column, kind, bad) in enumerate(items):
+            value = self._number(column) if kind == "num" else self._c(column)
+            exprs.append(F.slice(F.collect_list(F.when(bad, value)), 1, PARTIAL).alias(f"p{i}"))
+        with spark_errors(self.source):
+            row = self.df.agg(*exprs).collect()[0]
+        for i, (res, *_rest) in enumerate(items):
+            res.partial_unexpected_list = list(row[f"p{i}"] or [])
 
 
 def _fill(v: SparkValidator, res: ExpectationResult, column: str, kind: str, bad: Any) -> None:
