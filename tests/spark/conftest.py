@@ -11,13 +11,6 @@ pytest.importorskip("pyspark")
 pytest.importorskip("pyarrow")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # with `pytest -n N --dist loadgroup` (scripts/test) all Spark tests run in one worker: one JVM
-    for item in items:
-        if "tests/spark/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
-
-
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     from mlscore.data.spark.session import make_session

@@ -16,6 +16,8 @@ from mlscore.cli import main
 from mlscore.data.report import DataReport
 from tests.spark.data import frame, pair
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker runs them all: one JVM (scripts/test: --dist loadgroup)
+
 CHECK_ARGS = ["--target", "y", "--prediction", "score", "--slice", "country", "--sensitive", "group"]
 
 

@@ -14,6 +14,8 @@ from mlscore.profile import DatasetProfile
 from mlscore.profile.drift import compare_profiles
 from tests.spark.data import pair
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker runs them all: one JVM (scripts/test: --dist loadgroup)
+
 COUNTS = ("kind", "dtype", "count", "null_count", "inf_count", "type_errors", "n", "min", "max", "integral",
           "categories", "other_count", "truncated", "distinct")
 

@@ -13,6 +13,8 @@ from mlscore.data.spark.validation import SparkValidator, validate_spark
 from mlscore.data.validation import validate
 from tests.data.test_validation_ge import _suite, _table
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker runs them all: one JVM (scripts/test: --dist loadgroup)
+
 
 @pytest.fixture(scope="module")
 def table_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
