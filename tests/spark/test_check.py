@@ -186,3 +186,25 @@ def test_without_pyspark_the_engine_says_how_to_install_it(tmp_path: Path) -> No
                           timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("mlscore: error: the Spark engine needs pyspark: pip install 'mlscore-audit[spark]'")
+
+
+def test_tables_and_csv_inputs(spark: Any, files: tuple[Path, Path], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    ref, cur = files
+    spark.read.parquet(str(ref)).createOrReplaceTempView("mlscore_train")
+    spark.read.parquet(str(cur)).createOrReplaceTempView("mlscore_serving")
+    _, local, _ = _run(capsys, "--reference", str(ref), "--current", str(cur))
+    _, by_table, _ = _run(capsys, "--engine", "spark", "--table", "--reference", "mlscore_train",
+                          "--current", "mlscore_serving")
+    assert by_table.inputs["reference"] == "mlscore_train"
+    assert_same_verdicts(local, by_table, exact_stats=False)  # a table: bins from the global range
+    # CSV: Spark's reader (header, type inference) on a file without null markers gives the local verdicts
+    table = pq.read_table(ref).select(["x", "ints", "few", "group"])
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(table, tmp_path / "ref.csv")
+    pcsv.write_csv(pq.read_table(cur).select(["x", "ints", "few", "group"]), tmp_path / "cur.csv")
+    args = ["--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv")]
+    _, local_csv, _ = _run(capsys, *args)
+    _, spark_csv, _ = _run(capsys, *args, "--engine", "spark")
+    assert_same_verdicts(local_csv, spark_csv, exact_stats=False)
