@@ -418,8 +418,9 @@ def data3(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 def data4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
-    rx = re.compile(r"(?i)(?<![a-z])(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|protected|pii)"
-                    r"_?(features?|columns?|attributes?|fields?)(?![a-z])|"
+    # no lookaround, so grep tests whole files on RE2 (kserve's CRDs say "protected" and "restricted" often)
+    rx = re.compile(r"(?i)(?:^|[^a-z])(forbidden|banned|prohibited|deny|denied|disallowed|blocked|restricted|sensitive|"
+                    r"protected|pii)_?(features?|columns?|attributes?|fields?)(?:[^a-z]|$)|"
                     r"^[ \t]*(forbidden|banned|prohibited|denied|excluded|protected|sensitive)[ \t]*:[ \t]*\[")
     lits = ("forbidden", "banned", "prohibited", "deny", "denied", "disallowed", "blocked", "restricted", "sensitive",
             "protected", "pii", "excluded")

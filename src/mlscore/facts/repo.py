@@ -42,6 +42,45 @@ def required_literals(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
     return _required_literals(pattern, flags)
 
 
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1f]")
+
+
+def _candidate_lines(text: str, whole: Any) -> Iterator[tuple[int, str]]:
+    """(number, line) of the lines ``grep`` must test: with an RE2 file test, only the lines its matches start on
+    (a match confined to a line starts on it; the caller tests each line again), so a multi-megabyte file costs one
+    linear pass instead of a search per line; with Python's, every line (splitlines() numbering)."""
+    if isinstance(whole, re.Pattern):
+        yield from enumerate(text.splitlines(), 1)
+        return
+    at, counted, number = 0, 0, 1
+    while at <= len(text):
+        m = whole.search(text, at)
+        if m is None:
+            return
+        start = text.rfind("\n", 0, m.start()) + 1
+        number += text.count("\n", counted, start)
+        counted = start
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield number, text[start:end]
+        at = end + 1  # the next line: a match that ran across lines must not hide one confined to a later line
+
+
+@functools.lru_cache(maxsize=512)
+def _whole_text(pattern: str, flags: int) -> tuple[Any, re.Pattern[str]]:
+    """The file test of ``grep``, the pattern per line (MULTILINE) over a whole text: (RE2 when it accepts the
+    pattern, else None; Python's). RE2 is one linear pass, where Python's engine can take seconds on a
+    multi-megabyte generated file."""
+    slow = re.compile(pattern, flags | re.MULTILINE)
+    inline = "".join(f for f, bit in (("i", re.IGNORECASE), ("s", re.DOTALL)) if flags & bit)
+    try:
+        from mlscore.facts import linear
+
+        return linear.compile(f"(?m{inline})" + pattern), slow
+    except ValueError:
+        return None, slow
+
+
 @functools.lru_cache(maxsize=512)
 def _required_literals(pattern: str, flags: int) -> tuple[str, ...] | None:
     try:
@@ -162,7 +201,7 @@ class RepoFacts:
         regular expression runs over it.
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-        whole = re.compile(rx.pattern, rx.flags | re.MULTILINE)  # `^`/`$` must match per line in the file test
+        fast, slow = _whole_text(rx.pattern, rx.flags)  # `^`/`$` must match per line in the file test
         literals = literals or required_literals(rx.pattern, rx.flags) or ()
         hits: list[Hit] = []
         texts = self.texts
@@ -173,9 +212,12 @@ class RepoFacts:
             if literals and not self._has_any(path, literals):
                 continue
             text = texts[path]  # read only now: a large text that fails the tests above is never read again
+            # RE2 agrees with Python's engine on ASCII text with \n line breaks (\w, \s, \b, `$` before \r differ
+            # elsewhere): there it tests the file and finds the candidate lines in one linear pass
+            whole = fast if fast is not None and text.isascii() and not _OTHER_BREAKS.search(text) else slow
             if whole.search(text) is None:
                 continue
-            for number, line in enumerate(text.splitlines(), 1):
+            for number, line in _candidate_lines(text, whole):
                 if rx.search(line) is None:
                     continue
                 stripped = line.strip()

@@ -290,6 +290,38 @@ def _replace_expressions(line: str) -> str:
 
 
 
+_DOC_START = re.compile(r"^---(?:[ \t]|$)")
+_CRD_KIND = re.compile(r"^kind:[ \t]*[\"']?CustomResourceDefinition[\"']?[ \t]*(?:#.*)?$")
+
+
+def without_crds(text: str) -> str:
+    """``text`` with every CustomResourceDefinition document blanked line for line (line numbers are kept).
+
+    A CRD is an API schema (often megabytes of OpenAPI in generated install bundles): it deploys, serves and
+    monitors nothing, and parsing it is most of the cost of auditing a repository that vendors its operator's
+    manifests. A document is a CRD when a line at column 0 reads ``kind: CustomResourceDefinition``."""
+    if "CustomResourceDefinition" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    doc: list[str] = []
+    crd = False
+
+    def flush() -> None:
+        out.extend([""] * len(doc) if crd else doc)
+
+    for line in lines:
+        if _DOC_START.match(line):
+            flush()
+            doc, crd = [line], False
+            continue
+        doc.append(line)
+        if not crd and line.startswith("kind:") and _CRD_KIND.match(line):
+            crd = True
+    flush()
+    return "\n".join(out)
+
+
 def strip_templates(text: str) -> str:
     """Blank template control lines and replace inline ``{{ expr }}`` with ``TEMPLATE``; lines stay in place."""
     out: list[str] = []

@@ -21,7 +21,7 @@ from mlscore.facts import linear
 from mlscore.facts.literals import Vocabulary, lowered
 from mlscore.facts.python import PyFacts
 from mlscore.facts.repo import RepoFacts, required_literals
-from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates, yaml_roots
+from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates, without_crds, yaml_roots
 from mlscore.signals.model import Matcher, Signal
 
 __all__ = ["Command", "Scanner", "SignalHit"]
@@ -293,7 +293,8 @@ class _ScanState:
         """The YAML text that is parsed: Helm/Jinja template expressions blanked."""
         source = self.sources.get(path)
         if source is None:
-            source = self.sources[path] = strip_templates(text) if ("{{" in text or "{%" in text) else text
+            source = without_crds(text)  # API schemas: no signal is about them, and they are most of a bundle
+            source = self.sources[path] = strip_templates(source) if ("{{" in source or "{%" in source) else source
         return source
 
     def roots(self, path: str, text: str) -> tuple[frozenset[str], frozenset[str] | None] | None:
@@ -682,15 +683,23 @@ def _utf8(text: str) -> bytes | None:
 def _unanchored(pattern: str) -> bool:
     """Whether a pattern has no anchor: then a match in a stripped line is a match in the whole text (the
     characters strip() removes and the newlines around a line are not word characters, so \\b is unchanged)."""
-    return not any(a in pattern for a in ("^", "$", "\\A", "\\z", "\\Z"))
+    if any(a in pattern for a in ("\\A", "\\z", "\\Z")):
+        return False
+    bare = _CLASSES.sub("", _ESCAPES.sub("", pattern))  # `\$` is a dollar sign and `[^,]` a negated class
+    return "^" not in bare and "$" not in bare
+
+
+_ESCAPES = re.compile(r"\\.")
+_CLASSES = re.compile(r"\[\^?\]?[^\]]*\]")
 
 
 def _match_lines(c: _Compiled, path: str, text: str, pattern: str, *, shell: bool = False) -> Iterator[SignalHit]:
     rx = linear.compile(pattern)
     if _unanchored(pattern):
         data = _utf8(text)
-        if data is not None and rx.search(data) is None:
-            return  # one pass over the text instead of one call per line: no line can match
+        if data is not None:
+            yield from _match_lines_unanchored(c, path, data, rx, shell)
+            return
     for number, raw in enumerate(text.split("\n"), 1):
         if len(raw) > MAX_LINE:
             continue
@@ -700,6 +709,30 @@ def _match_lines(c: _Compiled, path: str, text: str, pattern: str, *, shell: boo
         if rx.search(stripped):
             yield SignalHit(c.signal, "shell" if shell else "text", path, number, stripped[:160])
             return  # the first line of a file is evidence enough
+
+
+def _match_lines_unanchored(c: _Compiled, path: str, data: bytes, rx: Any, shell: bool) -> Iterator[SignalHit]:
+    """The first line that matches, found by searching the whole text and checking only the line each match starts
+    on (a pattern without anchors matches a line exactly when the text has a match starting in it and confined to
+    it), instead of one search per line: linear in the text, however many lines it has."""
+    pos = 0
+    while True:
+        m = rx.search(data, pos)
+        if m is None:
+            return
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.start())
+        end = len(data) if end < 0 else end
+        raw = data[start:end]
+        if len(raw) <= MAX_LINE:
+            stripped = raw.decode("utf-8", "replace").strip()
+            if stripped and not _is_comment(path, stripped) and rx.search(stripped):
+                number = data.count(b"\n", 0, start) + 1
+                yield SignalHit(c.signal, "shell" if shell else "text", path, number, stripped[:160])
+                return  # the first line of a file is evidence enough
+        if end >= len(data):
+            return
+        pos = end + 1
 
 
 def _match_commands(c: _Compiled, commands: Sequence[Command]) -> Iterator[SignalHit]:
