@@ -58,6 +58,8 @@ def _candidate_lines(text: str, whole: Any) -> Iterator[tuple[int, str]]:
         if m is None:
             return
         start = text.rfind("\n", 0, m.start()) + 1
+        if start == len(text):
+            return  # after the last line break: splitlines() has no line here
         number += text.count("\n", counted, start)
         counted = start
         end = text.find("\n", start)
