@@ -50,9 +50,9 @@ _ORCHESTRATORS: tuple[tuple[str, str, str, str], ...] = (
 def _orchestrator(ctx: Context) -> tuple[str, str, str, str] | None:
     """The orchestrator the project's own code uses most (imports and marker files), not one a dependency drags in."""
     scores: dict[int, int] = {}
+    importers = _importers(ctx)
     for i, (module, marker, _step, _schedule) in enumerate(_ORCHESTRATORS):
-        needles = (f"import {module}", f"from {module}")
-        count = sum(1 for p in ctx.facts.python_paths if ctx.facts.has_any(p, needles))
+        count = importers.get(module, 0)
         if marker and ctx.facts.exists(marker):
             count += 3
         if count:
@@ -60,6 +60,27 @@ def _orchestrator(ctx: Context) -> tuple[str, str, str, str] | None:
     if not scores:
         return None
     return _ORCHESTRATORS[max(scores, key=lambda i: (scores[i], -i))]
+
+
+def _importers(ctx: Context) -> dict[str, int]:
+    """For each orchestrator and tuner module, how many of the project's Python files import it: one literal
+    question per file for all of them, then the modules one by one only in the files that import any (a 20,000-file
+    tree asked twenty questions per file took a second)."""
+
+    def compute() -> dict[str, int]:
+        modules = dict.fromkeys(m for m, *_rest in (*_ORCHESTRATORS, *_TUNERS))
+        needles = {m: (f"import {m}", f"from {m}") for m in modules}
+        every = tuple(n for pair in needles.values() for n in pair)
+        counts: dict[str, int] = {}
+        for path in ctx.facts.python_paths:
+            if not ctx.facts.has_any(path, every):
+                continue
+            for module, pair in needles.items():
+                if ctx.facts.has_any(path, pair):
+                    counts[module] = counts.get(module, 0) + 1
+        return counts
+
+    return ctx.memo("advice_importers", compute)  # type: ignore[no-any-return]
 
 
 #: (module imported by the project's code, the tuner to suggest) in order of preference.
@@ -181,7 +202,7 @@ def profile(ctx: Context) -> dict[str, str]:
                 out["rollout"] = wording
                 break
         for module, wording in _TUNERS:
-            if any(ctx.facts.has_any(p, (f"import {module}", f"from {module}")) for p in ctx.facts.python_paths):
+            if _importers(ctx).get(module):
                 out["tuner"] = wording
                 break
         data = next((p for p in ctx.facts.paths() if re.search(r"(?i)(^|/)data(sets?)?/[^/]*\.(csv|parquet|jsonl)$", p)
