@@ -299,8 +299,11 @@ def test_issue_13_an_unrelated_dataset_report_does_not_raise_the_example_score(t
     before, _, _ = _score()
     after, inputs, stderr = _score("--data-report", str(unrelated))
     assert after == before and inputs == []
+    # the audited project is named by its remote when the checkout has one (a CI clone's origin), else by its name
+    audited = locate(EXAMPLE)[0].label()
+    assert audited.endswith("(directory examples/income-model)")
     assert stderr == (f"mlscore: warning: {unrelated}: data report ignored as evidence: it describes project "
-                      "'iris-project', not 'income-model' (directory examples/income-model)\n")
+                      f"'iris-project', not {audited}\n")
     bound = _data_check(tmp_path, elsewhere, "bound", "--project", str(EXAMPLE))
     raised, inputs, stderr = _score("--data-report", str(bound))
     assert raised > before and inputs == [str(bound)] and stderr == ""
