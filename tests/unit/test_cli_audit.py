@@ -47,6 +47,13 @@ MODEL = {
         def build():
             return LogisticRegression(C=0.5, max_iter=300)
     """,
+    "tests/test_train.py": """
+        from churn.train import build
+
+
+        def test_build_regularises() -> None:
+            assert build().C == 0.5
+    """,
 }
 
 

@@ -46,6 +46,12 @@ PROJECT = {
             assert ratio(1.0, 0.0) == 0.0
             assert ratio(3.0, 2.0) == 1.5
     """,
+    "tests/test_train.py": """
+        from churn.train import build
+
+        def test_build_regularises():
+            assert build().C == 0.5
+    """,
     ".github/workflows/ci.yml": """
         name: ci
         on: [push, pull_request]
