@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from mlscore.detectors.code import (
+    TestUse,
     _calls_through_fixtures,
     _fixtures,
     automated_run,
@@ -193,7 +195,29 @@ MODEL_API_RX = re.compile(r"(^|[._])(load|load_model|load_checkpoint|from_pretra
                           r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate)$")
 GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
 FIT_CALL_RX = re.compile(r"(^|[._])(fit|\w*predict\w*|forward|train|train_model|inference|evaluate|"
-                         r"build_model|step|backward|compile)$")
+                         r"build_model|step|backward|compile|"
+                         # a model factory (Keras style): `model._create_binary_classifier(vocab, hparams)`
+                         r"_?(create|build|make|get)_\w*(model|classifier|regressor|network|net|estimator))$")
+_SCRIPT_ARG_RX = re.compile(r"""["']((?:\./)?[\w./-]+\.py)["']""")
+_SHELL_CALL_RX = re.compile(r"(^|\.)(subprocess\.\w+|check_call|check_output|system|Popen|run_cli)$")
+
+
+def _script_tests(ctx: Context, path_rx: re.Pattern[str]) -> Iterator[TestUse]:
+    """Tests that run one of the project's training or model scripts as a program (`subprocess.run([sys.executable,
+    "scripts/train.py"])`) and assert on the result (its exit status, what it wrote): the model code built and run
+    end to end by a test (LABELING.md I2)."""
+    for py in ctx.facts.tests(literals=("subprocess", "check_call", "os.system"),
+                              first=lambda p: bool(ctx.automation.effective(p))):
+        for fn in py.test_functions():
+            if fn.asserts == 0 or not any(_SHELL_CALL_RX.search(c) for c in fn.calls):
+                continue
+            body = "\n".join(py.lines[fn.line - 1: fn.end_line])
+            for m in _SCRIPT_ARG_RX.finditer(body):
+                name = m.group(1).removeprefix("./")
+                target = name if name in ctx.facts.texts else None
+                if target is not None and path_rx.search(target) and not is_test_path(target):
+                    yield TestUse(py, fn, target, (name,), fn.calls)
+                    break
 
 
 def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
@@ -208,6 +232,11 @@ def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
         level2, run2, use2 = level_of_tests(ctx, api)
         if level2.rank > level.rank:
             level, run, use = level2, run2, use2
+    if level is not Level.AUTOMATED:
+        level3, run3, use3 = level_of_tests(ctx, _script_tests(ctx, re.compile(params.get("model_paths",
+                                                                                        MODEL_PATH_RX.pattern))))
+        if level3.rank > level.rank:
+            level, run, use = level3, run3, use3
     if use is None:
         return Outcome(Level.NONE, [], "no test builds, trains or runs the project's model code and checks the result")
     ev = [code_evidence(use.py, use.function.line, f"{use.function.name} exercises {use.target}", level, run, "test")]

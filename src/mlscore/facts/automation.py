@@ -469,6 +469,11 @@ class _Resolver:
     def dispatch(self, argv: list[str], cmd: ShellCommand, file: str,
                  ctx: _Ctx) -> tuple[str, list[str], list[str]]:
         cwd = cmd.cwd
+        if cwd and not cwd.startswith(("/", "~", "..")) and "/" not in cwd.strip("/") and not _dynamic(cwd) \
+                and not self.repo.is_dir(cwd):
+            # one directory the tree does not have: the job's own clone of this repository (Cloud Build's
+            # `git clone $_REPO_URL` then `dir: name`, actions/checkout `path: name`), whose paths are the tree's
+            cwd = None
         head = posixpath.basename(argv[0])
         rest = argv[1:]
         if head in ("source", ".") and rest and not _dynamic(rest[0]) and self.find_file(rest[0], cwd) is not None:

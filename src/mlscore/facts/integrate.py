@@ -3,6 +3,7 @@ collected facts and hands detectors simple views of them."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -238,10 +239,12 @@ class _ScheduleView:
 
     @property
     def trains(self) -> bool:
-        text = " ".join(c.text for c in self.entry.commands) + " " + " ".join(self.entry.python_files) + " " + " ".join(
-            self.entry.tasks) + " " + self.entry.name
+        # the files' names, not their folders: a data-preparation DAG under `pipelines/` does not train
+        text = " ".join(c.text for c in self.entry.commands) + " " + " ".join(
+            posixpath.basename(p) for p in self.entry.python_files) + " " + " ".join(self.entry.tasks) + " " + \
+            self.entry.name
         return self.entry.trigger == "schedule" or not self.entry.enabled and bool(self.entry.cron) if re.search(
-            r"(?i)train|retrain|fit|dvc\s+repro|pipeline", text) else False
+            r"(?i)train|(?<![a-z])fit(?![a-z])|dvc\s+repro|pipeline", text) else False
 
 
 def _optional_extractors(ctx: Context, files: list[str], read: Any, diagnostics: list[Diagnostic],
