@@ -403,6 +403,8 @@ def mon4(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 # -- MON5: numerically stable ------------------------------------------------------------------------
 
+#: What a non-finite check of the inputs tests: the data fed to the model, not its weights, losses or outputs.
+_INPUT_NAME_RX = re.compile(r"X|x|X_\w+|x_\w+|inputs?|features?|data|df|batch_x|y|y_true|labels?|targets?")
 NONFINITE_RX = re.compile(r"\b(isnan|isinf|isfinite|isneginf|isposinf|check_numerics|detect_anomaly|TerminateOnNaN|"
                           r"nan_to_num)\b")
 
@@ -416,6 +418,9 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
         py = ctx.facts.py(hit.path)
         if py is None or py.is_test_file or HAND_RUN_RX.search(hit.path):
             continue
+        arg = re.search(r"\b(?:isnan|isinf|isfinite)\s*\(\s*(?:np\.asarray\(|np\.asanyarray\()?\s*([A-Za-z_]\w*)", hit.text)
+        if arg and _INPUT_NAME_RX.fullmatch(arg.group(1)):
+            continue  # a check of the input data or labels is input validation (D1/MON2), not the model's stability
         if "TerminateOnNaN" in hit.text or "check_numerics" in hit.text or "detect_anomaly" in hit.text:
             acts = True
         else:
