@@ -95,6 +95,28 @@ def test_swallowed_step_counts_only_when_surfaced() -> None:
     assert (r2.swallowed, r2.surfaced, r2.surfaces, r2.counts) == (True, True, ("pr_comment",), True)
 
 
+def test_a_swallowed_step_writing_to_a_file_is_surfaced_only_by_publishing_that_file() -> None:
+    """G7: `pytest > results/code.txt` not last in a script without errexit loses its status and its log; a later PR
+    comment of other results does not surface it (Made-With-ML's workloads.sh), one of that file does."""
+    script = "#!/bin/bash\npython -m pytest tests > results/code.txt\npython train.py > results/train.md\n"
+    other = model({".github/workflows/ci.yml": wf("bash jobs/run.sh", "cml comment create results/train.md"),
+                   "jobs/run.sh": script, "tests/test_a.py": "", "train.py": ""})
+    r = other.reaches("tests/test_a.py")[0]
+    assert (r.swallowed, r.surfaced, r.counts) == (True, False, False)
+    same = model({".github/workflows/ci.yml": wf("bash jobs/run.sh", "cml comment create results/code.txt"),
+                  "jobs/run.sh": script, "tests/test_a.py": "", "train.py": ""})
+    r2 = same.reaches("tests/test_a.py")[0]
+    assert (r2.swallowed, r2.surfaced, r2.counts) == (True, True, True)
+
+
+def test_a_working_directory_the_tree_lacks_is_the_jobs_clone_of_the_repository() -> None:
+    """Cloud Build clones the repository and runs steps in `dir: <clone>`; its paths are the tree's."""
+    build = ("steps:\n- name: gcr.io/cloud-builders/git\n  args: [clone, --depth, '1', $_REPO_URL]\n"
+             "- name: python:3.11\n  entrypoint: pytest\n  args: [src/tests/model_tests.py]\n  dir: my-repo\n")
+    m = model({"build/ci.yaml": build, "src/tests/model_tests.py": ""})
+    assert m.reached_paths() == {"src/tests/model_tests.py"}
+
+
 def test_disabled_steps_and_jobs_reach_nothing() -> None:
     text = ("on: push\njobs:\n  a:\n    if: false\n    runs-on: x\n    steps:\n      - run: python a.py\n"
             "  b:\n    runs-on: x\n    steps:\n      - if: ${{ false }}\n        run: python b.py\n")

@@ -47,6 +47,7 @@ Public API
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import configparser
 import fnmatch
 import functools
@@ -319,6 +320,10 @@ class _Repo:
         return self.cached(("ini", path), load)  # type: ignore[no-any-return]
 
 
+#: A plain stdout redirection to a file (`> results.txt`, `>> log`), not `2>` or `>&2`.
+_STDOUT_TO_FILE_RX = re.compile(r"(?<![\d&>])>>?\s*(?!&)[^\s&|;]+")
+
+
 def _join(cwd: str | None, path: str) -> str:
     path = path.replace("\\", "/")
     if cwd and not path.startswith("/"):
@@ -449,6 +454,16 @@ class _Resolver:
             return  # a cycle: a script or target that calls itself
         surf = surfaces_of_command(cmd.argv, cmd.text)
         here = ctx.hop(loc, swallow=cmd.swallow_reason if cmd.swallowed else None, surfaces=surf)
+        redirect = _STDOUT_TO_FILE_RX.search(cmd.text) if cmd.swallowed and "|" not in cmd.text else None
+        if redirect is not None and not self._published(redirect.group(0), here):
+            # status lost and output sent to a file nothing in the chain names again: what the job publishes
+            # (a PR comment of other results) does not surface it; only the command's own publishing would (G7)
+            here = dataclasses.replace(here, surfaces=tuple(surf))
+        if cmd.cwd and not cmd.cwd.startswith(("/", "~", "..")) and "/" not in cmd.cwd.strip("/") \
+                and not _dynamic(cmd.cwd) and not self.repo.is_dir(cmd.cwd):
+            # one directory the tree does not have: the job's own clone of this repository (Cloud Build's
+            # `git clone $_REPO_URL` then `dir: name`, actions/checkout `path: name`), whose paths are the tree's
+            cmd = cmd.model_copy(update={"cwd": None})
         if ctx.depth > MAX_DEPTH * 3:
             self.record(cmd, here, loc, "too_deep")
             return
@@ -466,14 +481,20 @@ class _Resolver:
         kind, targets, missing = self.dispatch(argv, cmd, file, here)
         self.record(cmd, here, loc, kind, targets, missing)
 
+    def _published(self, redirect: str, ctx: _Ctx) -> bool:
+        """Whether the file a command's output is redirected to is named again in the files of its chain (the CI
+        definition, the scripts on the way): `pytest > out.txt || true` then `cml comment create out.txt`."""
+        target = posixpath.basename(redirect.lstrip(">").strip().strip("'\""))
+        if not target or _dynamic(target) or target.startswith("/dev/"):
+            return False
+        count = 0
+        for path in dict.fromkeys(loc.path for loc in ctx.chain):
+            count += (self.repo.read(path) or "").count(target)
+        return count > 1
+
     def dispatch(self, argv: list[str], cmd: ShellCommand, file: str,
                  ctx: _Ctx) -> tuple[str, list[str], list[str]]:
         cwd = cmd.cwd
-        if cwd and not cwd.startswith(("/", "~", "..")) and "/" not in cwd.strip("/") and not _dynamic(cwd) \
-                and not self.repo.is_dir(cwd):
-            # one directory the tree does not have: the job's own clone of this repository (Cloud Build's
-            # `git clone $_REPO_URL` then `dir: name`, actions/checkout `path: name`), whose paths are the tree's
-            cwd = None
         head = posixpath.basename(argv[0])
         rest = argv[1:]
         if head in ("source", ".") and rest and not _dynamic(rest[0]) and self.find_file(rest[0], cwd) is not None:
