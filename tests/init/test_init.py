@@ -202,10 +202,10 @@ def test_dry_run_writes_nothing_and_existing_files_are_never_overwritten(tmp_pat
     mine = "name: my own retraining\non: workflow_dispatch\njobs: {}\n"
     (root / ".github" / "workflows" / "mlscore-retrain.yml").write_text(mine)
     files = snapshot(root)
-    code, out = run_init(root, capsys, "--dry-run")
+    code, out = run_init(root, capsys, "--section", "monitoring", "--dry-run")
     assert code == 0 and "would write" in out and "Dry run: nothing written" in out
     assert snapshot(root) == files
-    code, out = run_init(root, capsys)
+    code, out = run_init(root, capsys, "--section", "monitoring")
     assert code == 0
     assert (root / ".github" / "workflows" / "mlscore-retrain.yml").read_text() == mine
     assert "exists, differs (not overwritten) .github/workflows/mlscore-retrain.yml" in out
@@ -292,3 +292,93 @@ def test_init_next_to_a_model_server_writes_alerts_that_promtool_accepts(tmp_pat
     files_now = snapshot(root)
     code, out = run_init(root, capsys, "--section", "monitoring")
     assert code == 0 and snapshot(root) == files_now
+
+
+def _init_section(root: Path, section: Section, capsys: pytest.CaptureFixture[str]) -> tuple[set[str], list[str]]:
+    """init --section on ``root``: the audit rises by exactly the claimed points, the CI files are valid, and a
+    second init changes nothing. Returns the claimed rules and the files written."""
+    before = run_audit(root)
+    the_plan = plan(root, before, section)
+    claimed = claimed_points(before, the_plan.files)
+    rules = {c.rule_id for f in the_plan.files for c in f.claims}
+    code, out = run_init(root, capsys, "--section", section.name.lower())
+    assert code == 0, out
+    written = [f.path for f in the_plan.files if f.status == "new"]
+    for rel in written:
+        assert (root / rel).is_file() and f"wrote        {rel}" in out
+    schema_check(root, [p for p in written if p.endswith((".yml", ".yaml"))])
+    after = run_audit(root)
+    for result in after.results:  # exactly the claimed points: nothing short, nothing extra
+        assert result.points == claimed[result.rule_id], (result.rule_id, result.rationale)
+    points = {s.section: s.points for s in after.score.sections}
+    assert points[section] == sum(claimed[r.rule_id] for r in before.results if r.section is section)
+    files = snapshot(root)
+    code, out = run_init(root, capsys, "--section", section.name.lower())
+    assert code == 0 and "nothing to write" in out, out
+    assert snapshot(root) == files
+    return rules, written
+
+
+@pytest.mark.parametrize("ci", sorted(CI_FILES))
+def test_init_data_writes_a_suite_a_test_and_a_ci_job(tmp_path: Path, ci: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("great_expectations")  # the suite comes from `mlscore data schema` (the [data] extra)
+    root = fixture_repo(tmp_path, ci)
+    rules, written = _init_section(root, Section.DATA, capsys)
+    assert rules == {"DATA1"}
+    job = {"github": ".github/workflows/mlscore-data-tests.yml", "gitlab": ".gitlab/mlscore-data-tests.yml",
+           "azure": "azure-pipelines.mlscore-data-tests.yml"}[ci]
+    assert written == ["expectations/train.json", "tests/test_data_expectations.py", job]
+    assert "python -m pytest tests/test_data_expectations.py" in (root / job).read_text()
+    suite = (root / "expectations" / "train.json").read_text()
+    assert '"source": "data/train.csv"' in suite and "expect_column_values_to_be_between" in suite
+    test = root / "tests" / "test_data_expectations.py"
+    assert '@pytest.mark.mlscore("DATA1")' in test.read_text()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)], cwd=root,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
+    (root / "data" / "train.csv").write_text("tenure,plan,churned\n1,basic,0\n,pro,1\n-5,pro,1\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)], cwd=root,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 1 and "expect_column_values_to_not_be_null" in proc.stdout, proc.stdout
+
+
+def test_init_data_without_training_data_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_repo(tmp_path / "nodata", {".github/workflows/ci.yml": CI_FILES["github"][1], "train.py": TRAIN})
+    code, out = run_init(root, capsys, "--section", "data")
+    assert code == 0 and "DATA1: no committed training data" in out and "nothing to write" in out
+
+
+@pytest.mark.parametrize("ci", sorted(CI_FILES))
+@pytest.mark.parametrize("deploys", [False, True])
+def test_init_infrastructure_writes_ci_and_a_quality_gate(tmp_path: Path, ci: str, deploys: bool,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = fixture_repo(tmp_path, ci)
+    if deploys:  # a path to serving: the gate is credited (manual until a deployment in CI depends on it)
+        (root / "src" / "churn" / "deploy.py").write_text("def deploy(path):\n    print('deploying', path)\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "deploy")
+    rules, written = _init_section(root, Section.INFRASTRUCTURE, capsys)
+    assert rules == ({"INFRA4"} if deploys else set())
+    job = {"github": ".github/workflows/mlscore-ci.yml", "gitlab": ".gitlab/mlscore-ci.yml",
+           "azure": "azure-pipelines.mlscore-ci.yml"}[ci]
+    assert written == ["scripts/quality_gate.py", job]
+    text = (root / job).read_text()
+    assert "python -m churn.train" in text and "python scripts/quality_gate.py" in text
+    gate = [sys.executable, str(root / "scripts" / "quality_gate.py"), "--metrics", str(tmp_path / "m.json")]
+    (tmp_path / "m.json").write_text('{"accuracy": 0.9}')
+    assert subprocess.run(gate, capture_output=True, check=False).returncode == 0
+    (tmp_path / "m.json").write_text('{"accuracy": 0.5}')
+    assert subprocess.run(gate, capture_output=True, check=False).returncode == 1
+
+
+def test_init_infrastructure_without_ci_writes_github_actions_that_run_the_tests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_repo(tmp_path / "noci", {"train.py": TRAIN, "requirements.txt": "pytest\n",
+                                         "tests/test_train.py": "from train import main\n\n\ndef test_main():\n"
+                                                                "    assert main('data/train.csv') is None\n",
+                                         "data/train.csv": "a,b\n1,2\n"})
+    rules, written = _init_section(root, Section.INFRASTRUCTURE, capsys)
+    assert written == ["scripts/quality_gate.py", ".github/workflows/mlscore-ci.yml"]
+    text = (root / ".github" / "workflows" / "mlscore-ci.yml").read_text()
+    assert "python -m pytest" in text and "pull_request:" in text

@@ -58,6 +58,7 @@ class Profile:
     ecosystems: list[tuple[str, str]]
     bot: bool
     server: object = None  # mlscore.scaffold.serving.Server: a model server the tree deploys with Compose
+    tests_in_ci: bool = False  # the CI found runs pytest on the whole suite (or tests/)
 
     def describe(self) -> str:
         ci = {"github": "GitHub Actions", "gitlab": "GitLab CI", "azure": "Azure Pipelines"}[self.ci]
@@ -132,8 +133,11 @@ def profile(root: Path) -> Profile:
               for p in paths)
     from mlscore.scaffold.serving import find_server
 
+    tests_in_ci = bool(re.search(r"(?m)\b(pytest|py\.test)((\s+-\S+)*\s+\.?/?tests?/?)?(\s+-\S+)*\s*(#.*)?[\"']?$",
+                                 ci_text))
     return Profile(ci, bool(workflows or gitlab or azure), python, install, train_command, train_env,
-                   (outputs + "/") if outputs else None, train, served, ecosystems, bot, find_server(root, paths))
+                   (outputs + "/") if outputs else None, train, served, ecosystems, bot, find_server(root, paths),
+                   tests_in_ci)
 
 
 def _scheduled(prof: Profile, slug: str, title: str, cron: str, run_name: str, run: str, env: dict[str, str],
@@ -206,6 +210,18 @@ def plan(root: Path, report: Report, section: Section) -> Plan:
             out.skipped.append("MON4: no training entry point (train.py with a __main__ block) to schedule.")
         if prof.ci == "gitlab" and prof.ci_found:
             _gitlab_include(root, out)
+    elif section is Section.DATA:
+        from mlscore.scaffold import sections
+
+        sections.data(root, prof, out, below, set(index_path(root).paths()))
+        if prof.ci == "gitlab" and prof.ci_found:
+            _gitlab_include(root, out)
+    elif section is Section.INFRASTRUCTURE:
+        from mlscore.scaffold import sections
+
+        sections.infrastructure(root, prof, out, report, below, set(index_path(root).paths()))
+        if prof.ci == "gitlab" and prof.ci_found:
+            _gitlab_include(root, out)
     else:
         out.skipped.append(f"init writes nothing for the {section.title} section yet: its tests need the "
                            "project's own judgment (see `mlscore explain` for each test's next step).")
@@ -270,11 +286,11 @@ def _gitlab_include(root: Path, out: Plan) -> None:
         new_text = old + ("" if old.endswith("\n") or not old else "\n") + "\ninclude:\n" + "".join(entries)
     else:
         out.skipped.append(f"add {', '.join(missing)} to the include of .gitlab-ci.yml (its form is not one init "
-                           "edits); the scheduled jobs run only once included")
+                           "edits); the jobs run only once included")
         for item in jobs:
             item.needs = ".gitlab-ci.yml"
         return
-    out.files.append(Planned(".gitlab-ci.yml", new_text, [], "include the scheduled jobs"))
+    out.files.append(Planned(".gitlab-ci.yml", new_text, [], "include the jobs"))
     for item in jobs:
         item.needs = ".gitlab-ci.yml"
 
