@@ -193,7 +193,7 @@ MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers
                            r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
 MODEL_API_RX = re.compile(r"(^|[._])(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
                           r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate)$")
-GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register)[^/]*\.py$")
+GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register|accept)[^/]*\.py$")
 FIT_CALL_RX = re.compile(r"(^|[._])(fit|\w*predict\w*|forward|train|train_model|inference|evaluate|"
                          r"build_model|step|backward|compile|"
                          # a model factory (Keras style): `model._create_binary_classifier(vocab, hparams)`
@@ -247,7 +247,9 @@ def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
 # -- INFRA3: the full pipeline is integration tested ----------------------------------------------------
 
 TRAIN_CMD_RX = re.compile(r"(^|\s)(dvc\s+(repro|exp\s+run)|kedro\s+run|mlflow\s+run|metaflow|"
-                          r"python3?\s+(-m\s+)?\S*(train|pipeline|main)\S*|zenml\s+pipeline\s+run)")
+                          r"python3?\s+(-m\s+)?\S*(train|pipeline|main)\S*|zenml\s+pipeline\s+run|"
+                          # a subcommand of the project's CLI or dispatcher: `python cli.py train`, `run.py pipeline`
+                          r"python3?\s+\S+\.py\s+(train\w*|pipeline|fit)(\s|$))")
 
 
 def _runs_training(ctx: Context, command: str) -> bool:
@@ -271,7 +273,8 @@ def _runs_training(ctx: Context, command: str) -> bool:
 
 
 _CHECK_CMD_RX = re.compile(r"(?i)(^|\s)(pytest|python3?\s+(-m\s+)?\S*(eval|test|valid|predict|infer|serv|score|check)"
-                           r"\S*|dvc\s+(repro|metrics|exp)|mlflow\s+models\s+(predict|serve))")
+                           r"\S*|dvc\s+(repro|metrics|exp)|mlflow\s+models\s+(predict|serve)|"
+                           r"python3?\s+\S+\.py\s+(eval\w*|accept\w*|test\w*|valid\w*|check\w*|score)(\s|$))")
 
 
 def _script_path(ctx: Context, command: str) -> str | None:
@@ -424,6 +427,11 @@ def path_to_serving(ctx: Context) -> bool:
     return ctx.memo("path_to_serving", compute)  # type: ignore[no-any-return]
 
 
+#: A verdict kept in a flag: `accepted = threshold_min <= metric_value <= threshold_max` (then `if not accepted: raise`).
+_GATE_FLAG_RX = re.compile(r"(?i)(\w*(?:accept|pass|ok|good|valid|meets?|approv|bless)\w*)\s*=(?!=)[^\n]*"
+                           r"\b(?:score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b[^\n]*[<>]")
+
+
 def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
     if not path_to_serving(ctx) and not report_checks(ctx, "INFRA4"):
         return Outcome(Level.NONE, [], "nothing in the tree registers, deploys or serves a model, so there is no path "
@@ -431,7 +439,8 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     # an explicit threshold check on a model metric that fails the run
     gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
-                         r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?")
+                         r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?|"
+                         + _GATE_FLAG_RX.pattern.removeprefix("(?i)"))
     gate_files = re.compile(params.get("gate_paths", GATE_PATH_RX.pattern))
     for hit in ctx.grep(gate_rx, paths=lambda p: bool(gate_files.search(p)), limit=30,
                         literals=("score", "accuracy", "f1", "auc", "rmse", "mse", "mae", "r2", "precision", "recall",
@@ -441,6 +450,13 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
             continue
         following = "\n".join(py.lines[hit.line: hit.line + 4])
         is_assert = hit.text.startswith("assert")
+        flag = _GATE_FLAG_RX.match(hit.text.strip())
+        if flag is not None:
+            # `accepted = threshold_min <= metric_value <= threshold_max` ... `if not accepted: raise ...`
+            later = "\n".join(py.lines[hit.line: hit.line + 40])
+            m = re.search(rf"(?m)^\s*if\s+not\s+{re.escape(flag.group(1))}\s*:\s*$", later)
+            following = later[m.end():].split("\n", 5)[:5] if m else []
+            following = "\n".join(following)
         if not is_assert and not re.search(r"raise|sys\.exit|exit\(|return False|return -?[1-9]|abort", following):
             continue
         if _hardcoded_metric(py, hit.text):
@@ -515,11 +531,20 @@ def _hardcoded_metric(py: Any, line: str) -> bool:
 
 
 def _deploy_after(ctx: Context, run: Any) -> bool:
-    """Whether a deployment in the same CI file depends on the job that runs the gate."""
+    """Whether a deployment in the same CI file depends on the job that runs the gate, or a later command of that
+    file registers, promotes or deploys the model (a registry the serving side loads from is the path to serving)."""
     for job in ctx.ci:
         if getattr(job, "file", None) == run.location.path and getattr(job, "deploys", False):
             return True
+    for text, other in ctx.automation.invocations:
+        if other.location.path == run.location.path and (other.location.line or 0) > (run.location.line or 0) \
+                and _PROMOTE_CMD_RX.search(text) and not re.search(r"(?i)mkdocs|gh-deploy|gh-pages|sphinx|\bdocs?\b", text):
+            return True
     return False
+
+
+_PROMOTE_CMD_RX = re.compile(r"(?i)(^|[\s/_.-])(register\w*|promot\w*|deploy\w*|release_model|push_model|"
+                             r"upload_model)([\s/_.-]|$)")
 
 
 # -- INFRA5: debuggable on a single example -----------------------------------------------------------

@@ -628,7 +628,27 @@ class _Resolver:
             self.add_reach(path, ctx, "notebook", text)
             return "notebook", [path], []
         self.add_reach(path, ctx, "run", text)
+        sub = rest[i + 1] if i + 1 < len(rest) else ""
+        if re.fullmatch(r"[A-Za-z_][\w-]{0,60}", sub):
+            for dep in self._dispatched(path, sub):
+                self.add_reach(dep, ctx, "module", text, depth=1)  # run as the subcommand, not only imported
         return "python", [path], []
+
+    def _dispatched(self, path: str, name: str) -> list[str]:
+        """The modules a dispatcher script imports for the subcommand ``name`` (`python run.py pipeline` where
+        `if script_name == "pipeline": from scripts import pipeline`): the imports in the four lines after the
+        comparison with that literal."""
+        text = self.repo.read(path) or ""
+        if len(text) > 500_000 or name not in text:
+            return []
+        lines = text.splitlines()
+        out: list[str] = []
+        compare = re.compile(rf"""==\s*["']{re.escape(name)}["']|["']{re.escape(name)}["']\s*==""")
+        for k, line in enumerate(lines):
+            if compare.search(line):
+                block = "\n".join(x.strip() for x in lines[k + 1: k + 5])
+                out += [p for p in _scan_imports(self.repo, path, block) if p != path and p not in out]
+        return out[:5]
 
     def find_file(self, target: str, cwd: str | None) -> str | None:
         cand = _join(cwd, target)
