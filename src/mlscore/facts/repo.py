@@ -227,10 +227,21 @@ class RepoFacts:
                     (".md", ".rst", ".txt")
                 ):
                     continue
+                if skip_comments and path.endswith(".py") and number in self._string_blocks(path, text):
+                    continue  # inside a docstring or a block of code quoted out with triple quotes
                 hits.append(Hit(path, number, stripped[:240]))
                 if len(hits) >= limit:
                     return hits
         return hits
+
+    def _string_blocks(self, path: str, text: str) -> frozenset[int]:
+        """Line numbers inside statement-level triple-quoted strings of a Python file (docstrings, code quoted out
+        with \"\"\"): text, not code that runs. A linear scan, cached per file."""
+        cache = self.__dict__.setdefault("_string_block_cache", {})
+        found = cache.get(path)
+        if found is None:
+            found = cache[path] = _triple_quoted_lines(text)
+        return found  # type: ignore[no-any-return]
 
     # -- python ----------------------------------------------------------------------------------
     # Parsing every file of a big repository costs seconds, so .py files are parsed on first use:
@@ -486,3 +497,32 @@ def collect(index: FileIndex, progress: Callable[[int, int], None] | None = None
     if progress is not None:
         progress(total, total)
     return facts
+
+
+_TRIPLE = re.compile(r'"""|\'\'\'')
+_STATEMENT_STRING = re.compile(r'[ \t]*[rRbBuUfF]{0,2}("""|\'\'\')')  # matched at a line's start
+
+
+def _triple_quoted_lines(text: str) -> frozenset[int]:
+    """Lines strictly inside triple-quoted strings that open a statement (a docstring or a quoted-out block);
+    assigned strings (`sql = \"\"\"...`) are left alone. Unbalanced quotes give no lines."""
+    if '"""' not in text and "\'\'\'" not in text:
+        return frozenset()
+    out: set[int] = set()
+    pos, n = 0, len(text)
+    while pos < n:
+        m = _TRIPLE.search(text, pos)
+        if m is None:
+            break
+        quote = m.group(0)
+        end = text.find(quote, m.end())
+        if end < 0:
+            break
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        opener = _STATEMENT_STRING.match(text, line_start)
+        if opener is not None and opener.end() == m.end():
+            first = text.count("\n", 0, m.start()) + 1
+            last = first + text.count("\n", m.start(), end)
+            out.update(range(first, last + 1))
+        pos = end + 3
+    return frozenset(out)
