@@ -252,6 +252,26 @@ TRAIN_CMD_RX = re.compile(r"(^|\s)(dvc\s+(repro|exp\s+run)|kedro\s+run|mlflow\s+
                           r"python3?\s+\S+\.py\s+(train\w*|pipeline|fit)(\s|$))")
 
 
+def _dvc_targets_train(ctx: Context, command: str, run: Run) -> bool:
+    """`dvc repro STAGE` runs only that stage and the stages upstream of it: it is a training run only when one of
+    the files it reaches trains (re-scoring outputs with a frozen model stage is using the pipeline, LABELING.md I3).
+    `dvc repro` with no stage, `-P` or `-R` reproduces everything and is taken at its word."""
+    m = re.search(r"\bdvc\s+repro\b(.*)", command)
+    if m is None:
+        return True
+    args = m.group(1).split()
+    if not [a for a in args if not a.startswith("-")] or {"-P", "--all-pipelines", "-R", "--recursive"} & set(args):
+        return True
+    start = f"{run.location.path}:{run.location.line}"
+    for path in ctx.automation.paths():
+        if not path.endswith(".py"):
+            continue
+        if any(r.chain and r.chain[0] == start for r in ctx.automation.effective(path, imports=True)):
+            if _TRAINING_CODE_RX.search(ctx.facts.texts.get(path, "")):
+                return True
+    return False
+
+
 def _runs_training(ctx: Context, command: str) -> bool:
     """Whether a `python path/x.py` command runs training code (the script fits or trains, or imports code that
     does): a build script under `ops/pipeline/` is not the ML pipeline. Commands of pipeline tools and scripts
@@ -331,7 +351,7 @@ def infra3(ctx: Context, params: dict[str, Any]) -> Outcome:
             continue
         if run.kind.startswith("ci_") and TRAIN_CMD_RX.search(text) and not re.search(
                 r"\s(--help|-h|--version|-V|--dry-run)\b", text) and _runs_training(ctx, text) \
-                and _chains_evaluation(ctx, text, run):
+                and _dvc_targets_train(ctx, text, run) and _chains_evaluation(ctx, text, run):
             outcomes.append(Outcome(Level.AUTOMATED, [Evidence(summary=f"CI runs the pipeline: {text[:100]}",
                                                                location=run.location, level=Level.AUTOMATED, kind="ci",
                                                                trigger=run.describe())],
