@@ -190,7 +190,7 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
 # -- INFRA2: model spec unit tested --------------------------------------------------------------------
 
 MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers?|classifier|regressor|estimator|"
-                           r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/[^/]*\.py$")
+                           r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/([^/]+/)*[^/]*\.py$")
 MODEL_API_RX = re.compile(r"(^|[._])(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
                           r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate)$")
 GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register|accept)[^/]*\.py$")
