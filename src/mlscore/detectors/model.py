@@ -468,6 +468,8 @@ def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
                      for c in py.calls)
         if not scored:
             continue
+        if not dummy and simple and complex_ and _alternatives(py, simple + complex_):
+            continue  # `if model_type == "logistic_regression": self.model = LogisticRegression()`: one is chosen
         if dummy or (simple and complex_):
             call = (dummy or simple)[0]
             run = automated_run(ctx, py.path, kinds=OUTCOME_KINDS)
@@ -480,6 +482,23 @@ def model5(ctx: Context, params: dict[str, Any]) -> Outcome:
     if not outcomes:
         outcomes.extend(_baseline_across_files(ctx))
     return finish(ctx, "MODEL5", outcomes)
+
+
+_CHOICE_BRANCH_RX = re.compile(r"^\s*(if|elif)\b.*(==|\bin\b)\s*[\[(]?\s*[\"']|^\s*(case)\s+[\"']|^\s*else\s*:")
+
+
+def _alternatives(py: Any, estimators: list[Any]) -> bool:
+    """Whether the estimators are alternatives of one configured choice: each assigned to the same name in its own
+    branch of an if/elif (or match) on a model-type string, so one model is trained, not compared with another."""
+    targets: set[str] = set()
+    for call in estimators:
+        line = py.lines[call.line - 1] if 0 < call.line <= len(py.lines) else ""
+        m = re.match(r"\s*([\w.\[\]'\"]+)\s*=\s*[\w.]*" + re.escape(call.name.rsplit(".", 1)[-1]) + r"\s*\(", line)
+        before = next((t for t in reversed(py.lines[max(0, call.line - 3): call.line - 1]) if t.strip()), "")
+        if m is None or not _CHOICE_BRANCH_RX.match(before):
+            return False
+        targets.add(m.group(1))
+    return len(targets) == 1
 
 
 METRIC_CALL_RX = re.compile(r"(?i)\b(\w*score|roc_auc\w*|accuracy\w*|f1\w*|log_loss|mean_\w+_error|r2\w*|"
