@@ -175,7 +175,7 @@ _LINTERS = ("ruff", "flake8", "pylint", "mypy", "black", "pyright", "isort")
 _TEST_RUNNERS = ("pytest", "py.test", "unittest")
 
 
-def _check_covers(command: str, spec: str) -> bool | None:
+def _check_covers(command: str, spec: str, paths: list[str] | None = None) -> bool | None:
     """Whether a CI code-check command covers the file holding the spec: a linter over the whole tree or a directory
     holding it (True or False); a test runner (None: decided by what the tests import); tox, nox, make and
     pre-commit run what their own config says (True: taken at their word)."""
@@ -188,6 +188,10 @@ def _check_covers(command: str, spec: str) -> bool | None:
         if tool in _LINTERS:
             args = [w for w in words[i + 1:] if not w.startswith("-") and w not in ("check", "format")]
             args = [a for a in args if not re.match(r"^[|&;>]", a)]
+            if paths is not None:  # option values (`--output-file=lint.xml`, `--format junit-xml`) are not paths
+                norm = {a: a.removeprefix("./").rstrip("/") for a in args}
+                args = [a for a in args if a in (".", "./") or any(p == norm[a] or p.startswith(norm[a] + "/")
+                                                                   for p in paths)]
             if not args or any(a in (".", "./") or spec == a or spec.startswith(a.rstrip("/") + "/") for a in args):
                 return True
             return False
@@ -205,7 +209,8 @@ def _pr_check_covers(ctx: Context, job: Any, spec: str | None) -> bool:
         return True
     if any(r.kind == "ci_pull_request" and r.location.path == job.file for r in ctx.automation.effective(spec)):
         return True  # the job runs the spec's own script (`python scripts/train.py`): every change to it is exercised
-    verdicts = [_check_covers(c, spec) for c in getattr(job, "commands", ()) if CODE_CHECK_COMMAND_RX.search(c)]
+    paths = list(ctx.facts.paths())
+    verdicts = [_check_covers(c, spec, paths) for c in getattr(job, "commands", ()) if CODE_CHECK_COMMAND_RX.search(c)]
     if any(v is True for v in verdicts):
         return True
     if None not in verdicts:
