@@ -237,11 +237,15 @@ def infra2(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                                         MODEL_PATH_RX.pattern))))
         if level3.rank > level.rank:
             level, run, use = level3, run3, use3
-    if use is None:
-        return Outcome(Level.NONE, [], "no test builds, trains or runs the project's model code and checks the result")
-    ev = [code_evidence(use.py, use.function.line, f"{use.function.name} exercises {use.target}", level, run, "test")]
-    return Outcome(level, ev, "model code is unit tested" + (" and CI runs the tests" if level is Level.AUTOMATED
-                                                             else ", but nothing runs the tests automatically"))
+    outcomes = []
+    if use is not None:
+        ev = [code_evidence(use.py, use.function.line, f"{use.function.name} exercises {use.target}", level, run,
+                            "test")]
+        outcomes.append(Outcome(level, ev, "model code is unit tested" + (
+            " and CI runs the tests" if level is Level.AUTOMATED else ", but nothing runs the tests automatically")))
+    # and what the signal catalog knows (a framework's own model test: `rasa test --fail-on-prediction-errors`)
+    return finish(ctx, "INFRA2", outcomes,
+                  "no test builds, trains or runs the project's model code and checks the result")
 
 
 # -- INFRA3: the full pipeline is integration tested ----------------------------------------------------
