@@ -192,12 +192,16 @@ def infra1(ctx: Context, params: dict[str, Any]) -> Outcome:
 MODEL_PATH_RX = re.compile(r"(?i)(^|/)[^/]*(model|models|net|network|arch|layers?|classifier|regressor|estimator|"
                            r"train|training|trainer|pipeline)[^/]*\.py$|(^|/)(models?|networks?|layers)/([^/]+/)*[^/]*\.py$")
 MODEL_API_RX = re.compile(r"(^|[._])(load|load_model|load_checkpoint|from_pretrained|build_model|create_model|"
-                          r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate)$")
+                          r"get_model|train|fit|\w*predict\w*|forward|encode_\w+|generate|recommend|rank|"
+                          # a model factory: `get_recommender("als")`, `load_ranker()`, `make_classifier()`
+                          r"_?(create|build|make|get|load)_\w*(model|classifier|regressor|network|net|estimator|"
+                          r"recommender|ranker|detector))$")
 GATE_PATH_RX = re.compile(r"(?i)(eval|valid|gate|test|check|promot|deploy|metric|bless|quality|register|accept)[^/]*\.py$")
 FIT_CALL_RX = re.compile(r"(^|[._])(fit|\w*predict\w*|forward|train|train_model|inference|evaluate|"
-                         r"build_model|step|backward|compile|"
+                         r"build_model|step|backward|compile|recommend|"
                          # a model factory (Keras style): `model._create_binary_classifier(vocab, hparams)`
-                         r"_?(create|build|make|get)_\w*(model|classifier|regressor|network|net|estimator))$")
+                         r"_?(create|build|make|get)_\w*(model|classifier|regressor|network|net|estimator|recommender|"
+                         r"ranker))$")
 _SCRIPT_ARG_RX = re.compile(r"""["']((?:\./)?[\w./-]+\.py)["']""")
 _SHELL_CALL_RX = re.compile(r"(^|\.)(subprocess\.\w+|check_call|check_output|system|Popen|run_cli)$")
 
