@@ -53,7 +53,10 @@ MAX_CONFIG_CHARS = 500_000
 FACTORY_ENTRY_RX = re.compile(r"^[ \t]*[\"'][\w .-]{1,40}[\"'][ \t]*:[ \t]*(?:[A-Za-z_]\w*\.){0,3}([A-Za-z_]\w*)[ \t]*,?[ \t]*"
                               r"(#.*)?$")
 SPEC_PREFILTER = (r"Classifier|Regressor|Regression|SVC|SVR|XGB|LGBM|CatBoost|Sequential|nn\.Module|LightningModule|"
-                  r"KMeans|Prophet|ARIMA|PreTrainedModel|Ridge|Lasso|keras|Module\)|hyperparameters")
+                  r"KMeans|Prophet|ARIMA|PreTrainedModel|Ridge|Lasso|keras|Module\)|hyperparameters|"
+                  r"(xgb|xgboost|lgb|lightgbm)\.train\(")
+#: Boosting libraries' functional training API: `xgb.train(params, dtrain, num_boost_round)` is the model's spec.
+_FUNCTIONAL_TRAIN_RX = re.compile(r"(^|\.)(xgb|xgboost|lgb|lightgbm)\.train$")
 
 
 def _spec_path_score(ctx: Context, path: str) -> int:
@@ -93,9 +96,14 @@ def model_specs(ctx: Context) -> list[tuple[Any, int, str]]:
                 last = call.name.rsplit(".", 1)[-1]
                 if last == "Sequential" and (torch or "nn." in call.name):
                     continue  # torch.nn.Sequential is a block of layers, not a model
+                keras_functional = last == "Model" and ("keras" in call.name or py.imports_any(
+                    ("tensorflow", "keras")) is not None) and (set(call.kwargs) & {"inputs", "outputs"}
+                                                              or len(call.args) >= 2)
                 if (ESTIMATOR_RX.search(last) or "hyperparameters" in call.kwargs
-                        or last == "set_hyperparameters"):
-                    what = f"{last}({', '.join(call.kwargs[:3])})"
+                        or last == "set_hyperparameters" or _FUNCTIONAL_TRAIN_RX.search(call.name)
+                        or keras_functional):
+                    what = f"{call.name if _FUNCTIONAL_TRAIN_RX.search(call.name) else last}" \
+                           f"({', '.join(call.kwargs[:3])})"
                     order += 1
                     scored.append((base + 2 + (2 if fits else 0) + (1 if call.kwargs else 0), -order, py,
                                    call.line, what))
