@@ -241,7 +241,8 @@ class _ScheduleView:
     def trains(self) -> bool:
         # the files' names, not their folders: a data-preparation DAG under `pipelines/` does not train
         text = " ".join(c.text for c in self.entry.commands) + " " + " ".join(
-            posixpath.basename(p) for p in self.entry.python_files) + " " + " ".join(self.entry.tasks) + " " + \
+            posixpath.basename(p) for p in self.entry.python_files) + " " + " ".join(
+            posixpath.basename(t) for t in self.entry.tasks) + " " + \
             self.entry.name
         return self.entry.trigger == "schedule" or not self.entry.enabled and bool(self.entry.cron) if re.search(
             r"(?i)train|(?<![a-z])fit(?![a-z])|dvc\s+repro|pipeline", text) else False
