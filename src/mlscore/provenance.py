@@ -84,6 +84,17 @@ class Provenance(_Record):
     expires_at: str = Field(description="After this instant the report no longer counts as evidence.")
 
 
+def describe(prov: Provenance | None) -> str | None:
+    """One line for people: what the report is evidence for and until when (the text, Markdown and HTML views)."""
+    if prov is None:
+        return None
+    p = prov.project
+    where = p.label() + (f" @ {p.commit[:12]}" if p.commit else "")
+    what = (f"{len(prov.datasets)} dataset{'s' if len(prov.datasets) != 1 else ''} fingerprinted"
+            if prov.datasets else (f"endpoint {prov.endpoint.url}" if prov.endpoint is not None else "no inputs"))
+    return f"evidence for {where}; {what} ({prov.fingerprint[:12]}); valid until {prov.expires_at}"
+
+
 # -- making ---------------------------------------------------------------------------------------------------
 
 def _git(cwd: Path, *args: str) -> tuple[int, str]:

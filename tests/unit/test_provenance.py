@@ -307,3 +307,20 @@ def test_issue_13_an_unrelated_dataset_report_does_not_raise_the_example_score(t
     bound = _data_check(tmp_path, elsewhere, "bound", "--project", str(EXAMPLE))
     raised, inputs, stderr = _score("--data-report", str(bound))
     assert raised > before and inputs == [str(bound)] and stderr == ""
+
+
+def test_issue_13_the_people_views_say_what_a_data_report_is_evidence_for(tmp_path: Path) -> None:
+    """Text, Markdown and HTML views carry one line naming the project, the fingerprint and the expiry, the same
+    facts the audit checks in the JSON report."""
+    from mlscore.data.render import render
+    from mlscore.data.report import DataReport
+
+    project = tmp_path / "churn"
+    project.mkdir()
+    report = DataReport.model_validate_json(_data_check(tmp_path, project, "views").read_text())
+    assert report.provenance is not None
+    expected = (f"evidence for 'churn'; 2 datasets fingerprinted ({report.provenance.fingerprint[:12]}); "
+                f"valid until {report.provenance.expires_at}")
+    assert f"\n  {expected}\n" in render(report, "text")
+    assert f"- provenance: {expected}" in render(report, "markdown")
+    assert f'<p class="muted">{expected.replace(chr(39), "&#39;")}</p>' in render(report, "html")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlscore.data.report import ColumnSummary, DataReport
+from mlscore.provenance import describe
 
 FORMATS = ("text", "json", "markdown", "html")
 _MARK = {"passing": "PASS", "warning": "WARN", "failing": "FAIL", "unknown": "????", "skipped": "SKIP",
@@ -43,6 +44,7 @@ def render_text(report: DataReport, *, color: bool = False) -> str:
         f"mlscore data check: {report.status.upper()}",
         f"  reference {report.inputs.get('reference')} ({report.reference_rows} rows)",
         f"  current   {report.inputs.get('current')} ({report.current_rows} rows)",
+        *([f"  {line}"] if (line := describe(report.provenance)) else []),
         "",
     ]
     for c in report.checks:
@@ -101,6 +103,7 @@ def render_markdown(report: DataReport) -> str:
         f"- reference: {_code(report.inputs.get('reference'), table=False)} ({report.reference_rows} rows)",
         f"- current: {_code(report.inputs.get('current'), table=False)} ({report.current_rows} rows)",
         f"- generated: {report.generated_at} by mlscore {report.version}",
+        *([f"- provenance: {_md(line)}"] if (line := describe(report.provenance)) else []),
         "",
         "## Checks",
         "",
@@ -188,7 +191,7 @@ def render_html(report: DataReport) -> str:
 
     env.globals["svg_plot"] = lambda col: Markup(_svg_plot(col))  # names inside are escaped
     template = env.get_template("data.html.j2")
-    return template.render(report=report, version=report.version,
+    return template.render(report=report, version=report.version, provenance=describe(report.provenance),
                            drift_columns=[c for c in report.columns if c.drift is not None])
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlscore.probe.report import PROBE_RULES, ProbeReport
+from mlscore.provenance import describe
 
 FORMATS = ("text", "json", "markdown", "html")
 _MARK = {"passing": "PASS", "failing": "FAIL", "unknown": "????", "skipped": "skip", "error": "ERR "}
@@ -56,6 +57,8 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
             f"{counts['skipped']} skipped, {counts['error']} error; {report.requests_sent} requests in {report.duration_s:.1f} s"
         ),
     ]
+    if line := describe(report.provenance):
+        lines.append(line)
     for diag in report.diagnostics:
         lines.append(f"note: {diag.message}")
     return "\n".join(lines) + "\n"
@@ -82,6 +85,7 @@ def render_markdown(report: ProbeReport) -> str:
             f"{report.limits.max_rate or 'unlimited'} req/s, {report.limits.timeout_s:g} s per call)"
         ),
         f"- Result: {counts['passing']} passing, {counts['failing']} failing, {counts['unknown']} unknown, {counts['skipped']} skipped, {counts['error']} error",
+        *([f"- Provenance: {_md(line)}"] if (line := describe(report.provenance)) else []),
         "",
         "## Rubric tests",
         "",
@@ -135,6 +139,7 @@ def render_html(report: ProbeReport) -> str:
         raise MlscoreError("HTML template probe.html.j2 not found (reports/ is missing from this install)") from None
     by_rule = report.by_rule()
     return template.render(
+        provenance=describe(report.provenance),
         version=report.version,
         report=report,
         counts=report.counts(),
