@@ -338,13 +338,17 @@ def mlscore_run(ctx: Context, command: str, *, monitoring: bool) -> Any:
 
 
 def finish(ctx: Context, rule_id: str, outcomes: list[Outcome], when_none: str | None = None, *,
-           report: bool = True) -> Outcome:
+           report: bool = True, judge: Callable[[Outcome], Outcome] | None = None) -> Outcome:
     """Add the evidence of the signal catalog and of saved data/probe reports (``report``), take the best outcome,
-    and explain an empty result."""
+    and explain an empty result. ``judge`` applies the detector's own rule to each signal-catalog outcome (a level
+    the catalog cannot see, such as whether a scheduled job gates on its result)."""
     from mlscore.detectors.signal_levels import signal_outcomes
 
     extra = report_checks(ctx, rule_id) if report else []
-    result = best([*outcomes, *extra, *signal_outcomes(ctx, rule_id)])
+    signals = signal_outcomes(ctx, rule_id)
+    if judge is not None:
+        signals = [judge(o) for o in signals]
+    result = best([*outcomes, *extra, *signals])
     if result.level is Level.NONE and when_none:
         result.rationale = when_none
     return result
