@@ -353,16 +353,14 @@ def _between(value: float, kw: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- Great Expectations engine
 
 
-def ge_validate(table: pa.Table, exps: list[dict[str, Any]]) -> list[ExpectationResult]:
-    """Validate with great_expectations itself (pandas engine, ephemeral context)."""
+def ge_suite(exps: list[dict[str, Any]]) -> tuple[Any, Any, list[Any]]:
+    """An ephemeral great_expectations context (quiet, no progress bars) holding ``exps`` as one suite: (context,
+    suite, the expectations' ids in order). Shared by the pandas and the Spark engines."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     for name in ("great_expectations", "great_expectations.core", "great_expectations.expectations"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    if not exps:
-        return []
-    df = table.to_pandas()
     ctx = gx.get_context(mode="ephemeral")
     with contextlib.suppress(Exception):  # cosmetic only
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -370,7 +368,15 @@ def ge_validate(table: pa.Table, exps: list[dict[str, Any]]) -> list[Expectation
     if len(suite.expectations) != len(exps):
         raise InputError("great_expectations rejected some expectations in the suite (unknown type or bad kwargs)")
     suite = ctx.suites.add(suite)
-    ids = [e.id for e in suite.expectations]
+    return ctx, suite, [e.id for e in suite.expectations]
+
+
+def ge_validate(table: pa.Table, exps: list[dict[str, Any]]) -> list[ExpectationResult]:
+    """Validate with great_expectations itself (pandas engine, ephemeral context)."""
+    if not exps:
+        return []
+    df = table.to_pandas()
+    ctx, suite, ids = ge_suite(exps)
     ds = ctx.data_sources.add_pandas("mlscore")
     asset = ds.add_dataframe_asset(name="current")
     bd = asset.add_batch_definition_whole_dataframe("all")

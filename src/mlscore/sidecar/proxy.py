@@ -569,7 +569,8 @@ class _Client(_Flow):
         else:
             asyncio.ensure_future(self._connect(ex))
 
-    async def _connect(self, ex: Exchange) -> None:
+    async def _connect(self, ex: Exchange, *, again: bool = False) -> None:
+        """A new upstream connection for ``ex`` (``again``: a retry after a reused connection closed on it)."""
         try:
             up = await self.p.pool.connect()
         except UpstreamError as exc:
@@ -578,7 +579,7 @@ class _Client(_Flow):
         if ex.failed or self.lost or not self.queue or self.queue[0] is not ex:
             up.transport.close()
             return
-        self._attach(ex, up, reused=False)
+        self._attach(ex, up, reused=False, again=again)
 
     def _attach(self, ex: Exchange, up: Upstream, *, reused: bool, again: bool = False) -> None:
         """Give ``ex`` an upstream connection and send what the client has sent so far (all of it again
@@ -712,7 +713,7 @@ class _Client(_Flow):
                 if nxt is not None:
                     self._attach(ex, nxt, reused=True, again=True)
                 else:
-                    asyncio.ensure_future(self._reconnect(ex))
+                    asyncio.ensure_future(self._connect(ex, again=True))
                 return
             self._fail(ex, UpstreamError(502, "reset"))
             return
@@ -727,17 +728,6 @@ class _Client(_Flow):
             self._finish(ex, reuse=False)
             return
         self._mid_response_failure(ex)
-
-    async def _reconnect(self, ex: Exchange) -> None:
-        try:
-            up = await self.p.pool.connect()
-        except UpstreamError as exc:
-            self._fail(ex, exc)
-            return
-        if ex.failed or self.lost or not self.queue or self.queue[0] is not ex:
-            up.transport.close()
-            return
-        self._attach(ex, up, reused=False, again=True)
 
     def _up_timeout(self, ex: Exchange) -> None:
         self.utimer = None

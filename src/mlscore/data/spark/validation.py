@@ -16,9 +16,7 @@ supported; ``ge`` sends everything to Great Expectations.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +33,6 @@ from mlscore.data.validation import (
     _between,
     _is_number,
 )
-from mlscore.errors import InputError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -408,25 +405,14 @@ def ge_validate_spark(df: DataFrame, exps: list[dict[str, Any]]) -> list[Expecta
     if not exps:
         return []
     try:
-        import great_expectations as gx
+        import great_expectations  # noqa: F401  (installed? the suite is built by ge_suite)
     except ImportError:
         return [ExpectationResult(e["type"], e["kwargs"], False, "great_expectations",
                                   exception="great-expectations is not installed (pip install 'mlscore-audit[data]')")
                 for e in exps]
-    from mlscore.data.validation import ge_results
+    from mlscore.data.validation import ge_results, ge_suite
 
-    for name in ("great_expectations", "great_expectations.core", "great_expectations.expectations"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    ctx = gx.get_context(mode="ephemeral")
-    with contextlib.suppress(Exception):  # cosmetic only
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = gx.ExpectationSuite(name="mlscore", expectations=[{"type": e["type"], "kwargs": e["kwargs"]} for e in exps])
-    if len(suite.expectations) != len(exps):
-        raise InputError("great_expectations rejected some expectations in the suite (unknown type or bad kwargs)")
-    suite = ctx.suites.add(suite)
-    ids = [e.id for e in suite.expectations]
+    ctx, suite, ids = ge_suite(exps)
     ds = ctx.data_sources.add_spark("mlscore")
     asset = ds.add_dataframe_asset(name="current")
     bd = asset.add_batch_definition_whole_dataframe("all")
