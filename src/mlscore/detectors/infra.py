@@ -11,6 +11,7 @@ from mlscore.detectors.code import (
     _calls_through_fixtures,
     _fixtures,
     automated_run,
+    is_serving_file,
     level_of_tests,
     serving_exists,
     tests_using,
@@ -694,6 +695,50 @@ def _rollback_code(ctx: Context) -> list[Outcome]:
 
 # -- INFRA7: rollback ---------------------------------------------------------------------------------
 
+#: An environment variable naming the served model's version, run or registry reference (LABELING.md I7 0.5).
+_VERSION_ENV_RX = re.compile(r"os\.(?:environ(?:\.get)?|getenv)\s*[\[(]\s*[\"']((?:\w+_)?(?:MODEL_(?:VERSION|URI|ALIAS|STAGE|"
+                             r"TAG|RUN_ID|PATH_VERSION)|RUN_ID|MLFLOW_RUN_ID|MODEL_REGISTRY_VERSION)\w*)[\"']")
+#: A registry or run reference to the served model: `models:/churn/3`, `models:/churn@champion`, `runs:/<id>/model`.
+_REGISTRY_REF_RX = re.compile(r"\b(models:/[\w.{}$-]+(?:/[\w.{}$-]+|@[\w.{}$-]+)|runs:/[\w.{}$-]+/[\w./{}$-]*)")
+#: A deploy command that names an explicit registry version (`az ml model deploy --model churn:3`, `:$(MODEL_VERSION)`).
+_DEPLOY_VERSION_RX = re.compile(r"(?i)\b(deploy|serve|create|update)\b.*--model[= ]['\"]?[\w.$(){}-]+:(\d+|[$][({]?\w*VERSION)")
+
+
+def _explicit_version(ctx: Context) -> list[Outcome]:
+    """Serving that selects an explicit, immutable model version, so that reverting is a config change
+    (LABELING.md I7 0.5): an environment variable naming the version, run or registry reference read by the serving
+    or deployment code; a registry version, alias or run reference it loads (not `latest`); a deploy command that
+    names a registry version."""
+    out: list[Outcome] = []
+    for path in ctx.facts.python_paths:
+        if is_test_path(path) or not ctx.facts.has_any(path, ("model_", "run_id", "models:/", "runs:/")):
+            continue
+        py = ctx.facts.py(path)
+        if py is None or not (is_serving_file(ctx, py) or re.search(r"(?i)(^|/|_)(deploy|serv|inference|predict|app)",
+                                                                     path)):
+            continue
+        text = ctx.facts.texts.get(path, "")
+        for rx, what in ((_VERSION_ENV_RX, "an environment variable names the served model version"),
+                         (_REGISTRY_REF_RX, "serving loads an explicit registry version, alias or run")):
+            for m in rx.finditer(text):
+                ref = m.group(1)
+                if re.search(r"(?i)latest", ref):
+                    continue  # a mutable pointer is no version (I7 not evidence)
+                line = text.count("\n", 0, m.start()) + 1
+                if py.lines and py.lines[line - 1].lstrip().startswith("#"):
+                    continue
+                out.append(Outcome(Level.MANUAL, [code_evidence(py, line, f"{what}: {ref}")],
+                                   "serving selects an explicit model version, so reverting is a config change"))
+                return out
+    for text, run in ctx.automation.invocations:
+        if _DEPLOY_VERSION_RX.search(text):
+            out.append(Outcome(Level.MANUAL, [Evidence(summary=f"the deployment names a registry version: {text[:80]}",
+                                                       location=run.location, kind="ci", trigger=run.describe())],
+                               "the deployment names an explicit registry version, so reverting is a config change"))
+            break
+    return out
+
+
 def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
     if not serving_exists(ctx) and not report_checks(ctx, "INFRA7"):
         return Outcome(Level.NONE, [], "nothing in the tree serves a model, so there is nothing to roll back")
@@ -733,6 +778,7 @@ def infra7(ctx: Context, params: dict[str, Any]) -> Outcome:
             continue
         outcomes.append(Outcome(Level.MANUAL, [code_evidence(py, call.line, f"model registry version/alias: {call.name}")],
                                 "serving loads a registry version or alias, so reverting is a registry change"))
+    outcomes += _explicit_version(ctx)
     for path, text in ctx.facts.docs():
         m = re.search(r"(?im)^[ \t]{0,3}#{1,4}\s*.*\b(roll(ing|ed)? ?back|revert(ing)? (a|the) model)", text)
         # a procedure, not a claim: the section must say how (a command or a code block)
