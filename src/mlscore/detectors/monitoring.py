@@ -21,6 +21,7 @@ from mlscore.detectors.common import (
     hit_evidence,
 )
 from mlscore.detectors.data import _constrained_models, _schema_uses
+from mlscore.facts.python import is_test_path
 from mlscore.models import Evidence, Level, Location
 
 SCHEDULED = ("ci_schedule", "schedule")
@@ -479,6 +480,50 @@ def mon5(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 # -- MON6: computing performance ---------------------------------------------------------------------
 
+#: A duration measured in the project's code (`runtime = time() - start`, `int(time.time() - self.start_time)`) or a
+#: timer around training or inference (`with Timer("Model training"):`).
+_TIMED_RX = re.compile(r"\b(?:time\.)?(?:time|perf_counter|monotonic|default_timer)\(\)\s*-\s*[\w.]*(?:start|t0|tic|begin)\w*|"
+                       r"(?i:with\s+\w*timer\(\s*[\"'][^\"'\n]*(?:train|fit|predict|infer|scor|evaluat))")
+#: The file trains or serves a model.
+_TRAINS_OR_SERVES_RX = re.compile(r"\.fit\(|\.train\(|\.predict(?:_proba)?\(|\bTrainer\(|\bdef\s+(?:train|fit|predict)\w*\(")
+
+
+def _timed_training_or_inference(ctx: Context) -> Outcome | None:
+    """Training or inference time measured and logged by the project's own training or serving code on every run
+    (LABELING.md MON6 0.5: measured and recorded, no threshold or alert)."""
+    for hit in ctx.grep(_TIMED_RX, paths=lambda p: p.endswith(".py") and not is_test_path(p), limit=20,
+                        literals=("time()", "perf_counter()", "monotonic()", "default_timer()", "timer(")):
+        if HAND_RUN_RX.search(hit.path) or re.search(r"(?i)(^|/)(bench\w*|scripts?|examples?|notebooks?|docs?)/",
+                                                     hit.path):
+            continue
+        text = ctx.facts.texts.get(hit.path, "")
+        if not _TRAINS_OR_SERVES_RX.search(text):
+            continue  # a download or a data job timed, not the model's computing performance
+        if not _recorded(text.splitlines(), hit.line):
+            continue  # returned to a caller or discarded, not recorded for anyone to see
+        return Outcome(Level.MANUAL, [hit_evidence(hit, f"training or inference time measured: {hit.text[:80]}")],
+                       "training or serving speed is measured and logged on every run, without a threshold or alert")
+    return None
+
+
+_RECORD_RX = re.compile(r"(?i)\b(log\w*|print|info|debug|warning|mlflow|wandb|writer|metrics?|history|record|"
+                        r"tensorboard|add_scalar)\b")
+
+
+def _recorded(lines: list[str], line: int) -> bool:
+    """Whether a measured duration is logged or recorded: on its own line (a timer's `with` counts: it reports by
+    design), or through the name it is assigned to within the next six lines."""
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if re.search(r"(?i)with\s+\w*timer\(", here) or _RECORD_RX.search(here.split("=", 1)[0] if "=" in here and
+                                                                           not _RECORD_RX.search(here) else here):
+        return True
+    m = re.match(r"\s*([\w.\[\]\"']+)\s*=", here)
+    if m is None:
+        return False
+    name = m.group(1).split(".")[-1].strip("[]\"'")
+    return any(name in nxt and _RECORD_RX.search(nxt) for nxt in lines[line: line + 6])
+
+
 def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = _alerts(ctx, "latency") + _alerts(ctx, "resources")
     outcomes += _scheduled_scripts(ctx, r"(?i)(bench|latenc|perf|load_?test|throughput|speed|memory)[^/]*\.py$",
@@ -504,6 +549,10 @@ def mon6(ctx: Context, params: dict[str, Any]) -> Outcome:
                         paths=lambda p: p.endswith((".py", ".yaml", ".yml")), limit=5)[:1]:  # docs claims are not evidence
         outcomes.append(Outcome(Level.MANUAL, [hit_evidence(hit, f"performance measured: {hit.text[:80]}")],
                                 "training or serving speed is measured and logged, without alerts"))
+    if not any(o.level is not Level.NONE for o in outcomes):
+        timed = _timed_training_or_inference(ctx)
+        if timed is not None:
+            outcomes.append(timed)
     for path in ctx.facts.python_paths:
         text = ctx.facts.texts[path]
         if "benchmark" not in text:
