@@ -600,4 +600,44 @@ def mon7(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                                 f"{call.args[0] if call.args else call.name}")],
                                     "the served prediction distribution is collected but not alerted on"))
             break
+    if not any(o.level is not Level.NONE for o in outcomes):
+        logged = _recorded_predictions(ctx)
+        if logged is not None:
+            outcomes.append(logged)
     return finish(ctx, "MON7", outcomes)
+
+
+#: A call that stores or ships a record somewhere a person can query it: a database row, a log event shipped to a
+#: store (Fluentd, Elasticsearch), a stream record, a table; not a line in the container's own log file.
+_STORE_CALL_RX = re.compile(r"(?i)(\.(add|insert\w*|emit|index|put_record\w*|to_sql|create)\(|\.log\(\s*[\"']predict|"
+                            r"\b(create_\w*prediction\w*|create_\w*log\w*|insert_\w*prediction\w*|save_prediction\w*|"
+                            r"store_prediction\w*|record_prediction\w*)\b)")
+_PREDICTION_WORD_RX = re.compile(r"(?i)\bpredict\w*|\bprobabilit\w*|\bscores?\b")
+
+
+def _recorded_predictions(ctx: Context) -> Outcome | None:
+    """The serving path stores every prediction it makes (a database row, a log event shipped to a store, a
+    stream record): served predictions collected continuously for a person to examine (LABELING.md MON7 0.5, G6:
+    collected and stored, no threshold or alert)."""
+    for path in ctx.facts.python_paths:
+        if is_test_path(path) or not ctx.facts.has_any(path, ("predict",)):
+            continue
+        py = ctx.facts.py(path)
+        if py is None or not is_serving_file(ctx, py):
+            continue
+        for fn in py.functions:
+            body = py.lines[fn.line - 1: fn.end_line]
+            if not any(_PREDICTION_WORD_RX.search(b) for b in body):
+                continue
+            for offset, text in enumerate(body):
+                if _STORE_CALL_RX.search(text) and not text.lstrip().startswith(("#", "def ", "async def ")) and (
+                        _PREDICTION_WORD_RX.search(text) or any(_PREDICTION_WORD_RX.search(t) and "=" in t
+                                                                 for t in body[offset + 1: offset + 8])
+                        or re.search(r"(?i)log\w*\(\s*[\"']predict", text)):
+                    if re.search(r"(?i)\b(logger|logging|log)\.(info|debug|warning|error)\(", text):
+                        continue  # a log line in the process's output, not a store of predictions
+                    return Outcome(Level.MANUAL, [code_evidence(py, fn.line + offset, f"served predictions recorded: "
+                                                                                     f"{text.strip()[:80]}")],
+                                   "the serving path records every prediction, but nothing evaluates them on a "
+                                   "schedule or alerts")
+    return None
