@@ -300,6 +300,45 @@ def mon1(ctx: Context, params: dict[str, Any]) -> Outcome:
 
 # -- MON2: input invariants hold in serving -----------------------------------------------------------
 
+#: A rejection of a request: an HTTP 4xx, a bad-request error, a ValueError the framework turns into an error reply.
+_REJECT_RX = re.compile(r"(?i)raise\s+(HTTPException\(\s*(status_code\s*=\s*)?(4\d\d|status\.HTTP_4\d\d)|"
+                        r"\w*(BadRequest|InvalidInput|ValidationError|ValueError)\w*\()|abort\(\s*4\d\d|"
+                        r"return\s+[^\n]*\b4(00|22)\b")
+#: A condition on input values beyond their types: a bound, a membership, a size, a non-finite or a blank check.
+_VALUE_CONDITION_RX = re.compile(r"^\s*(el)?if\b.*(<=?|>=?|\bnot\s+in\b|\bin\s*[\[({]|\blen\(|isnan|isfinite|\.std\(|"
+                                 r"\.min\(|\.max\(|\bunique\b|contrast|\bsize\b|\bshape\b)")
+_NOT_INPUT_RX = re.compile(r"(?i)\bmodel\b\s+is\s+None|token|api_?key|auth|password|credential|rate_?limit|user_?id\s*==")
+
+
+def _serving_input_guards(ctx: Context) -> list[Outcome]:
+    """The serving code checks each request's values beyond their types and rejects the ones that violate them
+    (LABELING.md MON2 1, G6b: a live guard on every request): `if len(candidates) < num_recs: raise ValueError(...)`,
+    an image-size or contrast check answered with HTTP 422."""
+    for path in ctx.facts.python_paths:
+        if is_test_path(path) or not ctx.facts.has_any(path, ("raise", "abort", "return")):
+            continue
+        py = ctx.facts.py(path)
+        if py is None or not is_serving_file(ctx, py):
+            continue
+        lines = py.lines
+        for number, text in enumerate(lines, 1):
+            if not _VALUE_CONDITION_RX.match(text) or _NOT_INPUT_RX.search(text):
+                continue
+            following = "\n".join(lines[number: number + 3])
+            fn = function_at(py, number)
+            body = "\n".join(lines[fn.line - 1: fn.end_line]) if fn is not None else ""
+            if fn is None or not (re.search(r"(?i)validat|check|sanit|verify", fn.name)
+                                  or re.search(r"(?i)\bpredict\w*\(|\binfer\w*\(|\brecommend\w*\(|\bmodel\(", body)):
+                continue  # the request's own parameters (a comparison endpoint's list of cities), not the model's input
+            if _REJECT_RX.search(following):
+                return [Outcome(Level.AUTOMATED, [code_evidence(py, number, f"serving rejects requests whose values "
+                                                                            f"violate a constraint: {text.strip()[:80]}",
+                                                                Level.AUTOMATED, kind="code")],
+                                "every serving request is checked against constraints beyond types and rejected "
+                                "when it violates them")]
+    return []
+
+
 def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     models = _constrained_models(ctx)
@@ -310,6 +349,8 @@ def mon2(ctx: Context, params: dict[str, Any]) -> Outcome:
                                                                     Level.AUTOMATED, kind="code")],
                                     "every serving request is validated against constraints beyond types"))
             break
+    if not outcomes:
+        outcomes += _serving_input_guards(ctx)
     outcomes += _alerts(ctx, "drift") + _alerts(ctx, "input")
     outcomes += _scheduled_data_check(ctx, r"mlscore\S*\s+data\s+check|great_expectations\s+checkpoint\s+run|"
                                            r"gx\s+checkpoint\s+run")  # drift libraries run from code: the catalog
