@@ -11,6 +11,7 @@ from mlscore.detectors.code import (
     _calls_through_fixtures,
     _fixtures,
     automated_run,
+    function_at,
     is_serving_file,
     level_of_tests,
     serving_exists,
@@ -456,6 +457,9 @@ def path_to_serving(ctx: Context) -> bool:
     return ctx.memo("path_to_serving", compute)  # type: ignore[no-any-return]
 
 
+#: The gate's own file registers, promotes or deploys the model after it (a retraining pipeline's task).
+_REGISTERS_RX = re.compile(r"\b\w*(register|promot|deploy|log_model|upload_model|push_model)\w*\(")
+_GATE_FN_NAME_RX = re.compile(r"(?i)eval|valid|gate|check|promot|accept|approv|bless|quality|register|reject")
 #: A verdict kept in a flag: `accepted = threshold_min <= metric_value <= threshold_max` (then `if not accepted: raise`).
 _GATE_FLAG_RX = re.compile(r"(?i)(\w*(?:accept|pass|ok|good|valid|meets?|approv|bless)\w*)\s*=(?!=)[^\n]*"
                            r"\b(?:score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b[^\n]*[<>]")
@@ -467,16 +471,22 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
                                        "to serving for a quality gate to guard")
     outcomes = []
     # an explicit threshold check on a model metric that fails the run
-    gate_rx = re.compile(r"(?i)if\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b.*[<>]=?"
-                         r".*:\s*$|assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?|"
+    # metric words bounded by letters, not by underscores: `pr_auc_valid`, `new_model_mse`
+    gate_rx = re.compile(r"(?i)if\s+.*(?<![a-z])(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)"
+                         r"(?![a-z]).*[<>]=?.*:\s*$|"
+                         r"assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?|"
                          + _GATE_FLAG_RX.pattern.removeprefix("(?i)"))
     gate_files = re.compile(params.get("gate_paths", GATE_PATH_RX.pattern))
-    for hit in ctx.grep(gate_rx, paths=lambda p: bool(gate_files.search(p)), limit=30,
+    for hit in ctx.grep(gate_rx, paths=lambda p: p.endswith(".py"), limit=80,
                         literals=("score", "accuracy", "f1", "auc", "rmse", "mse", "mae", "r2", "precision", "recall",
                                   "metric")):
         py = ctx.facts.py(hit.path)
         if py is None:
             continue
+        if not gate_files.search(hit.path):
+            fn = function_at(py, hit.line)  # a gate by its function's name: `def evaluate_candidate(summary)`
+            if fn is None or not _GATE_FN_NAME_RX.search(fn.name):
+                continue
         following = "\n".join(py.lines[hit.line: hit.line + 4])
         is_assert = hit.text.startswith("assert")
         flag = _GATE_FLAG_RX.match(hit.text.strip())
@@ -493,7 +503,8 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
         if re.search(r"(?i)(^|/)(tests?/|test_)", hit.path) and not is_assert:
             continue
         run = automated_run(ctx, hit.path)
-        deploy_gated = run is not None and _deploy_after(ctx, run)
+        deploy_gated = run is not None and (_deploy_after(ctx, run) or (
+            run.kind in ("pipeline", "schedule", "ci_schedule") and _REGISTERS_RX.search(ctx.facts.texts.get(hit.path, ""))))
         level = Level.AUTOMATED if deploy_gated else Level.MANUAL
         outcomes.append(Outcome(level, [hit_evidence(hit, f"quality threshold: {hit.text[:90]}", level)],
                                 "a metric threshold decides whether the model may be served" if deploy_gated else

@@ -82,8 +82,9 @@ def populate(ctx: Context, diagnostics: list[Diagnostic], *, budget: float | Non
                             seconds=budget, diagnostics=diagnostics, empty=ci_mod.CiFacts)
     if why:
         missing_facts(ctx, "ci", why)
+    python_files = [p for p in files if p.endswith(".py")]
     schedules, why = guard.extract(
-        "schedules", lambda items: schedules_mod.extract_schedules(items, read),
+        "schedules", lambda items: schedules_mod.extract_schedules(items, read, known=python_files),
         [p for p in files if schedules_mod.wanted(p) and (not p.endswith(".py") or facts.has_any(p, SCHEDULER_HINTS))],
         seconds=budget, diagnostics=diagnostics, empty=schedules_mod.ScheduleFacts)
     if why:

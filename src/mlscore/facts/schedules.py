@@ -310,6 +310,8 @@ def _prefect_yaml(path: str, doc: dict[str, Any], files: set[str]) -> list[Pipel
 
 # --------------------------------------------------------------------------------------------------- Python orchestrators
 
+#: A string literal that names a dotted module (`"src.orchestration.retrain"`); kept only when it resolves in the tree.
+_MODULE_STRING_RX = re.compile(r"[\"']((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)[\"']")
 _AIRFLOW_PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight",
                     "@continuous"}
 _TFX_COMPONENTS = {"ExampleGen", "CsvExampleGen", "ImportExampleGen", "BigQueryExampleGen", "StatisticsGen",
@@ -539,6 +541,9 @@ def _python_entries(path: str, text: str, diags: list[Diagnostic],
     if m and "tfx" in text and m.group(1).strip() != "None":
         schedules.append((text[: m.start()].count("\n") + 1, "tfx", m.group(1).strip()[:120], True))
 
+    if dags or flows:
+        # modules a task runs by name (`run_project_module("src.orchestration.retrain", ...)`, `python -m` argv)
+        flow_modules += [m.group(1) for m in _MODULE_STRING_RX.finditer(text)][:20]
     extra = [resolve(path, mod) for mod in dict.fromkeys(flow_modules)] if resolve else []
     files_t = (path, *(e for e in extra if e and e != path))
     cmds_t = tuple(bash)
@@ -638,13 +643,14 @@ def _crontab_entries(path: str, text: str) -> list[PipelineEntry]:
     return out
 
 
-def extract_schedules(files: Iterable[str], read: Reader) -> ScheduleFacts:
-    """Pipelines and schedules among ``files``; see the module docstring."""
+def extract_schedules(files: Iterable[str], read: Reader, *, known: Iterable[str] | None = None) -> ScheduleFacts:
+    """Pipelines and schedules among ``files``; see the module docstring. ``known``: every file of the tree, for
+    resolving the modules a pipeline names (default: ``files``)."""
     from mlscore.facts.yamlsafe import load_yaml_docs, strip_templates
 
     all_files = list(files)
     file_list = sorted(f for f in all_files if wanted(f))
-    file_set = set(file_list)
+    file_set = set(file_list) | (set(known) if known is not None else set())
 
     def resolve(importer: str, module: str) -> str | None:
         """Repo file of ``module`` imported by ``importer``: next to it, at the root, or under src/."""
