@@ -34,7 +34,9 @@ from mlscore.models import Evidence, Level, Location
 
 CORE_ML = {"scikit-learn", "sklearn", "torch", "tensorflow", "tensorflow-cpu", "keras", "xgboost", "lightgbm",
            "catboost", "jax", "transformers", "pandas", "numpy", "statsmodels", "prophet", "pytorch-lightning",
-           "lightning", "spacy", "mlflow"}
+           "lightning", "spacy", "mlflow", "tfx", "tensorflow-transform", "tensorflow-data-validation",
+           "tensorflow-model-analysis", "torchvision", "sentence-transformers", "onnxruntime", "fastai", "timm",
+           "pyspark", "rasa", "scipy"}
 LOCK_FILES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "conda-lock.yml", "conda-lock.yaml")
 DATA_FILE_RX = re.compile(r"(?i)\.(csv|tsv|parquet|feather|jsonl|arrow|xlsx?|h5|hdf5|npz|npy|pkl\.dvc|dvc)$")
 
