@@ -19,6 +19,7 @@ class Import:
     module: str  # absolute or relative ('.' prefixed) dotted name
     names: tuple[str, ...]
     line: int
+    alias: str | None = None  # `import batch_processing as bp`: bp
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +221,7 @@ def _collect(tree: ast.AST, facts: PyFacts) -> None:
             facts.imports.append(Import(module, tuple(a.name for a in node.names), node.lineno))  # type: ignore[attr-defined]
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
-                facts.imports.append(Import(alias.name, (), node.lineno))  # type: ignore[attr-defined]
+                facts.imports.append(Import(alias.name, (), node.lineno, alias.asname))  # type: ignore[attr-defined]
         elif kind is ast.ClassDef:
             facts.classes.append((node.name, tuple(dotted(b) for b in node.bases), node.lineno))  # type: ignore[attr-defined]
             for item in node.body:  # type: ignore[attr-defined]

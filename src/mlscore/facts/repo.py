@@ -339,7 +339,23 @@ class RepoFacts:
                 if candidate in self.texts and candidate.endswith(".py"):
                     return candidate
             return None
-        return self.module_index.get(module)
+        found = self.module_index.get(module)
+        if found is None and "." not in module and "sys.path" in (self.texts.get(from_path) or ""):
+            # a module imported after the file puts its folder on sys.path (`sys.path.insert(0, "spark/jobs")`):
+            # the tree's one file of that name
+            hits = self._by_stem.get(module, ())
+            if len(hits) == 1:
+                return hits[0]
+        return found
+
+    @cached_property
+    def _by_stem(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for path in self.python_paths:
+            stem = path.rsplit("/", 1)[-1][:-3]
+            if stem != "__init__" and not is_test_path(path):
+                out.setdefault(stem, []).append(path)
+        return {k: tuple(v) for k, v in out.items()}
 
     def local_imports(self, facts: PyFacts) -> list[tuple[str, int, tuple[str, ...]]]:
         """(repo path, line, imported names) for each import of the project's own modules (cached)."""
@@ -357,7 +373,7 @@ class RepoFacts:
                     out.append((sub, imp.line, (name,)))
                     rest.remove(name)
             if target is not None and target != facts.path and (rest or not imp.names):
-                out.append((target, imp.line, tuple(rest)))
+                out.append((target, imp.line, (*rest, imp.alias) if imp.alias else tuple(rest)))
         if facts.cell_of_line is None:
             self._imports[facts.path] = out
         return out
