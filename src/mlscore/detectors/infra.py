@@ -463,7 +463,7 @@ def path_to_serving(ctx: Context) -> bool:
 _REGISTERS_RX = re.compile(r"\b\w*(register|promot|deploy|log_model|upload_model|push_model)\w*\(")
 _GATE_FN_NAME_RX = re.compile(r"(?i)eval|valid|gate|check|promot|accept|approv|bless|quality|register|reject")
 #: A verdict kept in a flag: `accepted = threshold_min <= metric_value <= threshold_max` (then `if not accepted: raise`).
-_GATE_FLAG_RX = re.compile(r"(?i)(\w*(?:accept|pass|ok|good|valid|meets?|approv|bless)\w*)\s*=(?!=)[^\n]*"
+_GATE_FLAG_RX = re.compile(r"(?i)(\w*(?:accept|pass|ok|good|valid|meets?|approv|bless)\w*)\s*=[^=\n][^\n]*"
                            r"\b(?:score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)\b[^\n]*[<>]")
 
 
@@ -474,8 +474,8 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
     outcomes = []
     # an explicit threshold check on a model metric that fails the run
     # metric words bounded by letters, not by underscores: `pr_auc_valid`, `new_model_mse`
-    gate_rx = re.compile(r"(?i)if\s+.*(?<![a-z])(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)"
-                         r"(?![a-z]).*[<>]=?.*:\s*$|"
+    gate_rx = re.compile(r"(?i)if\s+(?:.*[^a-z])?(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall|metric\w*)"
+                         r"(?:[^a-z].*)?[<>]=?.*:\s*$|"
                          r"assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?|"
                          + _GATE_FLAG_RX.pattern.removeprefix("(?i)"))
     gate_files = re.compile(params.get("gate_paths", GATE_PATH_RX.pattern))
