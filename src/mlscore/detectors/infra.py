@@ -12,8 +12,8 @@ from mlscore.detectors.code import (
     _fixtures,
     automated_run,
     function_at,
-    is_serving_file,
     level_of_tests,
+    serving_files,
     serving_exists,
     tests_using,
 )
@@ -714,7 +714,7 @@ _VERSION_ENV_RX = re.compile(r"os\.(?:environ(?:\.get)?|getenv)\s*[\[(]\s*[\"'](
 #: A registry or run reference to the served model: `models:/churn/3`, `models:/churn@champion`, `runs:/<id>/model`.
 _REGISTRY_REF_RX = re.compile(r"\b(models:/[\w.{}$-]+(?:/[\w.{}$-]+|@[\w.{}$-]+)|runs:/[\w.{}$-]+/[\w./{}$-]*)")
 #: A deploy command that names an explicit registry version (`az ml model deploy --model churn:3`, `:$(MODEL_VERSION)`).
-_DEPLOY_VERSION_RX = re.compile(r"(?i)\b(deploy|serve|create|update)\b.*--model[= ]['\"]?[\w.$(){}-]+:(\d+|[$][({]?\w*VERSION)")
+_DEPLOY_VERSION_RX = re.compile(r"(?i)\b(deploy|serve|create|update)\b.*--model[= ]['\"]?[\w.$(){}-]+:(\d+|[$][({]?[\w.]*VERSION)")
 
 
 def _explicit_version(ctx: Context) -> list[Outcome]:
@@ -723,12 +723,14 @@ def _explicit_version(ctx: Context) -> list[Outcome]:
     or deployment code; a registry version, alias or run reference it loads (not `latest`); a deploy command that
     names a registry version."""
     out: list[Outcome] = []
-    for path in ctx.facts.python_paths:
-        if is_test_path(path) or not ctx.facts.has_any(path, ("model_", "run_id", "models:/", "runs:/")):
+    serving = {py.path for py in serving_files(ctx)}
+    named = [p for p in ctx.facts.python_paths if p not in serving and not is_test_path(p)
+             and re.search(r"(?i)(^|/|_)(deploy|serv|inference|predict|app)[^/]*\.py$", p)]
+    for path in [*sorted(serving), *named]:
+        if not ctx.facts.has_any(path, ("model_", "run_id", "models:/", "runs:/")):
             continue
         py = ctx.facts.py(path)
-        if py is None or not (is_serving_file(ctx, py) or re.search(r"(?i)(^|/|_)(deploy|serv|inference|predict|app)",
-                                                                     path)):
+        if py is None:
             continue
         text = ctx.facts.texts.get(path, "")
         for rx, what in ((_VERSION_ENV_RX, "an environment variable names the served model version"),

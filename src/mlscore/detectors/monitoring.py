@@ -314,12 +314,7 @@ def _serving_input_guards(ctx: Context) -> list[Outcome]:
     """The serving code checks each request's values beyond their types and rejects the ones that violate them
     (LABELING.md MON2 1, G6b: a live guard on every request): `if len(candidates) < num_recs: raise ValueError(...)`,
     an image-size or contrast check answered with HTTP 422."""
-    for path in ctx.facts.python_paths:
-        if is_test_path(path) or not ctx.facts.has_any(path, ("raise", "abort", "return")):
-            continue
-        py = ctx.facts.py(path)
-        if py is None or not is_serving_file(ctx, py):
-            continue
+    for py in serving_files(ctx):
         lines = py.lines
         for number, text in enumerate(lines, 1):
             if not _VALUE_CONDITION_RX.match(text) or _NOT_INPUT_RX.search(text):
@@ -660,12 +655,7 @@ def _recorded_predictions(ctx: Context) -> Outcome | None:
     """The serving path stores every prediction it makes (a database row, a log event shipped to a store, a
     stream record): served predictions collected continuously for a person to examine (LABELING.md MON7 0.5, G6:
     collected and stored, no threshold or alert)."""
-    for path in ctx.facts.python_paths:
-        if is_test_path(path) or not ctx.facts.has_any(path, ("predict",)):
-            continue
-        py = ctx.facts.py(path)
-        if py is None or not is_serving_file(ctx, py):
-            continue
+    for py in serving_files(ctx):
         for fn in py.functions:
             body = py.lines[fn.line - 1: fn.end_line]
             if not any(_PREDICTION_WORD_RX.search(b) for b in body):
