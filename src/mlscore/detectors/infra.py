@@ -13,14 +13,14 @@ from mlscore.detectors.code import (
     automated_run,
     function_at,
     level_of_tests,
-    serving_files,
     serving_exists,
+    serving_files,
     tests_using,
 )
 from mlscore.detectors.common import (
-    Run,
     Context,
     Outcome,
+    Run,
     code_evidence,
     documented,
     finish,
@@ -278,9 +278,9 @@ def _dvc_targets_train(ctx: Context, command: str, run: Run) -> bool:
     for path in ctx.automation.paths():
         if not path.endswith(".py"):
             continue
-        if any(r.chain and r.chain[0] == start for r in ctx.automation.effective(path, imports=True)):
-            if _TRAINING_CODE_RX.search(ctx.facts.texts.get(path, "")):
-                return True
+        if any(r.chain and r.chain[0] == start for r in ctx.automation.effective(path, imports=True)) \
+                and _TRAINING_CODE_RX.search(ctx.facts.texts.get(path, "")):
+            return True
     return False
 
 

@@ -200,9 +200,8 @@ def _check_covers(command: str, spec: str, paths: list[str] | None = None) -> bo
                 norm = {a: a.removeprefix("./").rstrip("/") for a in args}
                 args = [a for a in args if a in (".", "./") or any(p == norm[a] or p.startswith(norm[a] + "/")
                                                                    for p in paths)]
-            if not args or any(a in (".", "./") or spec == a or spec.startswith(a.rstrip("/") + "/") for a in args):
-                return True
-            return False
+            return not args or any(a in (".", "./") or spec == a or spec.startswith(a.rstrip("/") + "/")
+                                   for a in args)
         if tool in ("tox", "nox", "make", "pre-commit"):
             return True
     return None

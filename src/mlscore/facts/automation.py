@@ -47,8 +47,8 @@ Public API
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import configparser
+import dataclasses
 import fnmatch
 import functools
 import posixpath
