@@ -94,6 +94,17 @@ class _Unsupported(Exception):
     pass
 
 
+def between_bounds(kw: dict[str, Any]) -> tuple[Any, Any]:
+    """(min_value, max_value) of a between expectation, as the native engines (local and Spark) decide it:
+    numbers or None, at least one given, min not above max; anything else is left to great_expectations."""
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    if (lo is not None and not _is_number(lo)) or (hi is not None and not _is_number(hi)):
+        raise _Unsupported("non-numeric bounds")
+    if lo is None and hi is None or (lo is not None and hi is not None and lo > hi):
+        raise _Unsupported("invalid bounds")
+    return lo, hi
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -203,11 +214,7 @@ class NativeValidator:
             if typ == "expect_column_values_to_be_between":
                 if kind != "num":
                     raise _Unsupported("between on text")
-                lo, hi = kw.get("min_value"), kw.get("max_value")
-                if (lo is not None and not _is_number(lo)) or (hi is not None and not _is_number(hi)):
-                    raise _Unsupported("non-numeric bounds")
-                if lo is None and hi is None or (lo is not None and hi is not None and lo > hi):
-                    raise _Unsupported("invalid bounds")
+                lo, hi = between_bounds(kw)
                 ok = np.ones(total, dtype=bool)
                 with np.errstate(invalid="ignore"):
                     if lo is not None:

@@ -32,6 +32,8 @@ from mlscore.data.validation import (
     ExpectationResult,
     _between,
     _is_number,
+    _Unsupported,
+    between_bounds,
 )
 
 if TYPE_CHECKING:
@@ -39,10 +41,6 @@ if TYPE_CHECKING:
 
 
 RARE = 10_000  # unexpected values collected in one pass when an expectation has at most this many
-
-
-class _Unsupported(Exception):
-    pass
 
 
 @dataclass
@@ -212,11 +210,7 @@ class SparkValidator:
             if typ == "expect_column_values_to_be_between":
                 if kind != "num":
                     raise _Unsupported("between on text")
-                lo, hi = kw.get("min_value"), kw.get("max_value")
-                if (lo is not None and not _is_number(lo)) or (hi is not None and not _is_number(hi)):
-                    raise _Unsupported("non-numeric bounds")
-                if lo is None and hi is None or (lo is not None and hi is not None and lo > hi):
-                    raise _Unsupported("invalid bounds")
+                lo, hi = between_bounds(kw)
                 v = self._number(column)
                 ok = F.lit(True)
                 if lo is not None:
