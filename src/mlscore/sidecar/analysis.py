@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import re
 import threading
 import time
@@ -17,7 +16,7 @@ import numpy as np
 
 from mlscore.probe import protocols
 from mlscore.sidecar.config import SidecarConfig, parse_window
-from mlscore.sidecar.events import Event
+from mlscore.sidecar.events import Event, admit
 from mlscore.sidecar.metrics import OTHER, LabelCap, Metrics
 
 log = logging.getLogger("mlscore.sidecar")
@@ -173,9 +172,7 @@ class Analyzer:
     def submit(self, event: Event) -> None:
         """Queue one event for the analysis thread, or count it dropped (never blocks, never raises)."""
         m = self.metrics
-        m.child("mlscore_events_received", event.source).inc()
-        if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
-            m.child("mlscore_events_dropped", event.source, "sampled_out").inc()
+        if not admit(m, event, self.sample_rate):
             return
         with self._lock:
             if len(self.queue) >= self.capacity or self.queue_bytes + event.size > self.capacity_bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 
@@ -22,3 +23,14 @@ class Event:
         self.request = request
         self.response = response
         self.size = size
+
+
+def admit(metrics: Any, event: Event, sample_rate: float) -> bool:
+    """Count ``event`` received and decide whether it is analysed: False (counted dropped as sampled_out) for the
+    share ``sample_rate`` leaves out. The first step of both analysers' ``submit``."""
+    metrics.child("mlscore_events_received", event.source).inc()
+    if sample_rate < 1.0 and random.random() >= sample_rate:
+        metrics.child("mlscore_events_dropped", event.source, "sampled_out").inc()
+        return False
+    return True
+

@@ -20,14 +20,13 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import random
 import threading
 import time
 from collections import deque
 from typing import Any
 
 from mlscore.sidecar.config import SidecarConfig
-from mlscore.sidecar.events import Event
+from mlscore.sidecar.events import Event, admit
 from mlscore.sidecar.metrics import BY_NAME, Metrics
 
 log = logging.getLogger("mlscore.sidecar")
@@ -165,9 +164,7 @@ class AnalysisProcess:
     # -- request path ---------------------------------------------------------------------------
     def submit(self, event: Event) -> None:
         m = self.metrics
-        m.child("mlscore_events_received", event.source).inc()
-        if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
-            m.child("mlscore_events_dropped", event.source, "sampled_out").inc()
+        if not admit(m, event, self.sample_rate):
             return
         if self.dead:
             m.child("mlscore_events_dropped", event.source, "analysis_error").inc()
