@@ -550,8 +550,7 @@ def _recorded(lines: list[str], line: int) -> bool:
     """Whether a measured duration is logged or recorded: on its own line (a timer's `with` counts: it reports by
     design), or through the name it is assigned to within the next six lines."""
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    if re.search(r"(?i)with\s+\w*timer\(", here) or _RECORD_RX.search(here.split("=", 1)[0] if "=" in here and
-                                                                           not _RECORD_RX.search(here) else here):
+    if re.search(r"(?i)with\s+\w*timer\(", here) or _RECORD_RX.search(here):
         return True
     m = re.match(r"\s*([\w.\[\]\"']+)\s*=", here)
     if m is None:

@@ -159,6 +159,7 @@ class RepoFacts:
     _imports: dict[str, list[tuple[str, int, tuple[str, ...]]]] = field(default_factory=dict)
     _literals: LiteralIndex | None = None
     _import_scan: dict[str, set[str]] = field(default_factory=dict)
+    _string_blocks_by_path: dict[str, frozenset[int]] = field(default_factory=dict)
     notebooks: dict[str, NotebookFacts] = field(default_factory=dict)
     # every text file, for grep and the extractors (a TextStore after collect(): large texts read on demand)
     texts: MutableMapping[str, str] = field(default_factory=dict)
@@ -237,11 +238,10 @@ class RepoFacts:
     def _string_blocks(self, path: str, text: str) -> frozenset[int]:
         """Line numbers inside statement-level triple-quoted strings of a Python file (docstrings, code quoted out
         with \"\"\"): text, not code that runs. A linear scan, cached per file."""
-        cache = self.__dict__.setdefault("_string_block_cache", {})
-        found = cache.get(path)
+        found = self._string_blocks_by_path.get(path)
         if found is None:
-            found = cache[path] = _triple_quoted_lines(text)
-        return found  # type: ignore[no-any-return]
+            found = self._string_blocks_by_path[path] = _triple_quoted_lines(text)
+        return found
 
     # -- python ----------------------------------------------------------------------------------
     # Parsing every file of a big repository costs seconds, so .py files are parsed on first use:
