@@ -69,6 +69,22 @@ def test_empty_file_and_zero_rows(tmp_path: Path, capsys: pytest.CaptureFixture[
     _assert_error(code, err, "header.csv", "no rows")
 
 
+def test_binary_bytes_named_csv_are_refused_without_echoing_them(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Random bytes named .csv used to reach pyarrow, whose parse error quoted the bytes back to the terminal."""
+    p = tmp_path / "blob.csv"
+    p.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)) + b"\x00")
+    code, _, err = run(capsys, "profile", str(p))
+    _assert_error(code, err, "blob.csv", "NUL bytes", "--encoding utf-16")
+    assert err.isascii()
+    u16 = tmp_path / "wide.csv"
+    u16.write_text("a,b\n1,2\n3,4\n", encoding="utf-16")
+    code, _, err = run(capsys, "profile", str(u16))
+    _assert_error(code, err, "wide.csv", "--encoding utf-16")
+    code, out, _ = run(capsys, "profile", str(u16), "--encoding", "utf-16", "--format", "json")
+    assert code == 0 and json.loads(out)["row_count"] == 2
+
+
 def test_non_utf8_csv_names_column_and_encoding_option_fixes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "latin.csv"
     p.write_bytes("city,n\nMünchen,1\nZürich,2\n".encode("latin-1"))

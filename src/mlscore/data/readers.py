@@ -222,6 +222,11 @@ class TableReader:
         if fmt in ("csv", "tsv"):
             import pyarrow.csv as pcsv
 
+            if not any(s.lower() in _COMPRESSED for s in self.path.suffixes) and "16" not in self.encoding \
+                    and "32" not in self.encoding and b"\x00" in _head(self.path, 8192):
+                raise InputError(f"{self.path}: contains NUL bytes, so it is not {fmt.upper()} text (binary data, or "
+                                 "UTF-16 text: pass --encoding utf-16)")
+
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
             read = pcsv.ReadOptions(block_size=self.block_size, encoding=self.encoding)
             convert = pcsv.ConvertOptions(include_columns=self.columns) if self.columns else None
