@@ -461,6 +461,9 @@ def path_to_serving(ctx: Context) -> bool:
 
 #: The gate's own file registers, promotes or deploys the model after it (a retraining pipeline's task).
 _REGISTERS_RX = re.compile(r"\b\w*(register|promot|deploy|log_model|upload_model|push_model)\w*\(")
+_GATE_DEF_LITERALS = ("def eval", "def valid", "def gate", "def check", "def promot", "def accept", "def approv",
+                      "def bless", "def quality", "def regist", "def reject", "def _eval", "def _valid", "def _check",
+                      "def _gate", "def _promot", "def _accept")
 _GATE_FN_NAME_RX = re.compile(r"(?i)eval|valid|gate|check|promot|accept|approv|bless|quality|register|reject")
 #: A verdict kept in a flag: `accepted = threshold_min <= metric_value <= threshold_max` (then `if not accepted: raise`).
 _GATE_FLAG_RX = re.compile(r"(?i)(\w*(?:accept|pass|ok|good|valid|meets?|approv|bless)\w*)\s*=[^=\n][^\n]*"
@@ -479,7 +482,10 @@ def infra4(ctx: Context, params: dict[str, Any]) -> Outcome:
                          r"assert\s+.*\b(score|accuracy|f1|auc|rmse|mse|mae|r2|precision|recall)\w*\s*[<>]=?|"
                          + _GATE_FLAG_RX.pattern.removeprefix("(?i)"))
     gate_files = re.compile(params.get("gate_paths", GATE_PATH_RX.pattern))
-    for hit in ctx.grep(gate_rx, paths=lambda p: p.endswith(".py"), limit=80,
+    def gate_file(p: str) -> bool:  # a gate by its path, or a module that defines a function named like one
+        return p.endswith(".py") and bool(gate_files.search(p) or ctx.facts.has_any(p, _GATE_DEF_LITERALS))
+
+    for hit in ctx.grep(gate_rx, paths=gate_file, limit=80,
                         literals=("score", "accuracy", "f1", "auc", "rmse", "mse", "mae", "r2", "precision", "recall",
                                   "metric")):
         py = ctx.facts.py(hit.path)
