@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-RULE_ID_RE = re.compile(r"^(DATA|MODEL|INFRA|MON)[1-7]$")
+from mlscore.rubric_ids import (
+    RULE_ID_RE,  # re-exported: the models and the pytest plugin share one pattern
+)
+
 REPORT_SCHEMA_VERSION = "1"
 
 

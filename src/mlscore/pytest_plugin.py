@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
+from mlscore.rubric_ids import RULE_ID_RE, parse_mapping_line
+
 SCHEMA_VERSION = "1"
-#: The same pattern as mlscore.models.RULE_ID_RE, repeated so that pytest never imports pydantic through us.
-RULE_ID_RE = re.compile(r"^(DATA|MODEL|INFRA|MON)[1-7]$")
 SECTIONS = (("DATA", "data"), ("MODEL", "model"), ("INFRA", "infrastructure"), ("MON", "monitoring"))
 #: Outcomes that mean the check ran (a failing check still exists: the rubric credits having it).
 RAN = ("passed", "failed", "xpassed")
@@ -67,22 +67,14 @@ def parse_mapping(lines: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     """``mlscore_rubric`` lines -> [(pattern, ids)]; a malformed line or an unknown id is a usage error."""
     out = []
     for number, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        pattern, sep, ids_text = line.partition("=")
-        if not sep:
-            pattern, sep, ids_text = line.partition(":")
-        pattern = pattern.strip()
-        ids = tuple(i.strip().upper() for i in re.split(r"[,\s]+", ids_text) if i.strip())
-        if not sep or not pattern or not ids:
-            raise pytest.UsageError(f"mlscore_rubric line {number} {line!r}: expected 'PATTERN = ID, ID' "
-                                    "(e.g. 'tests/data/* = DATA1, DATA7')")
-        bad = [i for i in ids if not RULE_ID_RE.match(i)]
-        if bad:
-            raise pytest.UsageError(f"mlscore_rubric line {number} {line!r}: unknown rubric id {bad[0]!r} "
-                                    "(expected DATA1-7, MODEL1-7, INFRA1-7 or MON1-7)")
-        out.append((pattern.replace("\\", "/").removeprefix("./"), ids))
+        try:
+            parsed = parse_mapping_line(raw)
+        except ValueError as exc:
+            hint = ("(expected DATA1-7, MODEL1-7, INFRA1-7 or MON1-7)" if "unknown" in str(exc)
+                    else "(e.g. 'tests/data/* = DATA1, DATA7')")
+            raise pytest.UsageError(f"mlscore_rubric line {number} {raw.strip()!r}: {exc} {hint}") from None
+        if parsed is not None:
+            out.append(parsed)
     return out
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mlscore.errors import InputError
 from mlscore.facts.python import dotted, is_test_path
 from mlscore.models import RULE_ID_RE, Diagnostic
+from mlscore.rubric_ids import parse_mapping_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -385,20 +386,14 @@ def _mappings(facts: Any, out: Declared) -> list[tuple[str, str, tuple[str, ...]
             continue
         base = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
         for number, raw in enumerate(lines, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
+            try:
+                parsed = parse_mapping_line(raw)
+            except ValueError as why:
+                out.diagnostics.append(Diagnostic(path=path, message=f"mlscore_rubric line {number} "
+                                                                     f"{raw.strip()[:80]!r}: {why}; not counted"))
                 continue
-            pattern, sep, rest = line.partition("=")
-            if not sep:
-                pattern, sep, rest = line.partition(":")
-            ids = tuple(i.strip().upper() for i in re.split(r"[,\s]+", rest) if i.strip())
-            bad = [i for i in ids if not RULE_ID_RE.match(i)]
-            if not sep or not pattern.strip() or not ids or bad:
-                why = f"unknown rubric id {bad[0]!r}" if bad else "expected 'PATTERN = ID, ID'"
-                out.diagnostics.append(Diagnostic(path=path, message=f"mlscore_rubric line {number} {line[:80]!r}: "
-                                                                     f"{why}; not counted"))
-                continue
-            found.append((base, pattern.strip().replace("\\", "/").removeprefix("./"), ids))
+            if parsed is not None:
+                found.append((base, *parsed))
     return found
 
 
