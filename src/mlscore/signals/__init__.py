@@ -66,16 +66,22 @@ def builtin_signals_dir() -> Any:
     return builtin_rules_dir().joinpath("signals")
 
 
-def load_signal_file(path: Any, raw: bytes | None = None) -> SignalFile:
-    """One validated signal file (``raw``: its bytes, when already read); InputError names the file and the
-    first problem."""
-    if raw is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+def read_signal_bytes(path: Any) -> bytes:
+    """A signal file's bytes, within MAX_SIGNAL_FILE_BYTES; InputError names the file and the problem."""
+    try:
+        raw: bytes = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if len(raw) > MAX_SIGNAL_FILE_BYTES:
         raise InputError(f"{path}: {len(raw)} bytes is too large for a signal file")
+    return raw
+
+
+def load_signal_file(path: Any, raw: bytes | None = None) -> SignalFile:
+    """One validated signal file (``raw``: its bytes, when already read by read_signal_bytes); InputError names
+    the file and the first problem."""
+    if raw is None:
+        raw = read_signal_bytes(path)
     try:
         data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -25,8 +25,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlscore.errors import InputError
-
 __all__ = ["audit_signals", "cache_dir"]
 
 #: Bump when what is stored (or how it is validated) changes: old entries are then simply not found.
@@ -163,18 +161,10 @@ def audit_signals(dirs: Iterable[Any] = ()) -> tuple[Any, ...]:
     From the cache when an entry for exactly these files exists and validates; otherwise parsed and validated
     from the YAML files (``InputError`` for a bad file, as ``load_signals``) and cached for the next audit.
     """
-    from mlscore.signals import MAX_SIGNAL_FILE_BYTES, load_signals
+    from mlscore.signals import load_signals, read_signal_bytes
 
     dirs = tuple(dirs)
-    files: list[tuple[str, bytes]] = []
-    for name, entry in _chosen(dirs):
-        try:
-            raw = entry.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{entry}: cannot read: {exc.strerror}") from None
-        if len(raw) > MAX_SIGNAL_FILE_BYTES:
-            raise InputError(f"{entry}: {len(raw)} bytes is too large for a signal file")
-        files.append((name, raw))
+    files = [(name, read_signal_bytes(entry)) for name, entry in _chosen(dirs)]
     key = _key(files)
     directory = cache_dir()
     path = directory / f"signals-{key[:40]}.json" if directory is not None else None

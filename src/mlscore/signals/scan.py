@@ -21,7 +21,14 @@ from mlscore.facts import linear
 from mlscore.facts.literals import Vocabulary, lowered
 from mlscore.facts.python import PyFacts
 from mlscore.facts.repo import RepoFacts, required_literals
-from mlscore.facts.yamlsafe import LineDict, LineList, load_yaml_docs, strip_templates, without_crds, yaml_roots
+from mlscore.facts.yamlsafe import (
+    LineDict,
+    LineList,
+    load_yaml_docs,
+    strip_templates,
+    without_crds,
+    yaml_roots,
+)
 from mlscore.signals.model import Matcher, Signal
 
 __all__ = ["Command", "Scanner", "SignalHit"]
@@ -496,9 +503,7 @@ def _match_yaml(c: _Compiled, path: str, text: str, state: _ScanState) -> Iterat
         if not isinstance(doc, dict):
             if spec.kind or spec.api_group:
                 continue
-        elif spec.kind is not None and doc.get("kind") != spec.kind:
-            continue
-        elif spec.api_group is not None and not str(doc.get("apiVersion", "")).startswith(spec.api_group):
+        elif spec.kind is not None and doc.get("kind") != spec.kind or spec.api_group is not None and not str(doc.get("apiVersion", "")).startswith(spec.api_group):
             continue
         for key_path in spec.keys:
             for container, key, value in _walk(doc, key_path.split(".")):
